@@ -1,0 +1,85 @@
+"""Shared marshmallow fields and request helpers for every blueprint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+from ..money import CURRENCY_EXPONENTS, MINIMUM_AMOUNT
+from ..services import EXTENSION_KEY, Services
+
+SKU_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+MAX_PAISE = 10**12  # ₹1,000 crore: far above any course, far below bigint
+
+
+class Paise(fields.Integer):
+    """An amount in minor units: a JSON integer (never a float, string or boolean)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", validate.Range(min=MINIMUM_AMOUNT, max=MAX_PAISE))
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError("must be an integer number of paise (minor units)")
+        return int(super()._deserialize(value, attr, data, **kwargs))
+
+
+def currency_field() -> fields.String:
+    """An ISO 4217 code this service accepts; INR when omitted."""
+    return fields.String(load_default="INR", validate=validate.OneOf(sorted(CURRENCY_EXPONENTS)))
+
+
+def sku_field(**kwargs: Any) -> fields.String:
+    """A merchant-wide product code such as ``python-101``."""
+    return fields.String(
+        validate=validate.Regexp(
+            SKU_PATTERN,
+            error="not a valid SKU (lowercase letters, digits, '.', '_' or '-', up to 64)",
+        ),
+        **kwargs,
+    )
+
+
+def notes_field(max_pairs: int) -> fields.Dict:
+    """Razorpay notes: string keys and string values of at most 256 characters."""
+    return fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=256)),
+        values=fields.String(validate=validate.Length(max=256)),
+        validate=validate.Length(max=max_pairs, error=f"at most {max_pairs} notes"),
+        load_default=dict,
+    )
+
+
+class PageQuerySchema(Schema):
+    """Cursor pagination parameters shared by list endpoints."""
+
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+def load_json(schema: Schema) -> dict[str, Any]:
+    """Parse the request body as JSON and validate it; raise before anything is written."""
+    if not request.is_json:
+        raise UnsupportedMediaType("send the body as application/json")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise BadRequest("the body must be a JSON object")
+    result: dict[str, Any] = schema.load(body)
+    return result
+
+
+def load_query(schema: Schema) -> dict[str, Any]:
+    """Validate the query string with ``schema``; parameters it does not name are ignored
+    (browsers and proxies add cache-busters)."""
+    result: dict[str, Any] = schema.load(request.args.to_dict(), unknown=EXCLUDE)
+    return result
+
+
+def services() -> Services:
+    """The app's wired services (settings, db, gateway), built by create_app."""
+    found: Services = current_app.extensions[EXTENSION_KEY]
+    return found

@@ -1,0 +1,143 @@
+"""/v1/orders: sites create orders and read them back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+from marshmallow import Schema, ValidationError, fields, validate
+
+from ..orders import OrderRequest, checkout_options, create_order, get_order, list_orders
+from .fields import (
+    PageQuerySchema,
+    Paise,
+    currency_field,
+    load_json,
+    load_query,
+    notes_field,
+    services,
+    sku_field,
+)
+from .security import current_caller
+
+bp = Blueprint("orders", __name__, url_prefix="/v1/orders")
+
+ORDER_STATUSES = ["created", "attempted", "paid", "partially_refunded", "refunded"]
+
+
+class ProductSchema(Schema):
+    sku = sku_field(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class CustomerSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    name = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    contact = fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^\+?[0-9]{8,15}$", error="digits with an optional +, 8-15"),
+    )
+    site_user_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+
+
+class CreateOrderSchema(Schema):
+    amount = Paise(required=True)
+    currency = currency_field()
+    product = fields.Nested(ProductSchema, required=True)
+    customer = fields.Nested(CustomerSchema, required=True)
+    receipt = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
+    # Razorpay allows 15 notes; the service adds sku, site_id and order_ref.
+    notes = notes_field(max_pairs=12)
+
+
+class ListOrdersQuerySchema(PageQuerySchema):
+    customer_email = fields.Email(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(ORDER_STATUSES))
+    site_id = fields.String(load_default=None)
+
+
+class OrderSchema(Schema):
+    id = fields.String()
+    razorpay_order_id = fields.String()
+    site_id = fields.String()
+    status = fields.String()
+    amount = fields.Integer()
+    currency = fields.String()
+    amount_paid = fields.Integer()
+    amount_refunded = fields.Integer()
+    product = fields.Function(lambda o: {"sku": o.product_sku, "name": o.product_name})
+    customer = fields.Function(
+        lambda o: {
+            "email": o.customer_email,
+            "name": o.customer_name,
+            "contact": o.customer_contact,
+            "site_user_id": o.site_user_id,
+        }
+    )
+    receipt = fields.String(allow_none=True)
+    notes = fields.Dict()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    paid_at = fields.DateTime(allow_none=True)
+    checkout = fields.Method("_checkout")
+
+    def _checkout(self, order: Any) -> dict[str, Any]:
+        settings = services().settings
+        return checkout_options(order, settings.razorpay_key_id, settings.merchant_name)
+
+
+IDEMPOTENCY_KEY = fields.String(validate=validate.Regexp(r"^[\x21-\x7e]{1,255}$"))
+
+
+def _idempotency_key() -> str | None:
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None:
+        return None
+    try:
+        return str(IDEMPOTENCY_KEY.deserialize(raw))
+    except ValidationError as exc:
+        raise ValidationError({"Idempotency-Key": ["1-255 visible ASCII characters"]}) from exc
+
+
+@bp.post("")
+def create() -> tuple[dict[str, Any], int]:
+    """Create an order and return it with its Checkout options."""
+    caller = current_caller()
+    body = load_json(CreateOrderSchema())
+    order, is_new = create_order(
+        services().db, services().gateway, caller, _order_request(body), _idempotency_key()
+    )
+    return OrderSchema().dump(order), 201 if is_new else 200
+
+
+@bp.get("/<order_id>")
+def fetch(order_id: str) -> dict[str, Any]:
+    """Fetch one order."""
+    caller = current_caller()
+    result: dict[str, Any] = OrderSchema().dump(get_order(services().db, caller, order_id))
+    return result
+
+
+@bp.get("")
+def index() -> dict[str, Any]:
+    """List orders newest first, with filters and a cursor."""
+    caller = current_caller()
+    query = load_query(ListOrdersQuerySchema())
+    page = list_orders(services().db, caller, **query)
+    return {"items": OrderSchema(many=True).dump(page.items), "next_cursor": page.next_cursor}
+
+
+def _order_request(body: dict[str, Any]) -> OrderRequest:
+    customer, product = body["customer"], body["product"]
+    return OrderRequest(
+        amount=body["amount"],
+        currency=body["currency"],
+        sku=product["sku"],
+        product_name=product["name"],
+        customer_email=customer["email"],
+        customer_name=customer["name"],
+        customer_contact=customer["contact"],
+        site_user_id=customer["site_user_id"],
+        receipt=body["receipt"],
+        notes=body["notes"],
+    )

@@ -1,0 +1,28 @@
+"""POST /v1/reconcile: an admin syncs a time window from Razorpay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from marshmallow import Schema, fields
+
+from ..reconcile import reconcile_window
+from .fields import load_json, services
+from .security import current_admin
+
+bp = Blueprint("reconcile", __name__, url_prefix="/v1/reconcile")
+
+
+class ReconcileSchema(Schema):
+    from_ = fields.AwareDateTime(data_key="from", required=True)
+    to = fields.AwareDateTime(required=True)
+
+
+@bp.post("")
+def reconcile() -> dict[str, Any]:
+    """Apply every Razorpay payment created in the window; report what changed."""
+    current_admin()
+    body = load_json(ReconcileSchema())
+    report = reconcile_window(services().db, services().gateway, body["from_"], body["to"])
+    return report.as_dict()

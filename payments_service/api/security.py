@@ -1,0 +1,69 @@
+"""Bearer tokens: flask-jwt-extended wiring and the caller of the current request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response
+from flask_jwt_extended import JWTManager, get_jwt, verify_jwt_in_request
+
+from ..auth import Caller, caller_from_claims, require_admin, signing_key_for
+from ..services import EXTENSION_KEY
+from .fields import services
+from .problems import problem
+
+
+def current_caller() -> Caller:
+    """The authenticated site or admin; raises (-> 401) when the token is missing or bad."""
+    verify_jwt_in_request()
+    return caller_from_claims(services().settings, get_jwt())
+
+
+def current_admin() -> Caller:
+    """The authenticated admin; raises (-> 401/403) for anything else."""
+    caller = current_caller()
+    require_admin(caller)
+    return caller
+
+
+def init_jwt(app: Flask) -> None:
+    """Bind flask-jwt-extended: per-issuer keys, HS256 only, exp required, problem errors."""
+    settings = app.extensions[EXTENSION_KEY].settings
+    app.config.update(
+        JWT_SECRET_KEY=settings.admin_jwt_secret,
+        JWT_ALGORITHM="HS256",
+        JWT_DECODE_ALGORITHMS=["HS256"],
+        JWT_DECODE_AUDIENCE=settings.jwt_audience,
+        JWT_IDENTITY_CLAIM="iss",
+        JWT_TOKEN_LOCATION=["headers"],
+    )
+    manager = JWTManager()
+    manager.init_app(app)
+
+    @manager.decode_key_loader
+    def _key(header: dict[str, Any], claims: dict[str, Any]) -> str:
+        return signing_key_for(services().db, settings, claims)
+
+    @manager.token_verification_loader
+    def _has_expiry(header: dict[str, Any], claims: dict[str, Any]) -> bool:
+        return "exp" in claims
+
+    @manager.unauthorized_loader
+    def _missing(reason: str) -> Response:
+        return _unauthorized("send Authorization: Bearer <token>")
+
+    @manager.invalid_token_loader
+    def _invalid(reason: str) -> Response:
+        return _unauthorized("the token is invalid (signature, audience or format)")
+
+    @manager.expired_token_loader
+    def _expired(header: dict[str, Any], claims: dict[str, Any]) -> Response:
+        return _unauthorized("the token has expired")
+
+    @manager.token_verification_failed_loader
+    def _no_expiry(header: dict[str, Any], claims: dict[str, Any]) -> Response:
+        return _unauthorized("the token must carry an exp claim")
+
+
+def _unauthorized(detail: str) -> Response:
+    return problem(401, "unauthorized", "Unauthorized", detail)

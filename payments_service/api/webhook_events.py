@@ -1,0 +1,59 @@
+"""/v1/webhook-events: admins see what Razorpay sent and re-apply an event after a fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from marshmallow import Schema, fields, validate
+
+from ..razorpay_events import last_webhook_at, list_events, reapply_event
+from .fields import PageQuerySchema, load_query, services
+from .security import current_admin
+
+bp = Blueprint("webhook_events", __name__, url_prefix="/v1/webhook-events")
+
+EVENT_STATUSES = ["received", "applied", "unmatched", "ignored", "failed"]
+
+
+class WebhookEventSchema(Schema):
+    id = fields.String()
+    event_type = fields.String()
+    account_id = fields.String(allow_none=True)
+    status = fields.String()
+    detail = fields.String(allow_none=True)
+    order_id = fields.String(allow_none=True)
+    attempts = fields.Integer()
+    razorpay_created_at = fields.DateTime(allow_none=True)
+    received_at = fields.DateTime()
+    processed_at = fields.DateTime(allow_none=True)
+    payload = fields.Dict()
+
+
+class WebhookEventQuerySchema(PageQuerySchema):
+    status = fields.String(load_default=None, validate=validate.OneOf(EVENT_STATUSES))
+    event_type = fields.String(load_default=None, validate=validate.Length(max=100))
+
+
+@bp.get("")
+def index() -> dict[str, Any]:
+    """List received Razorpay events: applied, unmatched (not ours), ignored, failed."""
+    current_admin()
+    query = load_query(WebhookEventQuerySchema())
+    page = list_events(services().db, **query)
+    last = last_webhook_at(services().db)
+    return {
+        "items": WebhookEventSchema(many=True).dump(page.items),
+        "next_cursor": page.next_cursor,
+        "last_received_at": last.isoformat() if last else None,
+    }
+
+
+@bp.post("/<event_id>/reapply")
+def reapply(event_id: str) -> dict[str, Any]:
+    """Apply a stored event again and return its new outcome."""
+    current_admin()
+    result: dict[str, Any] = WebhookEventSchema().dump(
+        reapply_event(services().event_context, event_id)
+    )
+    return result

@@ -1,0 +1,75 @@
+"""The application factory: the only place where things are wired together."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+from dotenv import load_dotenv
+from flask import Flask, Response, g, request
+
+from .api import register_blueprints
+from .api.problems import register_error_handlers
+from .api.security import init_jwt
+from .cli import register_commands
+from .db import Database
+from .embedded_db import start_embedded_postgres
+from .migrations import apply_migrations
+from .razorpay_gateway import RazorpayGateway
+from .services import EXTENSION_KEY, Services
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the API app from ``settings`` (default: the environment and .env)."""
+    if settings is None:
+        load_dotenv()
+        settings = Settings.from_env()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_request_bytes, JSON_SORT_KEYS=False)
+    app.extensions[EXTENSION_KEY] = _build_services(settings)
+    init_jwt(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    app.before_request(_assign_request_id)
+    app.after_request(_echo_request_id)
+    return app
+
+
+def _build_services(settings: Settings) -> Services:
+    dsn = settings.database_url
+    if dsn is None:
+        dsn = start_embedded_postgres(settings.data_dir)
+        apply_migrations(dsn)  # development only; production runs `flask db upgrade`
+    if settings.is_sandbox:
+        log.warning(
+            "SANDBOX MODE: no Razorpay keys configured; payments go to the local sandbox at %s "
+            "and no real money moves",
+            settings.razorpay_api_base_url,
+        )
+    db = Database(dsn, settings.db_pool_max, settings.db_statement_timeout_ms)
+    gateway = RazorpayGateway(
+        settings.razorpay_key_id,
+        settings.razorpay_key_secret,
+        settings.razorpay_api_base_url,
+        settings.razorpay_timeout_seconds,
+    )
+    return Services(settings, db, gateway)
+
+
+def _assign_request_id() -> None:
+    given = request.headers.get("X-Request-Id", "")
+    g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def _echo_request_id(response: Response) -> Response:
+    response.headers["X-Request-Id"] = g.get("request_id", "")
+    return response

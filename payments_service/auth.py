@@ -1,0 +1,105 @@
+"""Who is calling: site tokens signed with each site's own secret, admin tokens with ours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+
+from .db import Database
+from .errors import Forbidden, NotFound, Unauthorized
+from .settings import Settings
+from .sites import get_active_site
+
+ADMIN_ROLE = "admin"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated party of a request: one site, or an admin."""
+
+    is_admin: bool
+    site_id: str | None
+    subject: str | None
+
+    @property
+    def actor(self) -> str:
+        """How this caller is named in the audit trail."""
+        if self.is_admin:
+            return f"admin:{self.subject or 'unknown'}"
+        return f"site:{self.site_id}"
+
+    def can_see_site(self, site_id: str) -> bool:
+        """Admins see every site's records; a site only its own."""
+        return self.is_admin or self.site_id == site_id
+
+
+def signing_key_for(db: Database, settings: Settings, claims: dict[str, Any]) -> str:
+    """Choose the key a token must be signed with from its (not yet verified) ``iss``.
+
+    A token naming site B must be signed with B's secret, so a token signed with A's
+    secret but claiming to be B fails the signature check. Raises Unauthorized.
+    """
+    issuer = claims.get("iss")
+    if not isinstance(issuer, str) or not issuer:
+        raise Unauthorized("the token has no iss claim naming a site")
+    if issuer == settings.jwt_issuer:
+        return settings.admin_jwt_secret
+    try:
+        return get_active_site(db, issuer).jwt_secret
+    except NotFound:
+        raise Unauthorized("the token's iss names no active site") from None
+
+
+def caller_from_claims(settings: Settings, claims: dict[str, Any]) -> Caller:
+    """Turn verified claims into a Caller. Raises Unauthorized for a malformed admin token."""
+    sub = claims.get("sub")
+    subject = sub if isinstance(sub, str) else None
+    if claims["iss"] == settings.jwt_issuer:
+        if claims.get("role") != ADMIN_ROLE:
+            raise Unauthorized("a token signed by this service must carry role: admin")
+        return Caller(is_admin=True, site_id=None, subject=subject)
+    # A site token is only ever that site, whatever role it claims.
+    return Caller(is_admin=False, site_id=claims["iss"], subject=subject)
+
+
+def require_admin(caller: Caller) -> None:
+    """Raises Forbidden unless the caller is an admin."""
+    if not caller.is_admin:
+        raise Forbidden("this action needs an admin token")
+
+
+def mint_admin_token(settings: Settings, subject: str, ttl: timedelta) -> str:
+    """An admin JWT signed with the service's own key."""
+    return _mint(
+        settings.admin_jwt_secret,
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        subject,
+        ttl,
+        {"role": ADMIN_ROLE},
+    )
+
+
+def mint_site_token(
+    secret: str, site_id: str, audience: str, subject: str | None, ttl: timedelta
+) -> str:
+    """A site JWT, as a site's backend mints it (used by the CLI and the demo sites)."""
+    return _mint(secret, site_id, audience, subject, ttl, {})
+
+
+def _mint(
+    secret: str,
+    issuer: str,
+    audience: str,
+    subject: str | None,
+    ttl: timedelta,
+    extra: dict[str, Any],
+) -> str:
+    now = datetime.now(UTC)
+    claims: dict[str, Any] = {"iss": issuer, "aud": audience, "iat": now, "exp": now + ttl}
+    if subject:
+        claims["sub"] = subject
+    return jwt.encode({**claims, **extra}, secret, algorithm="HS256")

@@ -1,0 +1,102 @@
+"""Verify what Razorpay Checkout handed the browser (DESIGN.md, core flow step 3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .db import Database
+from .db import orders as orders_sql
+from .db import payments as payments_sql
+from .db.orders import Order
+from .errors import GatewayError, InvalidSignature, NotFound, PaymentMismatch, PaymentNotSuccessful
+from .payments import SETTLED_STATUSES, PaymentOutcome, apply_payment, order_state
+from .razorpay_gateway import RazorpayGateway
+from .signatures import is_valid_checkout_signature
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    """What the browser sent back from Checkout."""
+
+    razorpay_order_id: str
+    razorpay_payment_id: str
+    razorpay_signature: str
+
+
+def verify_checkout(
+    db: Database, gateway: RazorpayGateway, key_secret: str, result: CheckoutResult
+) -> PaymentOutcome:
+    """Prove the payment, capture it if only authorized, pay the order and grant access.
+
+    The signature is checked against the order id we stored. Razorpay is asked for the
+    payment (never the browser) and every call happens before the transaction that
+    applies it. Calling this twice, or twice at once, grants once.
+    Raises NotFound, InvalidSignature, PaymentMismatch, PaymentNotSuccessful, GatewayError.
+    """
+    order = _order_for(db, result.razorpay_order_id)
+    if not is_valid_checkout_signature(
+        key_secret, order.razorpay_order_id, result.razorpay_payment_id, result.razorpay_signature
+    ):
+        raise InvalidSignature(
+            "razorpay_signature does not match this order and payment", field="razorpay_signature"
+        )
+    settled = _already_settled(db, order, result.razorpay_payment_id)
+    if settled is not None:
+        return settled
+    entity = gateway.fetch_payment(result.razorpay_payment_id)
+    _check_matches(order, entity)
+    if entity["status"] == "authorized":
+        entity = _capture(gateway, entity)
+    outcome = apply_payment(db, entity, actor="checkout")
+    if outcome.payment.status not in SETTLED_STATUSES:
+        raise PaymentNotSuccessful(
+            f"payment {outcome.payment.id} is {outcome.payment.status}, not captured",
+            payment_status=outcome.payment.status,
+        )
+    return outcome
+
+
+def _order_for(db: Database, razorpay_order_id: str) -> Order:
+    with db.transaction() as cur:
+        order = orders_sql.get_by_razorpay_id(cur, razorpay_order_id)
+    if order is None:
+        raise NotFound(
+            f"no order with razorpay_order_id {razorpay_order_id!r}", field="razorpay_order_id"
+        )
+    return order
+
+
+def _already_settled(db: Database, order: Order, payment_id: str) -> PaymentOutcome | None:
+    """A verify that repeats a settled one needs no Razorpay call."""
+    with db.transaction() as cur:
+        payment = payments_sql.get(cur, payment_id)
+    if payment is None or payment.order_id != order.id or payment.status not in SETTLED_STATUSES:
+        return None
+    current, _, enrollments = order_state(db, order.id)
+    if current.amount_paid == 0:
+        return None
+    enrollment = enrollments[0] if enrollments else None
+    return PaymentOutcome(current, payment, enrollment, order_became_paid=False, changed=False)
+
+
+def _check_matches(order: Order, entity: dict[str, Any]) -> None:
+    if entity.get("order_id") != order.razorpay_order_id:
+        raise PaymentMismatch("the payment belongs to another order", field="razorpay_payment_id")
+    if entity.get("amount") != order.amount or entity.get("currency") != order.currency:
+        raise PaymentMismatch(
+            f"the payment is {entity.get('amount')} {entity.get('currency')} but the order "
+            f"is {order.amount} {order.currency}",
+            field="razorpay_payment_id",
+        )
+
+
+def _capture(gateway: RazorpayGateway, entity: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return gateway.capture_payment(entity["id"], int(entity["amount"]), entity["currency"])
+    except GatewayError:
+        # A concurrent verify or webhook may have captured it first: ask again.
+        fresh = gateway.fetch_payment(entity["id"])
+        if fresh["status"] in SETTLED_STATUSES:
+            return fresh
+        raise

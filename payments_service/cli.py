@@ -1,0 +1,154 @@
+"""Flask commands (scriptable, JSON output): db upgrade, sites create/list, tokens mint."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .auth import mint_admin_token, mint_site_token
+from .legacy_import import LegacyImport, load_sku_rules
+from .migrations import apply_migrations
+from .reconcile import reconcile_window
+from .services import EXTENSION_KEY, Services
+from .sites import create_site, get_active_site, list_sites
+from .worker import run_forever, run_pass
+
+db_cli = AppGroup("db", help="Database schema.")
+sites_cli = AppGroup("sites", help="Websites that share this backend.")
+tokens_cli = AppGroup("tokens", help="Bearer tokens for sites and admins.")
+
+
+def _services() -> Services:
+    found: Services = current_app.extensions[EXTENSION_KEY]
+    return found
+
+
+def _echo(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations from sql/."""
+    _echo({"applied": apply_migrations(_services().db.dsn)})
+
+
+@sites_cli.command("create")
+@click.argument("site_id")
+@click.option("--name", required=True, help="Display name of the site.")
+@click.option("--callback-url", default=None, help="Where the service POSTs notifications.")
+@click.option("--origin", "origins", multiple=True, help="Browser origin allowed to call verify.")
+def sites_create(site_id: str, name: str, callback_url: str | None, origins: tuple[str]) -> None:
+    """Register a site and print its secrets (shown this once)."""
+    site = create_site(
+        _services().db,
+        site_id=site_id,
+        name=name,
+        callback_url=callback_url,
+        allowed_origins=list(origins),
+    )
+    _echo(
+        {
+            "site_id": site.id,
+            "name": site.name,
+            "callback_url": site.callback_url,
+            "allowed_origins": site.allowed_origins,
+            "jwt_secret": site.jwt_secret,
+            "callback_secret": site.callback_secret,
+            "audience": _services().settings.jwt_audience,
+        }
+    )
+
+
+@sites_cli.command("list")
+def sites_list() -> None:
+    """List sites (without secrets)."""
+    _echo(
+        [
+            {
+                "site_id": s.id,
+                "name": s.name,
+                "callback_url": s.callback_url,
+                "allowed_origins": s.allowed_origins,
+                "is_active": s.is_active,
+                "created_at": s.created_at.isoformat(),
+            }
+            for s in list_sites(_services().db)
+        ]
+    )
+
+
+@tokens_cli.command("mint")
+@click.option("--site", "site_id", default=None, help="Mint a token for this site.")
+@click.option("--admin", "is_admin", is_flag=True, help="Mint an admin token.")
+@click.option("--sub", default=None, help="Subject: the site's user id, or the admin's name.")
+@click.option("--ttl-minutes", default=60, show_default=True, type=click.IntRange(1, 60 * 24 * 30))
+def tokens_mint(site_id: str | None, is_admin: bool, sub: str | None, ttl_minutes: int) -> None:
+    """Print a bearer token for a site (--site) or an admin (--admin)."""
+    if is_admin == (site_id is not None):
+        raise click.UsageError("give exactly one of --site SITE_ID or --admin")
+    settings, ttl = _services().settings, timedelta(minutes=ttl_minutes)
+    if is_admin:
+        click.echo(mint_admin_token(settings, sub or "cli", ttl))
+        return
+    site = get_active_site(_services().db, str(site_id))
+    click.echo(mint_site_token(site.jwt_secret, site.id, settings.jwt_audience, sub, ttl))
+
+
+@click.command("reconcile")
+@click.option("--from", "start", required=True, type=click.DateTime(), help="Window start (UTC).")
+@click.option("--to", "end", required=True, type=click.DateTime(), help="Window end (UTC).")
+@click.option("--import-site", default=None, help="Adopt foreign payments as this site's orders.")
+@click.option(
+    "--sku-map",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON list of {pattern, sku, name} to derive SKUs of imported payments.",
+)
+@click.option("--dry-run", is_flag=True, help="With --import-site: print what would be adopted.")
+def reconcile_command(
+    start: datetime, end: datetime, import_site: str | None, sku_map: Path | None, dry_run: bool
+) -> None:
+    """Sync payments created in a time window from Razorpay; optionally import the old site's."""
+    services = _services()
+    legacy = None
+    if import_site is not None:
+        get_active_site(services.db, import_site)
+        rules = load_sku_rules(sku_map) if sku_map else ()
+        legacy = LegacyImport(services.gateway, import_site, rules, dry_run)
+    elif dry_run or sku_map:
+        raise click.UsageError("--dry-run and --sku-map go with --import-site")
+    report = reconcile_window(
+        services.db, services.gateway, start.replace(tzinfo=UTC), end.replace(tzinfo=UTC), legacy
+    )
+    _echo(report.as_dict())
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run one pass and exit.")
+def worker_command(once: bool) -> None:
+    """Run the background worker until SIGTERM or Ctrl-C."""
+    services = _services()
+    if once:
+        _echo(asdict(run_pass(services)))
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        run_forever(services, stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the commands to ``flask --app payments_service``."""
+    for command in (db_cli, sites_cli, tokens_cli, reconcile_command, worker_command):
+        app.cli.add_command(command)

@@ -1,0 +1,64 @@
+"""Connection pool and the one transaction helper every capability uses."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions
+import psycopg2.extras
+import psycopg2.pool
+from psycopg2.extras import RealDictCursor as Cursor
+
+__all__ = ["Cursor", "Database", "Row", "is_unique_violation"]
+
+Row = dict[str, Any]
+
+
+class Database:
+    """A bounded pool of psycopg2 connections to one PostgreSQL database.
+
+    Nothing session-scoped is set on connections (production runs behind PgBouncer in
+    transaction mode): the statement timeout is applied per transaction with SET LOCAL.
+    """
+
+    def __init__(self, dsn: str, max_connections: int, statement_timeout_ms: int) -> None:
+        self.dsn = dsn
+        self._statement_timeout_ms = int(statement_timeout_ms)
+        self._pool = psycopg2.pool.ThreadedConnectionPool(0, max_connections, dsn)
+        # ThreadedConnectionPool raises instead of waiting when exhausted; this makes
+        # callers queue for a free connection instead.
+        self._available = threading.BoundedSemaphore(max_connections)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        """Yield a cursor in a transaction: commit on success, roll back on any exception."""
+        with self._available:
+            conn = self._pool.getconn()
+            broken = False
+            try:
+                with conn, conn.cursor(cursor_factory=Cursor) as cur:
+                    cur.execute(
+                        "SELECT set_config('statement_timeout', %s, true)",
+                        (str(self._statement_timeout_ms),),
+                    )
+                    yield cur
+            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                broken = True
+                raise
+            finally:
+                self._pool.putconn(conn, close=broken or conn.closed != 0)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._pool.closeall()
+
+
+def is_unique_violation(exc: BaseException, constraint: str) -> bool:
+    """Tell whether ``exc`` is a unique violation of the named constraint or index."""
+    return (
+        isinstance(exc, psycopg2.errors.UniqueViolation) and exc.diag.constraint_name == constraint
+    )

@@ -1,0 +1,102 @@
+"""SQL for enrollments: who owns which product, across every site."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from . import Cursor
+
+_COLUMNS = """id, customer_email, sku, status, source, order_id, granted_by, grant_reason,
+              granted_at, revoked_by, revoke_reason, revoked_at"""
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """A customer's access to one product (SKU), from a purchase, an import or an admin."""
+
+    id: str
+    customer_email: str
+    sku: str
+    status: str
+    source: str
+    order_id: str | None
+    granted_by: str
+    grant_reason: str | None
+    granted_at: datetime
+    revoked_by: str | None
+    revoke_reason: str | None
+    revoked_at: datetime | None
+
+
+def insert_if_absent(
+    cur: Cursor,
+    *,
+    enrollment_id: str,
+    customer_email: str,
+    sku: str,
+    source: str,
+    order_id: str | None,
+    granted_by: str,
+    grant_reason: str | None = None,
+) -> Enrollment | None:
+    """Grant access unless the customer already holds an active one for the SKU (then None)."""
+    cur.execute(
+        f"""
+        INSERT INTO enrollments (id, customer_email, sku, source, order_id, granted_by,
+                                 grant_reason)
+        VALUES (%(id)s, %(email)s, %(sku)s, %(source)s, %(order_id)s, %(granted_by)s,
+                %(grant_reason)s)
+        ON CONFLICT (customer_email, sku) WHERE status = 'active' DO NOTHING
+        RETURNING {_COLUMNS}
+        """,  # noqa: S608 - only the fixed column list is formatted in
+        {
+            "id": enrollment_id,
+            "email": customer_email,
+            "sku": sku,
+            "source": source,
+            "order_id": order_id,
+            "granted_by": granted_by,
+            "grant_reason": grant_reason,
+        },
+    )
+    row = cur.fetchone()
+    return Enrollment(**row) if row else None
+
+
+def get_active(cur: Cursor, customer_email: str, sku: str) -> Enrollment | None:
+    """The customer's active enrollment in the SKU, if any."""
+    cur.execute(
+        f"""SELECT {_COLUMNS} FROM enrollments
+             WHERE customer_email = %s AND sku = %s AND status = 'active'""",  # noqa: S608
+        (customer_email, sku),
+    )
+    row = cur.fetchone()
+    return Enrollment(**row) if row else None
+
+
+def list_for_order(cur: Cursor, order_id: str) -> list[Enrollment]:
+    """Enrollments an order granted."""
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM enrollments WHERE order_id = %s ORDER BY granted_at",  # noqa: S608
+        (order_id,),
+    )
+    return [Enrollment(**row) for row in cur.fetchall()]
+
+
+def search(
+    cur: Cursor, *, customer_email: str | None, sku: str | None, status: str | None
+) -> list[Enrollment]:
+    """Enrollments by customer and/or SKU, newest first, capped at 500."""
+    cur.execute(
+        f"""
+        SELECT {_COLUMNS} FROM enrollments
+         WHERE (%(email)s::text IS NULL OR customer_email = %(email)s)
+           AND (%(sku)s::text IS NULL OR sku = %(sku)s)
+           AND (%(status)s::text IS NULL OR status = %(status)s)
+         ORDER BY granted_at DESC, id DESC
+         LIMIT 500
+        """,  # noqa: S608 - only the fixed column list is formatted in
+        {"email": customer_email, "sku": sku, "status": status},
+    )
+    return [Enrollment(**row) for row in cur.fetchall()]

@@ -1,0 +1,185 @@
+"""SQL for orders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg2.extras import Json
+
+from . import Cursor
+
+_COLUMNS = """id, razorpay_order_id, site_id, status, amount, currency, amount_paid,
+              amount_refunded, product_sku, product_name, customer_email, customer_name,
+              customer_contact, site_user_id, receipt, notes, idempotency_key,
+              request_fingerprint, created_at, updated_at, paid_at"""
+
+IDEMPOTENCY_CONSTRAINT = "orders_site_idempotency_key"
+
+
+@dataclass(frozen=True)
+class Order:
+    """One purchase attempt of one product by one customer, as created by a site."""
+
+    id: str
+    razorpay_order_id: str
+    site_id: str
+    status: str
+    amount: int
+    currency: str
+    amount_paid: int
+    amount_refunded: int
+    product_sku: str
+    product_name: str
+    customer_email: str
+    customer_name: str | None
+    customer_contact: str | None
+    site_user_id: str | None
+    receipt: str | None
+    notes: dict[str, Any]
+    idempotency_key: str | None
+    request_fingerprint: str | None
+    created_at: datetime
+    updated_at: datetime
+    paid_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    """The fields of an order that exist before Razorpay has seen it."""
+
+    id: str
+    site_id: str
+    amount: int
+    currency: str
+    product_sku: str
+    product_name: str
+    customer_email: str
+    customer_name: str | None
+    customer_contact: str | None
+    site_user_id: str | None
+    receipt: str | None
+    notes: dict[str, str]
+    idempotency_key: str | None
+    request_fingerprint: str | None
+
+
+def insert(cur: Cursor, order: NewOrder, razorpay_order_id: str) -> Order | None:
+    """Store a new order; None when another request already stored its Idempotency-Key."""
+    cur.execute(
+        f"""
+        INSERT INTO orders (id, razorpay_order_id, site_id, amount, currency, product_sku,
+                            product_name, customer_email, customer_name, customer_contact,
+                            site_user_id, receipt, notes, idempotency_key, request_fingerprint)
+        VALUES (%(id)s, %(razorpay_order_id)s, %(site_id)s, %(amount)s, %(currency)s,
+                %(product_sku)s, %(product_name)s, %(customer_email)s, %(customer_name)s,
+                %(customer_contact)s, %(site_user_id)s, %(receipt)s, %(notes)s,
+                %(idempotency_key)s, %(request_fingerprint)s)
+        ON CONFLICT ON CONSTRAINT {IDEMPOTENCY_CONSTRAINT} DO NOTHING
+        RETURNING {_COLUMNS}
+        """,  # noqa: S608 - only fixed identifiers are formatted in
+        {**order.__dict__, "notes": Json(order.notes), "razorpay_order_id": razorpay_order_id},
+    )
+    row = cur.fetchone()
+    return Order(**row) if row else None
+
+
+def get(cur: Cursor, order_id: str) -> Order | None:
+    """The order with our id."""
+    cur.execute(f"SELECT {_COLUMNS} FROM orders WHERE id = %s", (order_id,))  # noqa: S608
+    row = cur.fetchone()
+    return Order(**row) if row else None
+
+
+def get_by_razorpay_id(cur: Cursor, razorpay_order_id: str) -> Order | None:
+    """The order Razorpay knows as ``razorpay_order_id``."""
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM orders WHERE razorpay_order_id = %s",  # noqa: S608
+        (razorpay_order_id,),
+    )
+    row = cur.fetchone()
+    return Order(**row) if row else None
+
+
+def get_by_idempotency_key(cur: Cursor, site_id: str, key: str) -> Order | None:
+    """The order a site created earlier with this Idempotency-Key."""
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM orders WHERE site_id = %s AND idempotency_key = %s",  # noqa: S608
+        (site_id, key),
+    )
+    row = cur.fetchone()
+    return Order(**row) if row else None
+
+
+def lock_for_update(cur: Cursor, order_id: str) -> Order | None:
+    """Read the order and hold its row lock until the transaction ends."""
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM orders WHERE id = %s FOR UPDATE",  # noqa: S608
+        (order_id,),
+    )
+    row = cur.fetchone()
+    return Order(**row) if row else None
+
+
+def set_status(cur: Cursor, order_id: str, status: str, *, amount_paid: int) -> None:
+    """Move the order to ``status``; stamps paid_at the first time it is paid."""
+    cur.execute(
+        """
+        UPDATE orders
+           SET status = %(status)s, amount_paid = %(amount_paid)s, updated_at = now(),
+               paid_at = CASE WHEN %(amount_paid)s > 0 THEN coalesce(paid_at, now()) END
+         WHERE id = %(id)s
+        """,
+        {"id": order_id, "status": status, "amount_paid": amount_paid},
+    )
+
+
+def list_open(
+    cur: Cursor, *, created_before: datetime, created_after: datetime, limit: int
+) -> list[Order]:
+    """Orders not yet paid, created in the window, oldest first."""
+    cur.execute(
+        f"""
+        SELECT {_COLUMNS} FROM orders
+         WHERE status IN ('created', 'attempted')
+           AND created_at < %(before)s AND created_at > %(after)s
+         ORDER BY created_at
+         LIMIT %(limit)s
+        """,  # noqa: S608 - only the fixed column list is formatted in
+        {"before": created_before, "after": created_after, "limit": limit},
+    )
+    return [Order(**row) for row in cur.fetchall()]
+
+
+def list_page(
+    cur: Cursor,
+    *,
+    site_id: str | None,
+    customer_email: str | None,
+    status: str | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Order]:
+    """Orders newest first, filtered, starting after the (created_at, id) cursor."""
+    cur.execute(
+        f"""
+        SELECT {_COLUMNS} FROM orders
+         WHERE (%(site_id)s::text IS NULL OR site_id = %(site_id)s)
+           AND (%(email)s::text IS NULL OR customer_email = %(email)s)
+           AND (%(status)s::text IS NULL OR status = %(status)s)
+           AND (%(after_at)s::timestamptz IS NULL
+                OR (created_at, id) < (%(after_at)s::timestamptz, %(after_id)s::text))
+         ORDER BY created_at DESC, id DESC
+         LIMIT %(limit)s
+        """,  # noqa: S608 - only the fixed column list is formatted in
+        {
+            "site_id": site_id,
+            "email": customer_email,
+            "status": status,
+            "after_at": after[0] if after else None,
+            "after_id": after[1] if after else None,
+            "limit": limit,
+        },
+    )
+    return [Order(**row) for row in cur.fetchall()]

@@ -1,0 +1,114 @@
+"""SQL for payments (Razorpay's payment entities, keyed by their own ids)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from . import Cursor
+
+_COLUMNS = """id, order_id, status, amount, currency, amount_refunded, method, card_network,
+              card_last4, bank, wallet, vpa, fee, tax, error_code, error_description,
+              error_reason, razorpay_created_at, authorized_at, captured_at, failed_at,
+              created_at, updated_at"""
+
+
+@dataclass(frozen=True)
+class Payment:
+    """What we know of one Razorpay payment on one of our orders."""
+
+    id: str
+    order_id: str
+    status: str
+    amount: int
+    currency: str
+    amount_refunded: int
+    method: str | None
+    card_network: str | None
+    card_last4: str | None
+    bank: str | None
+    wallet: str | None
+    vpa: str | None
+    fee: int | None
+    tax: int | None
+    error_code: str | None
+    error_description: str | None
+    error_reason: str | None
+    razorpay_created_at: datetime
+    authorized_at: datetime | None
+    captured_at: datetime | None
+    failed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    """The state of a payment to store: Razorpay's facts after the forward-only merge."""
+
+    id: str
+    order_id: str
+    status: str
+    amount: int
+    currency: str
+    amount_refunded: int
+    method: str | None
+    card_network: str | None
+    card_last4: str | None
+    bank: str | None
+    wallet: str | None
+    vpa: str | None
+    fee: int | None
+    tax: int | None
+    error_code: str | None
+    error_description: str | None
+    error_reason: str | None
+    razorpay_created_at: datetime
+
+
+def get(cur: Cursor, payment_id: str) -> Payment | None:
+    """The payment with this Razorpay id."""
+    cur.execute(f"SELECT {_COLUMNS} FROM payments WHERE id = %s", (payment_id,))  # noqa: S608
+    row = cur.fetchone()
+    return Payment(**row) if row else None
+
+
+def list_for_order(cur: Cursor, order_id: str) -> list[Payment]:
+    """Every payment attempt on an order, oldest first."""
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM payments WHERE order_id = %s ORDER BY razorpay_created_at, id",  # noqa: S608
+        (order_id,),
+    )
+    return [Payment(**row) for row in cur.fetchall()]
+
+
+def upsert(cur: Cursor, record: PaymentRecord) -> Payment:
+    """Insert or overwrite the payment; stamps each status's time the first time it is seen."""
+    cur.execute(
+        f"""
+        INSERT INTO payments (id, order_id, status, amount, currency, amount_refunded, method,
+                              card_network, card_last4, bank, wallet, vpa, fee, tax, error_code,
+                              error_description, error_reason, razorpay_created_at,
+                              authorized_at, captured_at, failed_at)
+        VALUES (%(id)s, %(order_id)s, %(status)s, %(amount)s, %(currency)s,
+                %(amount_refunded)s, %(method)s, %(card_network)s, %(card_last4)s, %(bank)s,
+                %(wallet)s, %(vpa)s, %(fee)s, %(tax)s, %(error_code)s, %(error_description)s,
+                %(error_reason)s, %(razorpay_created_at)s,
+                CASE WHEN %(status)s IN ('authorized', 'captured', 'refunded') THEN now() END,
+                CASE WHEN %(status)s IN ('captured', 'refunded') THEN now() END,
+                CASE WHEN %(status)s = 'failed' THEN now() END)
+        ON CONFLICT (id) DO UPDATE SET
+            status = EXCLUDED.status, amount_refunded = EXCLUDED.amount_refunded,
+            method = EXCLUDED.method, card_network = EXCLUDED.card_network,
+            card_last4 = EXCLUDED.card_last4, bank = EXCLUDED.bank, wallet = EXCLUDED.wallet,
+            vpa = EXCLUDED.vpa, fee = EXCLUDED.fee, tax = EXCLUDED.tax,
+            error_code = EXCLUDED.error_code, error_description = EXCLUDED.error_description,
+            error_reason = EXCLUDED.error_reason, updated_at = now(),
+            authorized_at = coalesce(payments.authorized_at, EXCLUDED.authorized_at),
+            captured_at = coalesce(payments.captured_at, EXCLUDED.captured_at),
+            failed_at = coalesce(payments.failed_at, EXCLUDED.failed_at)
+        RETURNING {_COLUMNS}
+        """,  # noqa: S608 - only the fixed column list is formatted in
+        record.__dict__,
+    )
+    return Payment(**cur.fetchone())

@@ -1,0 +1,34 @@
+"""``python -m payments_service.demo --site-id ID --title T --port P`` (secrets from env)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from werkzeug.serving import run_simple
+
+from .app import StoreConfig, create_app
+
+
+def main() -> None:
+    """Serve one demo storefront on 127.0.0.1."""
+    parser = argparse.ArgumentParser(prog="python -m payments_service.demo")
+    parser.add_argument("--site-id", required=True)
+    parser.add_argument("--title", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--accent", default="#2563eb")
+    args = parser.parse_args()
+    config = StoreConfig(
+        site_id=args.site_id,
+        title=args.title,
+        jwt_secret=os.environ["DEMO_SITE_JWT_SECRET"],
+        audience=os.environ.get("DEMO_AUDIENCE", "payments-service"),
+        api_url=os.environ.get("DEMO_API_URL", "http://127.0.0.1:8000"),
+        checkout_script_url=os.environ["DEMO_CHECKOUT_SCRIPT_URL"],
+        accent=args.accent,
+    )
+    run_simple("127.0.0.1", args.port, create_app(config), threaded=True)
+
+
+if __name__ == "__main__":
+    main()

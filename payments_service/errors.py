@@ -1,0 +1,106 @@
+"""Domain exceptions. Each carries a stable machine-readable ``code``; api/problems.py
+is the one place that turns them into HTTP statuses and problem+json bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    """Base of every error the service reports to its callers."""
+
+    code = "error"
+    title = "Request failed"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class ValidationFailed(ServiceError):
+    """The request is well-formed but breaks a rule the schema cannot express."""
+
+    code = "validation_error"
+    title = "Invalid request"
+
+
+class NotFound(ServiceError):
+    """The named resource does not exist, or is not visible to the caller."""
+
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(ServiceError):
+    """The request contradicts the current state of the resource."""
+
+    code = "conflict"
+    title = "Conflict"
+
+
+class MalformedWebhook(ServiceError):
+    """A correctly signed webhook whose body is not a Razorpay event."""
+
+    code = "malformed_webhook"
+    title = "Malformed webhook"
+
+
+class IdempotencyKeyReused(ServiceError):
+    """The Idempotency-Key was already used with a different request body."""
+
+    code = "idempotency_key_reused"
+    title = "Idempotency-Key reused with a different body"
+
+
+class InvalidSignature(ServiceError):
+    """A Razorpay signature does not match what our secret produces."""
+
+    code = "invalid_signature"
+    title = "Invalid signature"
+
+
+class PaymentMismatch(ServiceError):
+    """A payment does not belong to the order, or its amount or currency differ."""
+
+    code = "payment_mismatch"
+    title = "Payment does not match the order"
+
+
+class PaymentNotSuccessful(ServiceError):
+    """The payment exists but was not authorized or captured (failed, or still created)."""
+
+    code = "payment_not_successful"
+    title = "Payment not successful"
+
+
+class Unauthorized(ServiceError):
+    """No valid credentials: missing, malformed, expired or wrongly signed token."""
+
+    code = "unauthorized"
+    title = "Unauthorized"
+
+
+class Forbidden(ServiceError):
+    """Valid credentials that do not allow this action."""
+
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class GatewayError(ServiceError):
+    """Razorpay refused or failed a call in a way the client cannot fix by changing input."""
+
+    code = "gateway_error"
+    title = "Payment gateway error"
+
+
+class GatewayUnavailable(GatewayError):
+    """Razorpay could not be reached or timed out; the call is safe to retry later."""
+
+    code = "gateway_unavailable"
+    title = "Payment gateway unavailable"
+
+
+class ConfigurationError(Exception):
+    """The environment does not describe a runnable service; raised at start-up."""

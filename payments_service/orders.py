@@ -1,0 +1,165 @@
+"""Orders: create one at Razorpay and here (idempotently), read them, list them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .auth import Caller
+from .db import Database
+from .db import orders as sql
+from .db.orders import NewOrder, Order
+from .errors import Forbidden, IdempotencyKeyReused, NotFound
+from .ids import new_id
+from .pagination import Page, decode_cursor, encode_cursor
+from .razorpay_gateway import RazorpayGateway
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """A validated request to sell one product to one customer."""
+
+    amount: int
+    currency: str
+    sku: str
+    product_name: str
+    customer_email: str
+    customer_name: str | None
+    customer_contact: str | None
+    site_user_id: str | None
+    receipt: str | None
+    notes: dict[str, str]
+
+    def fingerprint(self) -> str:
+        """A digest of the request, to tell a retry from a different request."""
+        canonical = json.dumps(self.__dict__, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def create_order(
+    db: Database,
+    gateway: RazorpayGateway,
+    caller: Caller,
+    request: OrderRequest,
+    idempotency_key: str | None,
+) -> tuple[Order, bool]:
+    """Create the order at Razorpay, then store it; return it and whether it is new.
+
+    The same Idempotency-Key with the same body returns the first order; with another
+    body it raises IdempotencyKeyReused. Razorpay is called before any transaction opens,
+    so a Razorpay failure writes nothing. Two concurrent requests with one key may both
+    reach Razorpay; only one order is stored and both get it (the other Razorpay order is
+    never shown to a buyer, so it can never be paid).
+    """
+    if caller.site_id is None:
+        raise Forbidden("orders are created by a site: use a site token")
+    fingerprint = request.fingerprint()
+    if idempotency_key is not None:
+        earlier = _replay(db, caller.site_id, idempotency_key, fingerprint)
+        if earlier is not None:
+            return earlier, False
+    new = _new_order(caller.site_id, request, idempotency_key, fingerprint)
+    notes = {**request.notes, "sku": request.sku, "site_id": new.site_id, "order_ref": new.id}
+    created = gateway.create_order(
+        amount=request.amount, currency=request.currency, receipt=new.id, notes=notes
+    )
+    with db.transaction() as cur:
+        order = sql.insert(cur, new, created["id"])
+    if order is not None:
+        return order, True
+    # Only a unique Idempotency-Key makes the insert a no-op: a concurrent request with
+    # the same key stored its order first, and this request returns that one.
+    winner = _replay(db, caller.site_id, str(idempotency_key), fingerprint)
+    if winner is None:
+        raise RuntimeError("order insert skipped but no order holds its Idempotency-Key")
+    return winner, False
+
+
+def get_order(db: Database, caller: Caller, order_id: str) -> Order:
+    """One order the caller may see. Raises NotFound otherwise."""
+    with db.transaction() as cur:
+        order = sql.get(cur, order_id)
+    if order is None or not caller.can_see_site(order.site_id):
+        raise NotFound(f"no order {order_id!r}")
+    return order
+
+
+def list_orders(
+    db: Database,
+    caller: Caller,
+    *,
+    customer_email: str | None,
+    status: str | None,
+    site_id: str | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[Order]:
+    """Orders newest first; a site sees only its own, an admin may filter by site."""
+    if not caller.is_admin:
+        site_id = caller.site_id
+    with db.transaction() as cur:
+        rows = sql.list_page(
+            cur,
+            site_id=site_id,
+            customer_email=customer_email.lower() if customer_email else None,
+            status=status,
+            after=decode_cursor(cursor) if cursor else None,
+            limit=limit + 1,
+        )
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if has_more else None
+    return Page(rows, encode_cursor(last.created_at, last.id) if last else None)
+
+
+def checkout_options(order: Order, key_id: str, merchant_name: str) -> dict[str, Any]:
+    """The options a browser passes to ``new Razorpay(options)`` for this order."""
+    prefill = {
+        "name": order.customer_name,
+        "email": order.customer_email,
+        "contact": order.customer_contact,
+    }
+    return {
+        "key": key_id,
+        "amount": order.amount,
+        "currency": order.currency,
+        "order_id": order.razorpay_order_id,
+        "name": merchant_name,
+        "description": order.product_name,
+        "prefill": {k: v for k, v in prefill.items() if v},
+        "notes": {"order_ref": order.id, "sku": order.product_sku},
+    }
+
+
+def _replay(db: Database, site_id: str, key: str, fingerprint: str) -> Order | None:
+    with db.transaction() as cur:
+        earlier = sql.get_by_idempotency_key(cur, site_id, key)
+    if earlier is not None and earlier.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was used for a different order request",
+            field="Idempotency-Key",
+        )
+    return earlier
+
+
+def _new_order(
+    site_id: str, request: OrderRequest, idempotency_key: str | None, fingerprint: str
+) -> NewOrder:
+    return NewOrder(
+        id=new_id("ord"),
+        site_id=site_id,
+        amount=request.amount,
+        currency=request.currency,
+        product_sku=request.sku,
+        product_name=request.product_name,
+        customer_email=request.customer_email.lower(),
+        customer_name=request.customer_name,
+        customer_contact=request.customer_contact,
+        site_user_id=request.site_user_id,
+        receipt=request.receipt,
+        notes=request.notes,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint if idempotency_key else None,
+    )

@@ -1,0 +1,214 @@
+"""Incoming Razorpay webhooks: record once, then route each event type to one handler.
+
+Every verified event is stored before it is applied, keyed by X-Razorpay-Event-Id, so a
+redelivery is a no-op and a crash between storing and applying is healed by the worker.
+Handlers go through the same payments.apply_payment that verify and reconcile use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .db import Database
+from .db import razorpay_events as sql
+from .db.razorpay_events import RazorpayEvent
+from .errors import GatewayError, InvalidSignature, MalformedWebhook, NotFound
+from .pagination import Page, decode_cursor, encode_cursor
+from .payments import apply_payment
+from .razorpay_gateway import RazorpayGateway
+from .signatures import is_valid_webhook_signature
+
+log = logging.getLogger(__name__)
+_EVENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+
+
+class MalformedEvent(Exception):
+    """A signed event that lacks what its type must carry (e.g. payload.payment.entity)."""
+
+
+@dataclass(frozen=True)
+class EventContext:
+    """What handlers may use."""
+
+    db: Database
+    gateway: RazorpayGateway
+    capture_authorized: bool
+    account_id: str | None
+    webhook_secrets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What applying one event did: applied, unmatched (not ours) or ignored."""
+
+    status: str
+    detail: str | None = None
+    order_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The stored event and whether this delivery repeated an earlier one."""
+
+    event: RazorpayEvent
+    is_duplicate: bool
+
+
+def receive_webhook(
+    ctx: EventContext, raw_body: bytes, signature: str, event_id: str | None
+) -> Receipt:
+    """Verify a delivery's signature over its raw bytes, then store and apply it.
+
+    Raises InvalidSignature (nothing stored) or MalformedWebhook (signed, but not an event).
+    """
+    if not is_valid_webhook_signature(ctx.webhook_secrets, raw_body, signature):
+        log.warning("rejected a webhook with a missing or invalid signature")
+        raise InvalidSignature(
+            "X-Razorpay-Signature does not match the body", field="X-Razorpay-Signature"
+        )
+    try:
+        envelope = json.loads(raw_body)
+    except ValueError:
+        raise MalformedWebhook("the body is not JSON") from None
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("event"), str):
+        raise MalformedWebhook("the body is not a Razorpay event (no `event` name)")
+    if not event_id or not _EVENT_ID.match(event_id):
+        # Razorpay always sends one; without it, the body's digest still dedupes retries.
+        event_id = "sha256:" + hashlib.sha256(raw_body).hexdigest()
+    return receive_event(ctx, event_id, envelope)
+
+
+def receive_event(ctx: EventContext, event_id: str, envelope: dict[str, Any]) -> Receipt:
+    """Store a verified webhook and apply it, unless its id was seen before."""
+    created = envelope.get("created_at")
+    with ctx.db.transaction() as cur:
+        stored = sql.insert_if_new(
+            cur,
+            event_id=event_id,
+            event_type=str(envelope.get("event") or "unknown"),
+            account_id=envelope.get("account_id"),
+            payload=envelope,
+            razorpay_created_at=datetime.fromtimestamp(created, UTC)
+            if isinstance(created, int)
+            else None,
+        )
+        earlier = None if stored else sql.get(cur, event_id)
+    if stored is not None:
+        return Receipt(process_event(ctx, stored), is_duplicate=False)
+    if earlier is None:
+        raise RuntimeError(f"event {event_id} conflicted on insert but cannot be read")
+    return Receipt(earlier, is_duplicate=True)
+
+
+def process_event(ctx: EventContext, event: RazorpayEvent) -> RazorpayEvent:
+    """Apply a stored event through its handler and record the outcome on its row."""
+    outcome = _outcome_of(ctx, event)
+    with ctx.db.transaction() as cur:
+        return sql.record_outcome(cur, event.id, outcome.status, outcome.detail, outcome.order_id)
+
+
+def reapply_event(ctx: EventContext, event_id: str) -> RazorpayEvent:
+    """Process a stored event again (after a fix, or once its order exists). Raises NotFound."""
+    with ctx.db.transaction() as cur:
+        event = sql.get(cur, event_id)
+    if event is None:
+        raise NotFound(f"no webhook event {event_id!r}")
+    return process_event(ctx, event)
+
+
+def retry_stale_events(ctx: EventContext, older_than: timedelta, limit: int = 100) -> int:
+    """Worker pass: apply events left `received` or `failed`; returns how many it tried."""
+    cutoff = datetime.now(UTC) - older_than
+    with ctx.db.transaction() as cur:
+        stale = sql.list_stale(cur, cutoff, limit)
+    for event in stale:
+        process_event(ctx, event)
+    return len(stale)
+
+
+def list_events(
+    db: Database, *, status: str | None, event_type: str | None, cursor: str | None, limit: int
+) -> Page[RazorpayEvent]:
+    """Received events newest first, by outcome and type."""
+    with db.transaction() as cur:
+        rows = sql.list_page(
+            cur,
+            status=status,
+            event_type=event_type,
+            after=decode_cursor(cursor) if cursor else None,
+            limit=limit + 1,
+        )
+    last = rows[limit - 1] if len(rows) > limit else None
+    return Page(rows[:limit], encode_cursor(last.received_at, last.id) if last else None)
+
+
+def last_webhook_at(db: Database) -> datetime | None:
+    """When the newest verified webhook arrived (a disabled webhook shows as silence)."""
+    with db.transaction() as cur:
+        return sql.last_received_at(cur)
+
+
+def _outcome_of(ctx: EventContext, event: RazorpayEvent) -> Outcome:
+    if ctx.account_id and event.account_id and event.account_id != ctx.account_id:
+        return Outcome("ignored", f"event of another Razorpay account {event.account_id}")
+    handler = HANDLERS.get(event.event_type)
+    if handler is None:
+        return Outcome("ignored", f"{event.event_type} is not an event this service applies")
+    try:
+        return handler(ctx, event.payload)
+    except NotFound as exc:
+        return Outcome("unmatched", exc.detail)
+    except MalformedEvent as exc:
+        return Outcome("failed", f"malformed event: {exc}")
+    except GatewayError as exc:
+        return Outcome("failed", f"Razorpay unavailable: {exc.detail}")
+    except Exception as exc:
+        # Deliberately broad: a webhook must be answered 2xx once stored, or Razorpay
+        # retries and eventually disables it for every site. The row keeps the failure
+        # for the worker's retry and an admin's reapply; the traceback goes to the log.
+        log.exception("applying event %s (%s) failed", event.id, event.event_type)
+        return Outcome("failed", f"internal error ({type(exc).__name__})")
+
+
+def _entity(envelope: dict[str, Any], name: str) -> dict[str, Any]:
+    try:
+        entity = envelope["payload"][name]["entity"]
+    except (KeyError, TypeError):
+        raise MalformedEvent(f"payload.{name}.entity is missing") from None
+    if not isinstance(entity, dict) or not isinstance(entity.get("id"), str):
+        raise MalformedEvent(f"payload.{name}.entity has no id")
+    return entity
+
+
+def _apply_payment_event(ctx: EventContext, envelope: dict[str, Any]) -> Outcome:
+    outcome = apply_payment(ctx.db, _entity(envelope, "payment"), actor="webhook")
+    return Outcome("applied", f"payment {outcome.payment.status}", outcome.order.id)
+
+
+def _on_payment_authorized(ctx: EventContext, envelope: dict[str, Any]) -> Outcome:
+    entity = _entity(envelope, "payment")
+    outcome = apply_payment(ctx.db, entity, actor="webhook")
+    order, payment = outcome.order, outcome.payment
+    if (
+        ctx.capture_authorized
+        and payment.status == "authorized"
+        and (payment.amount, payment.currency) == (order.amount, order.currency)
+    ):
+        captured = ctx.gateway.capture_payment(payment.id, payment.amount, payment.currency)
+        outcome = apply_payment(ctx.db, captured, actor="webhook")
+    return Outcome("applied", f"payment {outcome.payment.status}", order.id)
+
+
+HANDLERS: dict[str, Callable[[EventContext, dict[str, Any]], Outcome]] = {
+    "payment.authorized": _on_payment_authorized,
+    "payment.captured": _apply_payment_event,
+    "payment.failed": _apply_payment_event,
+    "order.paid": _apply_payment_event,
+}

@@ -1,0 +1,129 @@
+"""The one door to Razorpay: a typed wrapper over the official SDK.
+
+Every call has a timeout; calls that are safe to repeat (reads) are retried on transport
+failures with a short backoff; SDK and transport errors become GatewayError or
+GatewayUnavailable so no Razorpay exception leaks past this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any, TypeVar
+
+import razorpay
+import razorpay.errors
+import requests
+
+from .errors import GatewayError, GatewayUnavailable
+
+log = logging.getLogger(__name__)
+Entity = dict[str, Any]
+T = TypeVar("T")
+
+PAGE_SIZE = 100  # Razorpay's largest page
+_TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout)
+
+
+class RazorpayGateway:
+    """Orders, payments and captures at Razorpay (or at the sandbox, by base URL)."""
+
+    def __init__(
+        self,
+        key_id: str,
+        key_secret: str,
+        base_url: str,
+        timeout_seconds: float,
+        read_attempts: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.key_id = key_id
+        self._client = razorpay.Client(auth=(key_id, key_secret), base_url=base_url)
+        self._client.set_app_details({"title": "payments_service", "version": "0.1"})
+        self._timeout = (min(3.05, timeout_seconds), timeout_seconds)
+        self._read_attempts = read_attempts
+        self._sleep = sleep
+
+    def create_order(
+        self, *, amount: int, currency: str, receipt: str, notes: dict[str, str]
+    ) -> Entity:
+        """Create a Razorpay order. Not retried: a retry could create a second order."""
+        body = {"amount": amount, "currency": currency, "receipt": receipt, "notes": notes}
+        return self._call("order.create", lambda: self._client.order.create(body, **self._opts))
+
+    def fetch_order(self, razorpay_order_id: str) -> Entity:
+        """Fetch one order."""
+        return self._read(
+            "order.fetch", lambda: self._client.order.fetch(razorpay_order_id, **self._opts)
+        )
+
+    def fetch_payment(self, payment_id: str) -> Entity:
+        """Fetch one payment."""
+        return self._read(
+            "payment.fetch", lambda: self._client.payment.fetch(payment_id, **self._opts)
+        )
+
+    def capture_payment(self, payment_id: str, amount: int, currency: str) -> Entity:
+        """Capture an authorized payment for its full amount."""
+        return self._call(
+            "payment.capture",
+            lambda: self._client.payment.capture(
+                payment_id, amount, {"currency": currency}, **self._opts
+            ),
+        )
+
+    def order_payments(self, razorpay_order_id: str) -> list[Entity]:
+        """Every payment attempt on one order."""
+        found = self._read(
+            "order.payments",
+            lambda: self._client.order.payments(razorpay_order_id, **self._opts),
+        )
+        return list(found.get("items", []))
+
+    def iter_payments(self, start: int, end: int) -> Iterator[Entity]:
+        """Every payment created in [start, end] (unix seconds), paged 100 at a time."""
+        skip = 0
+        while True:
+            query = {"from": start, "to": end, "count": PAGE_SIZE, "skip": skip}
+            page = self._read("payment.all", partial(self._client.payment.all, query, **self._opts))
+            items: list[Entity] = list(page.get("items", []))
+            yield from items
+            if len(items) < PAGE_SIZE:
+                return
+            skip += len(items)
+
+    @property
+    def _opts(self) -> dict[str, Any]:
+        return {"timeout": self._timeout}
+
+    def _read(self, operation: str, call: Callable[[], Entity]) -> Entity:
+        delay = 0.2
+        for attempt in range(1, self._read_attempts + 1):
+            try:
+                return self._call(operation, call)
+            except GatewayUnavailable:
+                if attempt == self._read_attempts:
+                    raise
+                self._sleep(delay * (1 + random.random()))  # noqa: S311 - jitter, not crypto
+                delay *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _call(self, operation: str, call: Callable[[], Entity]) -> Entity:
+        try:
+            return call()
+        except _TRANSPORT_ERRORS as exc:
+            log.warning("razorpay %s unreachable: %s", operation, type(exc).__name__)
+            raise GatewayUnavailable("Razorpay could not be reached; try again shortly") from exc
+        except razorpay.errors.BadRequestError as exc:
+            log.warning("razorpay %s refused: %s", operation, exc)
+            reason = exc.args[0] if exc.args else ""
+            raise GatewayError("Razorpay refused the request", reason=reason) from exc
+        except (razorpay.errors.ServerError, razorpay.errors.GatewayError) as exc:
+            log.warning("razorpay %s failed: %s", operation, exc)
+            raise GatewayUnavailable("Razorpay failed to answer; try again shortly") from exc
+        except ValueError as exc:  # a non-JSON answer, e.g. an HTML error page from a proxy
+            log.warning("razorpay %s answered something that is not JSON", operation)
+            raise GatewayUnavailable("Razorpay gave an unreadable answer") from exc

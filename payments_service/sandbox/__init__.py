@@ -1,0 +1,25 @@
+"""A local stand-in for Razorpay: API v1 orders/payments/refunds, webhooks and Checkout.
+
+It runs as its own app and process; the payments service reaches it only through the
+Razorpay SDK's ``base_url``, and nothing here imports the service.
+
+* Razorpay API (HTTP Basic ``key_id:key_secret``): ``/v1/orders``, ``/v1/payments``,
+  ``/v1/refunds`` and their sub-resources, answering Razorpay's shapes and errors.
+* Checkout: ``/v1/checkout.js`` defines ``window.Razorpay``; it opens ``/checkout/pay``, a
+  test-payment page with "Pay (success)" and "Fail payment" buttons.
+* Control API (no auth): ``POST /_sandbox/orders/<id>/pay``, ``POST
+  /_sandbox/refunds/<id>/settle``, ``GET|PATCH /_sandbox/config``, ``GET /_sandbox/ledger``,
+  ``GET /_sandbox/webhooks``, ``GET /_sandbox/events``, ``POST /_sandbox/reset``.
+* Webhooks: signed with ``webhook_secret`` and POSTed to ``webhook_urls``, from a background
+  thread (``async``), before the triggering call returns (``sync``), or not at all (``off``).
+
+Run it with ``python -m payments_service.sandbox`` or, in-process, ``start_background()``.
+"""
+
+from __future__ import annotations
+
+from .app import create_app
+from .config import SandboxConfig
+from .server import BackgroundSandbox, start_background
+
+__all__ = ["BackgroundSandbox", "SandboxConfig", "create_app", "start_background"]

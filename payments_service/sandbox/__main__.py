@@ -1,0 +1,86 @@
+"""Command line: ``python -m payments_service.sandbox [--host H] [--port P] [--webhook-url U]``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from types import FrameType
+
+from .config import ConfigError, SandboxConfig, parse_int
+from .server import start_background
+
+logger = logging.getLogger("payments_service.sandbox")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8010
+
+
+def parse_arguments(argv: Sequence[str], environ: Mapping[str, str]) -> argparse.Namespace:
+    """Parse flags; SANDBOX_PORT supplies the port's default."""
+    parser = argparse.ArgumentParser(
+        prog="python -m payments_service.sandbox",
+        description="Run the local Razorpay sandbox (API v1, webhooks, Checkout stand-in).",
+        epilog="Also reads SANDBOX_KEY_ID, SANDBOX_KEY_SECRET, SANDBOX_WEBHOOK_SECRET, "
+        "SANDBOX_WEBHOOK_URL (comma separated), SANDBOX_PORT, SANDBOX_LATENCY_MS and "
+        "SANDBOX_AUTO_CAPTURE; flags win.",
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST, help="interface to listen on")
+    parser.add_argument("--port", type=int, help=f"port to listen on (default {DEFAULT_PORT})")
+    parser.add_argument(
+        "--webhook-url",
+        action="append",
+        dest="webhook_urls",
+        metavar="URL",
+        help="where to POST signed webhooks; repeat for several",
+    )
+    arguments = parser.parse_args(argv)
+    if arguments.port is None:
+        port_text = environ.get("SANDBOX_PORT")
+        arguments.port = parse_int("port", port_text) if port_text else DEFAULT_PORT
+    return arguments
+
+
+def build_config(arguments: argparse.Namespace, environ: Mapping[str, str]) -> SandboxConfig:
+    """Settings from the environment, overridden by flags."""
+    config = SandboxConfig.from_environment(environ)
+    if arguments.webhook_urls:
+        config.webhook_urls = list(arguments.webhook_urls)
+    return config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve until Ctrl-C or SIGTERM; returns the process exit status."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        arguments = parse_arguments(sys.argv[1:] if argv is None else argv, os.environ)
+        config = build_config(arguments, os.environ)
+    except ConfigError as exc:
+        logger.error("invalid setting %s", exc)
+        return 2
+    stop_requested = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop_requested.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    sandbox = start_background(config, host=arguments.host, port=arguments.port)
+    logger.info(
+        "Razorpay sandbox on %s (key %s, webhooks to %s)",
+        sandbox.url,
+        config.key_id,
+        ", ".join(config.webhook_urls) or "nowhere",
+    )
+    stop_requested.wait()
+    logger.info("stopping")
+    sandbox.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""The sandbox's in-memory world: entities, the refund idempotency keys, and one lock."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from .config import SandboxConfig
+from .entities import ID_ALPHABET, ID_LENGTH, Order, Payment, Refund
+from .errors import NO_SUCH_ID, invalid_request
+from .webhooks import Event, build_event
+
+Publisher = Callable[[list[Event]], None]
+EntityT = TypeVar("EntityT", Order, Payment, Refund)
+
+
+@dataclass(frozen=True)
+class IdempotentRefund:
+    """The request a refund idempotency key was first used with, and the refund it made."""
+
+    request: str
+    refund_id: str
+
+
+@dataclass
+class Ledger:
+    """Money totals of one currency, in subunits."""
+
+    captured: int = 0
+    refunded: int = 0
+    fees: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        """Totals plus the merchant's net balance (captured less fees and refunds)."""
+        return {
+            "captured": self.captured,
+            "refunded": self.refunded,
+            "fees": self.fees,
+            "balance": self.captured - self.fees - self.refunded,
+        }
+
+
+@dataclass
+class Transaction:
+    """What one locked change may touch: the state, the config, and events to publish after."""
+
+    state: SandboxState
+    config: SandboxConfig
+    events: list[Event] = field(default_factory=list)
+
+    def emit(self, name: str, **entities: dict[str, Any]) -> None:
+        """Queue a webhook event carrying snapshots of ``entities`` taken now."""
+        self.events.append(build_event(self.config, name, entities))
+
+
+class SandboxState:
+    """All entities of one sandbox instance, guarded by a single re-entrant lock."""
+
+    def __init__(self, config: SandboxConfig, publish: Publisher) -> None:
+        self.config = config
+        self.orders: dict[str, Order] = {}
+        self.payments: dict[str, Payment] = {}
+        self.refunds: dict[str, Refund] = {}
+        self.refund_keys: dict[str, IdempotentRefund] = {}
+        self._publish = publish
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Hold the lock for a change; publish its events after releasing it.
+
+        Events are delivered outside the lock so a webhook receiver may call back into the
+        sandbox. If the block raises, its events are dropped.
+        """
+        with self._lock:
+            transaction = Transaction(self, self.config)
+            yield transaction
+        if transaction.events:
+            self._publish(transaction.events)
+
+    @contextmanager
+    def reading(self) -> Iterator[SandboxState]:
+        """Hold the lock while reading several entities consistently."""
+        with self._lock:
+            yield self
+
+    def reset(self) -> None:
+        """Forget every entity and idempotency key."""
+        with self._lock:
+            self.orders.clear()
+            self.payments.clear()
+            self.refunds.clear()
+            self.refund_keys.clear()
+
+    def order(self, order_id: str) -> Order:
+        """Return the order or raise Razorpay's unknown-id error."""
+        return _lookup(self.orders, order_id, "order_")
+
+    def payment(self, payment_id: str) -> Payment:
+        """Return the payment or raise Razorpay's unknown-id error."""
+        return _lookup(self.payments, payment_id, "pay_")
+
+    def refund(self, refund_id: str) -> Refund:
+        """Return the refund or raise Razorpay's unknown-id error."""
+        return _lookup(self.refunds, refund_id, "rfnd_")
+
+    def payments_of(self, order_id: str) -> list[Payment]:
+        """Payments attempted on an order, oldest first."""
+        return [payment for payment in self.payments.values() if payment.order_id == order_id]
+
+    def refunds_of(self, payment_id: str) -> list[Refund]:
+        """Refunds of a payment, oldest first."""
+        return [refund for refund in self.refunds.values() if refund.payment_id == payment_id]
+
+    def ledger(self) -> dict[str, dict[str, int]]:
+        """Totals per currency: captured amounts, their fees, and refunds not failed."""
+        with self._lock:
+            totals: dict[str, Ledger] = {}
+            for payment in self.payments.values():
+                if payment.is_captured:
+                    ledger = totals.setdefault(payment.currency, Ledger())
+                    ledger.captured += payment.amount
+                    ledger.fees += payment.fee or 0
+            for refund in self.refunds.values():
+                if refund.status != "failed":
+                    totals.setdefault(refund.currency, Ledger()).refunded += refund.amount
+            return {currency: ledger.to_json() for currency, ledger in sorted(totals.items())}
+
+
+def _lookup(entities: dict[str, EntityT], entity_id: str, prefix: str) -> EntityT:
+    """Find an entity by id, answering malformed and unknown ids as Razorpay does."""
+    found = entities.get(entity_id)
+    if found is not None:
+        return found
+    if not entity_id.startswith(prefix):
+        raise invalid_request(f"{entity_id} is not a valid id")
+    bare_id = entity_id.removeprefix(prefix)
+    if len(bare_id) != ID_LENGTH or not all(char in ID_ALPHABET for char in bare_id):
+        raise invalid_request(f"{bare_id} is not a valid id")
+    raise invalid_request(NO_SUCH_ID)

@@ -1,0 +1,140 @@
+"""Typed settings, read from the environment once and validated before anything starts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import ConfigurationError
+
+RAZORPAY_LIVE_API = "https://api.razorpay.com"
+SANDBOX_API = "http://127.0.0.1:8010"
+# The sandbox's own published credentials: they only ever open the local emulator.
+SANDBOX_KEY_ID = "rzp_test_SandboxKey0001"
+SANDBOX_KEY_SECRET = "sandbox_key_secret"  # noqa: S105
+SANDBOX_WEBHOOK_SECRET = "sandbox_webhook_secret"  # noqa: S105
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service needs to run; see the configuration table in README.md."""
+
+    admin_jwt_secret: str = field(repr=False)
+    database_url: str | None = field(default=None, repr=False)
+    data_dir: Path = Path(".data")
+    razorpay_key_id: str = SANDBOX_KEY_ID
+    razorpay_key_secret: str = field(default=SANDBOX_KEY_SECRET, repr=False)
+    razorpay_webhook_secrets: tuple[str, ...] = field(default=(SANDBOX_WEBHOOK_SECRET,), repr=False)
+    razorpay_api_base_url: str = SANDBOX_API
+    razorpay_account_id: str | None = None
+    capture_authorized_payments: bool = False
+    razorpay_timeout_seconds: float = 10.0
+    is_sandbox: bool = True
+    jwt_audience: str = "payments-service"
+    jwt_issuer: str = "payments-service"
+    merchant_name: str = "Course Shop"
+    worker_interval_seconds: float = 5.0
+    reconcile_open_orders_after_seconds: float = 900.0
+    db_pool_max: int = 10
+    db_statement_timeout_ms: int = 5000
+    max_request_bytes: int = 64 * 1024
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``environ`` (default: the process environment).
+
+        Raises ConfigurationError naming the variable that is missing or malformed.
+        """
+        env = os.environ if environ is None else environ
+        key_id, key_secret = _get(env, "RAZORPAY_KEY_ID"), _get(env, "RAZORPAY_KEY_SECRET")
+        if bool(key_id) != bool(key_secret):
+            raise ConfigurationError(
+                "RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET must be set together "
+                "(or both left unset for the local sandbox)"
+            )
+        is_sandbox = key_id is None
+        if key_id is not None and not key_id.startswith(("rzp_test_", "rzp_live_")):
+            raise ConfigurationError("RAZORPAY_KEY_ID must start with rzp_test_ or rzp_live_")
+        default_base = SANDBOX_API if is_sandbox else RAZORPAY_LIVE_API
+        base_url = _url(env, "RAZORPAY_API_BASE_URL", default_base).rstrip("/")
+        if base_url.endswith("/v1"):
+            raise ConfigurationError("RAZORPAY_API_BASE_URL must not end in /v1: the SDK adds it")
+        admin_secret = _get(env, "ADMIN_JWT_SECRET")
+        if admin_secret is None or len(admin_secret) < 32:
+            raise ConfigurationError(
+                "ADMIN_JWT_SECRET must be set to at least 32 characters "
+                "(`make run` writes one to .env for development)"
+            )
+        return cls(
+            admin_jwt_secret=admin_secret,
+            database_url=_get(env, "DATABASE_URL"),
+            data_dir=Path(_get(env, "PAYMENTS_DATA_DIR") or ".data"),
+            razorpay_key_id=key_id or SANDBOX_KEY_ID,
+            razorpay_key_secret=key_secret or SANDBOX_KEY_SECRET,
+            razorpay_webhook_secrets=_webhook_secrets(env, is_sandbox),
+            razorpay_api_base_url=base_url,
+            razorpay_account_id=_get(env, "RAZORPAY_ACCOUNT_ID"),
+            capture_authorized_payments=_flag(env, "RAZORPAY_CAPTURE_AUTHORIZED"),
+            razorpay_timeout_seconds=_number(env, "RAZORPAY_TIMEOUT_SECONDS", 10.0),
+            is_sandbox=is_sandbox,
+            jwt_audience=_get(env, "JWT_AUDIENCE") or "payments-service",
+            merchant_name=_get(env, "MERCHANT_NAME") or "Course Shop",
+            worker_interval_seconds=_number(env, "WORKER_INTERVAL_SECONDS", 5.0),
+            reconcile_open_orders_after_seconds=_number(
+                env, "RECONCILE_OPEN_ORDERS_AFTER_SECONDS", 900.0
+            ),
+            db_pool_max=int(_number(env, "DB_POOL_MAX", 10)),
+            db_statement_timeout_ms=int(_number(env, "DB_STATEMENT_TIMEOUT_MS", 5000)),
+            max_request_bytes=int(_number(env, "MAX_REQUEST_BYTES", 64 * 1024)),
+            log_level=(_get(env, "LOG_LEVEL") or "INFO").upper(),
+        )
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = _get(env, name) or default
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(f"{name} must be an http(s) URL, got {value!r}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (_get(env, name) or "false").lower()
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+    return raw in ("true", "1", "yes")
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def _webhook_secrets(env: Mapping[str, str], is_sandbox: bool) -> tuple[str, ...]:
+    current = _get(env, "RAZORPAY_WEBHOOK_SECRET")
+    previous = _get(env, "RAZORPAY_WEBHOOK_SECRET_PREVIOUS")
+    if current is None and not is_sandbox:
+        raise ConfigurationError(
+            "RAZORPAY_WEBHOOK_SECRET must be set when real Razorpay keys are configured"
+        )
+    secrets = [current or SANDBOX_WEBHOOK_SECRET]
+    if previous:
+        secrets.append(previous)
+    return tuple(secrets)

@@ -1,0 +1,41 @@
+"""Every HMAC the service checks or makes, in one place; comparisons run in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+
+
+def _hex_hmac(secret: str, message: bytes) -> str:
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def checkout_signature(key_secret: str, order_id: str, payment_id: str) -> str:
+    """The signature Razorpay Checkout returns: HMAC(key secret, "order_id|payment_id")."""
+    return _hex_hmac(key_secret, f"{order_id}|{payment_id}".encode())
+
+
+def is_valid_checkout_signature(
+    key_secret: str, order_id: str, payment_id: str, signature: str
+) -> bool:
+    """Check a Checkout result against the order id we stored (never the browser's)."""
+    expected = checkout_signature(key_secret, order_id, payment_id)
+    return hmac.compare_digest(expected.encode(), signature.encode())
+
+
+def is_valid_webhook_signature(secrets: Iterable[str], raw_body: bytes, signature: str) -> bool:
+    """Check X-Razorpay-Signature over the exact request bytes with any current secret.
+
+    Several secrets may be valid at once so the webhook secret can be rotated.
+    """
+    given = signature.encode()
+    return any(
+        hmac.compare_digest(_hex_hmac(secret, raw_body).encode(), given) for secret in secrets
+    )
+
+
+def callback_signature_header(secret: str, timestamp: int, raw_body: bytes) -> str:
+    """Our X-Payments-Signature for a site callback: "t=<unix>,v1=<HMAC("<t>.<body>")>"."""
+    digest = _hex_hmac(secret, str(timestamp).encode() + b"." + raw_body)
+    return f"t={timestamp},v1={digest}"

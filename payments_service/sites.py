@@ -1,0 +1,82 @@
+"""The site registry: which websites share this backend, and their secrets."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from .db import Database, is_unique_violation
+from .db import sites as sql
+from .db.sites import Site
+from .errors import Conflict, NotFound, ValidationFailed
+from .ids import new_secret
+
+
+def create_site(
+    db: Database,
+    *,
+    site_id: str,
+    name: str,
+    callback_url: str | None,
+    allowed_origins: list[str],
+) -> Site:
+    """Register a site with fresh JWT and callback secrets.
+
+    Raises Conflict if the id is taken, ValidationFailed for a malformed URL or origin.
+    """
+    if callback_url is not None:
+        _check_url(callback_url, "callback_url")
+    for origin in allowed_origins:
+        _check_origin(origin)
+    try:
+        with db.transaction() as cur:
+            return sql.insert(
+                cur,
+                site_id=site_id,
+                name=name,
+                callback_url=callback_url,
+                callback_secret=new_secret(),
+                jwt_secret=new_secret(),
+                allowed_origins=[origin.rstrip("/") for origin in allowed_origins],
+            )
+    except Exception as exc:
+        if is_unique_violation(exc, "sites_pkey"):
+            raise Conflict(f"a site with id {site_id!r} already exists") from exc
+        raise
+
+
+def list_sites(db: Database) -> list[Site]:
+    """Every registered site."""
+    with db.transaction() as cur:
+        return sql.list_all(cur)
+
+
+def get_active_site(db: Database, site_id: str) -> Site:
+    """The active site with this id.
+
+    Raises NotFound when there is none, or it is deactivated.
+    """
+    with db.transaction() as cur:
+        site = sql.get(cur, site_id)
+    if site is None or not site.is_active:
+        raise NotFound(f"no active site {site_id!r}")
+    return site
+
+
+def is_allowed_origin(db: Database, origin: str) -> bool:
+    """Tell whether a browser origin belongs to an active site (for CORS)."""
+    with db.transaction() as cur:
+        return sql.is_allowed_origin(cur, origin)
+
+
+def _check_url(url: str, field: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationFailed(f"{field} must be an http(s) URL", field=field)
+
+
+def _check_origin(origin: str) -> None:
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise ValidationFailed(
+            f"origin {origin!r} must be scheme://host[:port] without a path", field="origin"
+        )

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import psycopg
+import pytest
+
+from payments_service.migrations import apply_migrations, load_migrations
+
+
+@pytest.fixture
+def empty_dsn(postgresql_proc: Any) -> Any:
+    """A database with nothing in it (not cloned from the migrated template)."""
+    name = "empty_migrations_test"
+    admin = psycopg.connect(
+        host=postgresql_proc.host,
+        port=postgresql_proc.port,
+        user=postgresql_proc.user,
+        dbname="postgres",
+        autocommit=True,
+    )
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.execute(f'CREATE DATABASE "{name}"')
+    yield (
+        f"host={postgresql_proc.host} port={postgresql_proc.port} "
+        f"user={postgresql_proc.user} dbname={name}"
+    )
+    admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def test_all_migrations_apply_to_an_empty_database_and_rerun_is_a_no_op(empty_dsn: str) -> None:
+    versions = [m.version for m in load_migrations()]
+    assert versions and versions == sorted(versions)
+    assert apply_migrations(empty_dsn) == versions
+    assert apply_migrations(empty_dsn) == []
+    with psycopg.connect(empty_dsn) as conn:
+        rows = conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
+    assert [r[0] for r in rows] == versions
+
+
+def test_two_processes_migrating_at_once_apply_each_file_once(empty_dsn: str) -> None:
+    results: list[list[str]] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(apply_migrations(empty_dsn)))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    applied = sorted(v for result in results for v in result)
+    assert applied == [m.version for m in load_migrations()]
+
+
+def test_schema_refuses_float_like_and_non_positive_money(dsn: str, db_rows: Any) -> None:
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "INSERT INTO sites (id, name, callback_secret, jwt_secret) "
+            "VALUES ('s1', 'S', repeat('x', 32), repeat('y', 32))"
+        )
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute(
+                "INSERT INTO orders (id, razorpay_order_id, site_id, amount, currency, "
+                "product_sku, product_name, customer_email) "
+                "VALUES ('o1', 'order_1', 's1', 99, 'INR', 'sku', 'n', 'a@b.c')"
+            )
+    column_types = db_rows(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'public' AND (column_name LIKE 'amount%%' OR column_name IN "
+        "('fee', 'tax')) AND data_type <> 'bigint'"
+    )
+    assert column_types == []

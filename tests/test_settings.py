@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import pytest
+
+from payments_service.errors import ConfigurationError
+from payments_service.settings import RAZORPAY_LIVE_API, SANDBOX_API, Settings
+
+ADMIN = {"ADMIN_JWT_SECRET": "a" * 40}
+
+
+def test_no_keys_means_sandbox_mode_against_the_local_sandbox() -> None:
+    settings = Settings.from_env(ADMIN)
+    assert settings.is_sandbox
+    assert settings.razorpay_api_base_url == SANDBOX_API
+    assert settings.database_url is None
+
+
+def test_real_keys_go_to_razorpay_and_never_the_sandbox() -> None:
+    settings = Settings.from_env(
+        {
+            **ADMIN,
+            "RAZORPAY_KEY_ID": "rzp_test_abcdefghijklmn",
+            "RAZORPAY_KEY_SECRET": "s3cret",
+            "RAZORPAY_WEBHOOK_SECRET": "whsec",
+        }
+    )
+    assert not settings.is_sandbox
+    assert settings.razorpay_api_base_url == RAZORPAY_LIVE_API
+    assert settings.razorpay_key_id == "rzp_test_abcdefghijklmn"
+
+
+def test_base_url_can_point_explicit_keys_at_a_test_double() -> None:
+    settings = Settings.from_env(
+        {
+            **ADMIN,
+            "RAZORPAY_KEY_ID": "rzp_test_abcdefghijklmn",
+            "RAZORPAY_KEY_SECRET": "s3cret",
+            "RAZORPAY_WEBHOOK_SECRET": "whsec",
+            "RAZORPAY_API_BASE_URL": "http://127.0.0.1:9999/",
+        }
+    )
+    assert settings.razorpay_api_base_url == "http://127.0.0.1:9999"
+
+
+def test_secrets_stay_out_of_the_repr() -> None:
+    settings = Settings.from_env({**ADMIN, "DATABASE_URL": "postgresql://u:pw@h/db"})
+    assert "pw@" not in repr(settings)
+    assert "a" * 40 not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({}, "ADMIN_JWT_SECRET"),
+        ({**ADMIN, "ADMIN_JWT_SECRET": "short"}, "ADMIN_JWT_SECRET"),
+        ({**ADMIN, "RAZORPAY_KEY_ID": "rzp_test_abcdefghijklmn"}, "RAZORPAY_KEY_SECRET"),
+        ({**ADMIN, "RAZORPAY_KEY_ID": "key", "RAZORPAY_KEY_SECRET": "s"}, "RAZORPAY_KEY_ID"),
+        (
+            {**ADMIN, "RAZORPAY_KEY_ID": "rzp_live_abcdefghijklmn", "RAZORPAY_KEY_SECRET": "s"},
+            "RAZORPAY_WEBHOOK_SECRET",
+        ),
+        ({**ADMIN, "RAZORPAY_API_BASE_URL": "api.razorpay.com"}, "RAZORPAY_API_BASE_URL"),
+        (
+            {**ADMIN, "RAZORPAY_API_BASE_URL": "https://api.razorpay.com/v1"},
+            "RAZORPAY_API_BASE_URL",
+        ),
+        ({**ADMIN, "RAZORPAY_TIMEOUT_SECONDS": "soon"}, "RAZORPAY_TIMEOUT_SECONDS"),
+        ({**ADMIN, "DB_POOL_MAX": "0"}, "DB_POOL_MAX"),
+    ],
+)
+def test_bad_configuration_fails_fast_naming_the_variable(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigurationError, match=named):
+        Settings.from_env(env)
