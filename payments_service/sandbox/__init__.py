@@ -9,9 +9,12 @@ Razorpay SDK's ``base_url``, and nothing here imports the service.
   test-payment page with "Pay (success)" and "Fail payment" buttons.
 * Control API (no auth): ``POST /_sandbox/orders/<id>/pay``, ``POST
   /_sandbox/refunds/<id>/settle``, ``GET|PATCH /_sandbox/config``, ``GET /_sandbox/ledger``,
-  ``GET /_sandbox/webhooks``, ``GET /_sandbox/events``, ``POST /_sandbox/reset``.
+  ``GET /_sandbox/webhooks``, ``GET /_sandbox/events``, ``POST
+  /_sandbox/events/<id>/redeliver``, ``POST /_sandbox/reset``.
 * Webhooks: signed with ``webhook_secret`` and POSTed to ``webhook_urls``, from a background
   thread (``async``), before the triggering call returns (``sync``), or not at all (``off``).
+* Chaos knobs (off by default; see ``SandboxConfig``): duplicate, shuffled, delayed and
+  dropped webhooks, and ``/v1`` calls that fail or hang, drawn from a seedable generator.
 
 Run it with ``python -m payments_service.sandbox`` or, in-process, ``start_background()``.
 """

@@ -1,4 +1,9 @@
-"""Command line: ``python -m payments_service.sandbox [--host H] [--port P] [--webhook-url U]``."""
+"""Command line: ``python -m payments_service.sandbox [--host H] [--port P] [--webhook-url U]``.
+
+Every tunable setting also has a flag and a variable: ``webhook_duplicates`` is
+``--webhook-duplicates N`` and ``SANDBOX_WEBHOOK_DUPLICATES``; booleans take
+``--webhook-shuffle`` / ``--no-webhook-shuffle``.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,16 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from types import FrameType
+from typing import Any
 
-from .config import ConfigError, SandboxConfig, parse_int
+from .config import (
+    TUNABLE_SETTINGS,
+    ConfigError,
+    SandboxConfig,
+    environment_variable,
+    parse_bool,
+    parse_int,
+)
 from .server import start_background
 
 logger = logging.getLogger("payments_service.sandbox")
@@ -26,8 +39,8 @@ def parse_arguments(argv: Sequence[str], environ: Mapping[str, str]) -> argparse
         prog="python -m payments_service.sandbox",
         description="Run the local Razorpay sandbox (API v1, webhooks, Checkout stand-in).",
         epilog="Also reads SANDBOX_KEY_ID, SANDBOX_KEY_SECRET, SANDBOX_WEBHOOK_SECRET, "
-        "SANDBOX_WEBHOOK_URL (comma separated), SANDBOX_PORT, SANDBOX_LATENCY_MS and "
-        "SANDBOX_AUTO_CAPTURE; flags win.",
+        "SANDBOX_WEBHOOK_URL (comma separated), SANDBOX_PORT, and SANDBOX_<SETTING> for each "
+        "setting flag (SANDBOX_WEBHOOK_DUPLICATES, SANDBOX_SEED, ...); flags win.",
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help="interface to listen on")
     parser.add_argument("--port", type=int, help=f"port to listen on (default {DEFAULT_PORT})")
@@ -38,6 +51,7 @@ def parse_arguments(argv: Sequence[str], environ: Mapping[str, str]) -> argparse
         metavar="URL",
         help="where to POST signed webhooks; repeat for several",
     )
+    _add_setting_flags(parser)
     arguments = parser.parse_args(argv)
     if arguments.port is None:
         port_text = environ.get("SANDBOX_PORT")
@@ -45,11 +59,34 @@ def parse_arguments(argv: Sequence[str], environ: Mapping[str, str]) -> argparse
     return arguments
 
 
+def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per tunable setting: ``--no-<name>`` too for booleans, a value otherwise."""
+    group = parser.add_argument_group("simulated behaviour (see SandboxConfig)")
+    for name, parse in TUNABLE_SETTINGS.items():
+        flag = "--" + name.replace("_", "-")
+        help_text = f"sets {name}; default from {environment_variable(name)}"
+        if parse is parse_bool:
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
+        else:
+            group.add_argument(flag, metavar="VALUE", help=help_text)
+
+
 def build_config(arguments: argparse.Namespace, environ: Mapping[str, str]) -> SandboxConfig:
-    """Settings from the environment, overridden by flags."""
+    """Settings from the environment, overridden by flags.
+
+    Raises ConfigError for a flag or variable with an invalid value.
+    """
     config = SandboxConfig.from_environment(environ)
     if arguments.webhook_urls:
         config.webhook_urls = list(arguments.webhook_urls)
+    changes: dict[str, Any] = {}
+    for name, parse in TUNABLE_SETTINGS.items():
+        value = getattr(arguments, name)
+        if isinstance(value, str):
+            changes[name] = parse(name, value)
+        elif value is not None:
+            changes[name] = value
+    config.update(changes)
     return config
 
 

@@ -8,10 +8,11 @@ from typing import Any
 
 from flask import Blueprint, request
 
+from .chaos import ApiFault
 from .config import SandboxConfig
 from .entities import Notes
-from .errors import NO_SUCH_ID, invalid_request, unauthorized
-from .extension import current_sandbox
+from .errors import NO_SUCH_ID, gateway_error, invalid_request, server_error, unauthorized
+from .extension import Sandbox, current_sandbox
 from .orders import create_order, find_orders
 from .payments import capture_payment
 from .refunds import create_refund
@@ -31,11 +32,13 @@ api = Blueprint("razorpay_api", __name__, url_prefix="/v1")
 
 @api.before_request
 def delay_and_authenticate() -> None:
-    """Sleep for the configured latency, then check HTTP Basic credentials."""
-    config = current_sandbox().config
+    """Sleep for the configured latency, check HTTP Basic credentials, then play any fault."""
+    sandbox = current_sandbox()
+    config = sandbox.config
     if config.latency_ms:
         time.sleep(config.latency_ms / 1000)
     _authenticate(config)
+    _simulate_fault(sandbox)
 
 
 def _authenticate(config: SandboxConfig) -> None:
@@ -47,6 +50,21 @@ def _authenticate(config: SandboxConfig) -> None:
         raise unauthorized("The api key provided is invalid")
     if not hmac.compare_digest((credentials.password or "").encode(), config.key_secret.encode()):
         raise unauthorized("Authentication failed")
+
+
+def _simulate_fault(sandbox: Sandbox) -> None:
+    """Fail or time out the share of calls the chaos knobs ask for, before any handler runs.
+
+    A timed-out call hangs for ``api_timeout_ms`` and then answers 504, so a client with a
+    shorter read timeout gives up first; either way nothing has changed.
+    """
+    fault = sandbox.chaos.api_fault()
+    if fault is ApiFault.TIMEOUT:
+        sandbox.chaos.hang(sandbox.config.api_timeout_ms)
+        raise gateway_error(504)
+    if fault is ApiFault.FAILURE:
+        status = sandbox.chaos.failure_status()
+        raise server_error() if status == 500 else gateway_error(status)
 
 
 def _new_notes(body: Json) -> Notes:

@@ -9,6 +9,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from .api import api
+from .chaos import Chaos
 from .checkout import checkout
 from .config import SandboxConfig
 from .control import control
@@ -31,9 +32,10 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
     config = config or SandboxConfig()
     app = Flask(__name__, static_url_path="/_sandbox/static")
     app.json = OrderedJSONProvider(app)
-    webhooks = WebhookDispatcher(config)
+    chaos = Chaos(config)
+    webhooks = WebhookDispatcher(config, chaos)
     state = SandboxState(config, webhooks.publish)
-    app.extensions[EXTENSION_KEY] = Sandbox(config, state, webhooks)
+    app.extensions[EXTENSION_KEY] = Sandbox(config, state, webhooks, chaos)
     app.register_blueprint(api)
     app.register_blueprint(control)
     app.register_blueprint(checkout)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 WEBHOOK_DELIVERY_MODES = ("async", "sync", "off")
 REFUND_OUTCOMES = ("processed", "pending")
 SECRET_FIELDS = frozenset({"key_secret", "webhook_secret"})
+RATE_FIELDS = frozenset({"webhook_drop_rate", "api_failure_rate", "api_timeout_rate"})
+MAX_WEBHOOK_DUPLICATES = 10
+MAX_WAIT_MS = 60_000
 
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 _FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+Checker = Callable[[str, Any], None]
+Parser = Callable[[str, str], Any]
 
 
 class ConfigError(ValueError):
@@ -30,6 +36,31 @@ class SandboxConfig:
     ``merchant_balance`` is the merchant's balance available for refunds, in subunits: every
     refund draws it down (a failed refund gives it back) and a refund larger than it fails with
     Razorpay's "invalid request sent", as on a test account with no balance.
+
+    The chaos knobs, all off by default, make the sandbox misbehave the way Razorpay can:
+
+    * ``webhook_duplicates``: each event goes out this many times (1-10), copies back to back,
+      each with the same event id, body and signature.
+    * ``webhook_shuffle``: the events of one action (``payment.authorized``,
+      ``payment.captured``, ``order.paid``) go out in a random order, in every delivery mode.
+    * ``webhook_delay_ms``: the background thread waits this long before each delivery (each
+      copy, each URL). ``async`` mode only: ``sync`` mode ignores it, so that sync stays
+      deterministic and API calls are slowed only by ``latency_ms``.
+    * ``webhook_drop_rate``: the share of events (0-1) never sent to any URL; they are still
+      listed by ``GET /_sandbox/events``, and ``GET /_sandbox/webhooks`` marks them dropped.
+    * ``api_failure_rate``: the share of ``/v1`` calls (0-1) answered with Razorpay's 500
+      ``SERVER_ERROR`` or a 502/504 ``GATEWAY_ERROR`` instead of being served.
+    * ``api_timeout_rate``: the share of ``/v1`` calls (0-1) that hang for ``api_timeout_ms``
+      (at most 60 s) and then answer 504 ``GATEWAY_ERROR``, so a client with a shorter read
+      timeout sees a timeout and one without sees a gateway error.
+    * ``seed``: seeds the instance's random generator, making the choices above repeatable;
+      ``None`` seeds it from the operating system. Setting it or ``POST /_sandbox/reset``
+      restarts the sequence.
+
+    Failures and timeouts are chosen by one draw per authenticated call, so their shares add
+    up (when they sum past 1, failures take theirs first); wrong credentials always get 401. A
+    failed or timed-out call never reaches a handler, so it changes nothing. Checkout pages
+    and the ``/_sandbox`` routes never fail.
     """
 
     key_id: str = "rzp_test_SandboxKey0001"
@@ -42,10 +73,20 @@ class SandboxConfig:
     latency_ms: int = 0
     merchant_balance: int = 10_000_000_00
     refund_outcome: str = "processed"
+    webhook_duplicates: int = 1
+    webhook_shuffle: bool = False
+    webhook_delay_ms: int = 0
+    webhook_drop_rate: float = 0.0
+    api_failure_rate: float = 0.0
+    api_timeout_rate: float = 0.0
+    api_timeout_ms: int = 30_000
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         for config_field in fields(self):
-            _check_value(config_field.name, getattr(self, config_field.name))
+            value = getattr(self, config_field.name)
+            _check_value(config_field.name, value)
+            setattr(self, config_field.name, _stored(config_field.name, value))
 
     def public_view(self) -> dict[str, Any]:
         """Return every setting except the secrets, as JSON-ready values."""
@@ -67,7 +108,7 @@ class SandboxConfig:
                 raise ConfigError(name, "secrets cannot be changed at run time")
             _check_value(name, value)
         for name, value in changes.items():
-            setattr(self, name, list(value) if name == "webhook_urls" else value)
+            setattr(self, name, _stored(name, value))
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> SandboxConfig:
@@ -83,11 +124,16 @@ class SandboxConfig:
         if environ.get("SANDBOX_WEBHOOK_URL"):
             urls = environ["SANDBOX_WEBHOOK_URL"].split(",")
             values["webhook_urls"] = [url.strip() for url in urls if url.strip()]
-        if environ.get("SANDBOX_LATENCY_MS"):
-            values["latency_ms"] = parse_int("latency_ms", environ["SANDBOX_LATENCY_MS"])
-        if environ.get("SANDBOX_AUTO_CAPTURE"):
-            values["auto_capture"] = parse_bool("auto_capture", environ["SANDBOX_AUTO_CAPTURE"])
+        for name, parse in TUNABLE_SETTINGS.items():
+            text = environ.get(environment_variable(name))
+            if text:
+                values[name] = parse(name, text)
         return cls(**values)
+
+
+def environment_variable(name: str) -> str:
+    """The variable a tunable setting is read from: ``seed`` -> ``SANDBOX_SEED``."""
+    return f"SANDBOX_{name.upper()}"
 
 
 def parse_int(name: str, text: str) -> int:
@@ -96,6 +142,14 @@ def parse_int(name: str, text: str) -> int:
         return int(text)
     except ValueError:
         raise ConfigError(name, f"expected an integer, got {text!r}") from None
+
+
+def parse_float(name: str, text: str) -> float:
+    """Parse a decimal number setting given as text."""
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(name, f"expected a number, got {text!r}") from None
 
 
 def parse_bool(name: str, text: str) -> bool:
@@ -108,28 +162,106 @@ def parse_bool(name: str, text: str) -> bool:
     raise ConfigError(name, f"expected true or false, got {text!r}")
 
 
+# Settings that may also be given as SANDBOX_<NAME> variables and --<name> flags.
+TUNABLE_SETTINGS: dict[str, Parser] = {
+    "auto_capture": parse_bool,
+    "latency_ms": parse_int,
+    "webhook_duplicates": parse_int,
+    "webhook_shuffle": parse_bool,
+    "webhook_delay_ms": parse_int,
+    "webhook_drop_rate": parse_float,
+    "api_failure_rate": parse_float,
+    "api_timeout_rate": parse_float,
+    "api_timeout_ms": parse_int,
+    "seed": parse_int,
+}
+
+
+def _stored(name: str, value: Any) -> Any:
+    """The value as kept: a copy of the URL list, rates as floats even when given as 0 or 1."""
+    if name == "webhook_urls":
+        return list(value)
+    if name in RATE_FIELDS:
+        return float(value)
+    return value
+
+
 def _check_value(name: str, value: Any) -> None:
     """Raise ConfigError unless ``value`` is acceptable for the setting ``name``."""
-    if name in ("key_id", "key_secret", "webhook_secret", "account_id"):
-        if not isinstance(value, str) or not value:
-            raise ConfigError(name, "must be a non-empty string")
-    elif name == "webhook_urls":
-        if not isinstance(value, list) or not all(isinstance(url, str) for url in value):
-            raise ConfigError(name, "must be a list of URLs")
-    elif name == "webhook_delivery":
-        _check_choice(name, value, WEBHOOK_DELIVERY_MODES)
-    elif name == "refund_outcome":
-        _check_choice(name, value, REFUND_OUTCOMES)
-    elif name == "auto_capture":
-        if not isinstance(value, bool):
-            raise ConfigError(name, "must be true or false")
-    elif name in ("latency_ms", "merchant_balance") and (
-        isinstance(value, bool) or not isinstance(value, int) or value < 0
-    ):
-        raise ConfigError(name, "must be a non-negative integer")
+    _CHECKS[name](name, value)
 
 
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    """Raise ConfigError unless ``value`` is one of ``choices``."""
-    if value not in choices:
-        raise ConfigError(name, f"must be one of {', '.join(choices)}")
+def _check_text(name: str, value: Any) -> None:
+    """Accept a non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise ConfigError(name, "must be a non-empty string")
+
+
+def _check_urls(name: str, value: Any) -> None:
+    """Accept a list of strings."""
+    if not isinstance(value, list) or not all(isinstance(url, str) for url in value):
+        raise ConfigError(name, "must be a list of URLs")
+
+
+def _check_flag(name: str, value: Any) -> None:
+    """Accept a boolean."""
+    if not isinstance(value, bool):
+        raise ConfigError(name, "must be true or false")
+
+
+def _check_rate(name: str, value: Any) -> None:
+    """Accept a number from 0 to 1 (a share of calls or events)."""
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not is_number or not 0 <= value <= 1:
+        raise ConfigError(name, "must be a number from 0 to 1")
+
+
+def _check_seed(name: str, value: Any) -> None:
+    """Accept an integer or None."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(name, "must be an integer or null")
+
+
+def _choice(choices: tuple[str, ...]) -> Checker:
+    """A check that accepts one of ``choices``."""
+
+    def check(name: str, value: Any) -> None:
+        if value not in choices:
+            raise ConfigError(name, f"must be one of {', '.join(choices)}")
+
+    return check
+
+
+def _integer(minimum: int = 0, maximum: int | None = None) -> Checker:
+    """A check that accepts an integer from ``minimum`` to ``maximum`` (no bound if None)."""
+
+    def check(name: str, value: Any) -> None:
+        is_integer = isinstance(value, int) and not isinstance(value, bool)
+        if not is_integer or value < minimum or (maximum is not None and value > maximum):
+            if maximum is None:
+                raise ConfigError(name, "must be a non-negative integer")
+            raise ConfigError(name, f"must be an integer from {minimum} to {maximum}")
+
+    return check
+
+
+_CHECKS: dict[str, Checker] = {
+    "key_id": _check_text,
+    "key_secret": _check_text,
+    "webhook_secret": _check_text,
+    "account_id": _check_text,
+    "webhook_urls": _check_urls,
+    "webhook_delivery": _choice(WEBHOOK_DELIVERY_MODES),
+    "auto_capture": _check_flag,
+    "latency_ms": _integer(),
+    "merchant_balance": _integer(),
+    "refund_outcome": _choice(REFUND_OUTCOMES),
+    "webhook_duplicates": _integer(1, MAX_WEBHOOK_DUPLICATES),
+    "webhook_shuffle": _check_flag,
+    "webhook_delay_ms": _integer(0, MAX_WAIT_MS),
+    "webhook_drop_rate": _check_rate,
+    "api_failure_rate": _check_rate,
+    "api_timeout_rate": _check_rate,
+    "api_timeout_ms": _integer(0, MAX_WAIT_MS),
+    "seed": _check_seed,
+}

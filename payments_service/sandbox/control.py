@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint
 
 from .config import ConfigError
-from .errors import invalid_request
+from .errors import NO_SUCH_ID, invalid_request
 from .extension import current_sandbox
 from .payments import METHODS, Attempt, attempt_payment
 from .refunds import settle_refund
@@ -88,6 +88,8 @@ def config_update() -> Json:
             sandbox.config.update(body)
         except ConfigError as exc:
             raise invalid_request(str(exc), field=exc.field_name) from None
+        if "seed" in body:
+            sandbox.chaos.reseed()
         return sandbox.config.public_view()
 
 
@@ -109,12 +111,27 @@ def events_list() -> list[Json]:
     return current_sandbox().webhooks.events()
 
 
+@control.post("/events/<event_id>/redeliver")
+def event_redeliver(event_id: str) -> list[Json]:
+    """Send a recorded event again to every webhook URL, same body and signature.
+
+    Delivers before answering, once per URL, whatever the delivery mode and chaos knobs;
+    answers the new deliveries.
+    """
+    webhooks = current_sandbox().webhooks
+    event = webhooks.event(event_id)
+    if event is None:
+        raise invalid_request(NO_SUCH_ID)
+    return webhooks.redeliver(event)
+
+
 @control.post("/reset")
 def reset() -> Json:
-    """Forget all entities, events and deliveries (the settings stay)."""
+    """Forget all entities, events and deliveries, restart the random sequence; keep settings."""
     sandbox = current_sandbox()
     sandbox.state.reset()
     sandbox.webhooks.clear()
+    sandbox.chaos.reseed()
     return {"reset": True}
 
 

@@ -6,12 +6,14 @@ from typing import Any
 
 BAD_REQUEST_ERROR = "BAD_REQUEST_ERROR"
 SERVER_ERROR = "SERVER_ERROR"
+GATEWAY_ERROR = "GATEWAY_ERROR"
 
 NO_SUCH_ID = "The id provided does not exist"
 URL_NOT_FOUND = "The requested URL was not found on the server."
 SERVER_TROUBLE = (
     "We are facing some trouble completing your request at the moment. Please try again shortly."
 )
+GATEWAY_TROUBLE = "Payment processing failed due to error at bank or wallet gateway"
 
 
 class RazorpayError(Exception):
@@ -73,4 +75,11 @@ def server_error() -> RazorpayError:
     """The generic 500 answer, which reveals nothing about the cause."""
     return RazorpayError(
         SERVER_TROUBLE, status=500, code=SERVER_ERROR, source="NA", step="NA", reason="NA"
+    )
+
+
+def gateway_error(status: int = 502) -> RazorpayError:
+    """A 502 or 504 from the gateway in front of the API; the SDK raises GatewayError."""
+    return RazorpayError(
+        GATEWAY_TROUBLE, status=status, code=GATEWAY_ERROR, source="NA", step="NA", reason="NA"
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from .chaos import Chaos
 from .config import SandboxConfig
 from .state import SandboxState
 from .webhooks import WebhookDispatcher
@@ -15,11 +16,12 @@ EXTENSION_KEY = "razorpay_sandbox"
 
 @dataclass(frozen=True)
 class Sandbox:
-    """One sandbox instance: its settings, its entities and its webhook dispatcher."""
+    """One sandbox instance: its settings, entities, webhook dispatcher and random choices."""
 
     config: SandboxConfig
     state: SandboxState
     webhooks: WebhookDispatcher
+    chaos: Chaos
 
 
 def current_sandbox() -> Sandbox:

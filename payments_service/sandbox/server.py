@@ -34,7 +34,8 @@ class BackgroundSandbox:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop serving, close the listening socket and the webhook thread."""
+        """End hung API calls, stop serving, close the listening socket and the webhook thread."""
+        self._sandbox.chaos.close()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()

@@ -1,4 +1,7 @@
-"""Webhook events: the signed envelope, a record of every event, and delivery with retries."""
+"""Webhook events: the signed envelope, a record of every event, and delivery with retries.
+
+Deliveries follow the chaos knobs (duplicates, shuffle, delay, drops; see SandboxConfig).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from typing import Any
 
 import requests
 
+from .chaos import Chaos
 from .config import SandboxConfig
 from .entities import new_id, now
 
@@ -78,10 +82,13 @@ def build_event(config: SandboxConfig, name: str, entities: dict[str, dict[str, 
 
 @dataclass
 class Delivery:
-    """The sending of one event to one URL."""
+    """The sending of one copy of an event to one URL (or the decision not to send it)."""
 
     event: Event
     url: str
+    copy: int = 1
+    is_dropped: bool = False
+    is_redelivery: bool = False
     attempts: int = 0
     last_status_code: int | None = None
     last_error: str | None = None
@@ -93,6 +100,9 @@ class Delivery:
             "event_id": self.event.id,
             "event": self.event.name,
             "url": self.url,
+            "copy": self.copy,
+            "dropped": self.is_dropped,
+            "redelivery": self.is_redelivery,
             "attempts": self.attempts,
             "last_status_code": self.last_status_code,
             "last_error": self.last_error,
@@ -103,8 +113,9 @@ class Delivery:
 class WebhookDispatcher:
     """Records events and sends them to the configured URLs, synchronously or from a thread."""
 
-    def __init__(self, config: SandboxConfig) -> None:
+    def __init__(self, config: SandboxConfig, chaos: Chaos) -> None:
         self._config = config
+        self._chaos = chaos
         self._lock = threading.Lock()
         self._events: list[Event] = []
         self._deliveries: list[Delivery] = []
@@ -115,21 +126,47 @@ class WebhookDispatcher:
     def publish(self, events: list[Event]) -> None:
         """Record ``events`` and deliver them according to ``webhook_delivery``.
 
-        In ``sync`` mode this returns only when every delivery succeeded or gave up.
+        Events are recorded in the order they happened; deliveries are shuffled, copied and
+        dropped as the chaos knobs say. In ``sync`` mode this returns only when every delivery
+        succeeded or gave up.
         """
+        with self._lock:
+            self._events.extend(events)
         mode = self._config.webhook_delivery
-        urls = list(self._config.webhook_urls) if mode != "off" else []
-        for event in events:
-            deliveries = [Delivery(event, url) for url in urls]
-            with self._lock:
-                self._events.append(event)
-                self._deliveries.extend(deliveries)
-            for delivery in deliveries:
-                if mode == "sync":
-                    self._deliver(delivery)
-                else:
-                    self._ensure_worker()
-                    self._queue.put(delivery)
+        if mode == "off":
+            return
+        deliveries: list[Delivery] = []
+        for event in self._chaos.delivery_order(events):
+            deliveries.extend(self._plan(event))
+        with self._lock:
+            self._deliveries.extend(deliveries)
+        for delivery in deliveries:
+            if delivery.is_dropped:
+                logger.info("dropping webhook %s %s", delivery.event.name, delivery.event.id)
+            elif mode == "sync":
+                self._deliver(delivery)
+            else:
+                self._ensure_worker()
+                self._queue.put(delivery)
+
+    def event(self, event_id: str) -> Event | None:
+        """The recorded event with this id, if any."""
+        with self._lock:
+            return next((event for event in self._events if event.id == event_id), None)
+
+    def redeliver(self, event: Event) -> list[dict[str, Any]]:
+        """Send ``event`` once more to every configured URL and return how each went.
+
+        Always synchronous and exactly once per URL, whatever the delivery mode and the chaos
+        knobs say: a replay is an explicit request.
+        """
+        deliveries = [Delivery(event, url, is_redelivery=True) for url in self._config.webhook_urls]
+        with self._lock:
+            self._deliveries.extend(deliveries)
+        for delivery in deliveries:
+            self._deliver(delivery)
+        with self._lock:
+            return [delivery.to_json() for delivery in deliveries]
 
     def events(self) -> list[dict[str, Any]]:
         """Every event emitted so far, oldest first."""
@@ -156,6 +193,16 @@ class WebhookDispatcher:
             self._queue.put(None)
             worker.join(timeout=DELIVERY_TIMEOUT_SECONDS + 1)
 
+    def _plan(self, event: Event) -> list[Delivery]:
+        """The deliveries of one event: every copy to every URL, all dropped if it is."""
+        is_dropped = self._chaos.is_dropped()
+        copies = range(1, self._config.webhook_duplicates + 1)
+        return [
+            Delivery(event, url, copy=copy, is_dropped=is_dropped)
+            for url in self._config.webhook_urls
+            for copy in copies
+        ]
+
     def _ensure_worker(self) -> None:
         """Start the delivery thread on first use."""
         with self._lock:
@@ -166,10 +213,13 @@ class WebhookDispatcher:
                 self._worker.start()
 
     def _run(self) -> None:
-        """Deliver queued events in order until closed."""
+        """Deliver queued events in order, each after ``webhook_delay_ms``, until closed."""
         while not self._stopping.is_set():
             delivery = self._queue.get()
             if delivery is None:
+                return
+            delay_ms = self._config.webhook_delay_ms
+            if delay_ms and self._stopping.wait(delay_ms / 1000):
                 return
             self._deliver(delivery)
 
