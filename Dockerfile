@@ -8,7 +8,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY payments_service ./payments_service
 COPY sql ./sql
-COPY openapi.yaml ./
+COPY openapi.yaml gunicorn.conf.py ./
 RUN pip install -e . && useradd --create-home --uid 10001 payments
 COPY docker/entrypoint.sh /usr/local/bin/entrypoint.sh
 

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 
 from dotenv import load_dotenv
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 
 from .api import register_blueprints
+from .api.docs import register_swagger_ui
 from .api.problems import register_error_handlers
 from .api.security import init_jwt
 from .cli import register_commands
 from .db import Database
 from .embedded_db import start_embedded_postgres
+from .logs import configure_logging
+from .metrics import Metrics
 from .migrations import apply_migrations
 from .razorpay_gateway import RazorpayGateway
 from .services import EXTENSION_KEY, Services
@@ -29,14 +33,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings is None:
         load_dotenv()
         settings = Settings.from_env()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level)
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=settings.max_request_bytes, JSON_SORT_KEYS=False)
     app.extensions[EXTENSION_KEY] = _build_services(settings)
     init_jwt(app)
     register_blueprints(app)
+    register_swagger_ui(app)
     register_error_handlers(app)
     register_commands(app)
     app.before_request(_assign_request_id)
@@ -56,20 +59,28 @@ def _build_services(settings: Settings) -> Services:
             settings.razorpay_api_base_url,
         )
     db = Database(dsn, settings.db_pool_max, settings.db_statement_timeout_ms)
+    metrics = Metrics()
     gateway = RazorpayGateway(
         settings.razorpay_key_id,
         settings.razorpay_key_secret,
         settings.razorpay_api_base_url,
         settings.razorpay_timeout_seconds,
+        observe=metrics.record_razorpay_call,
     )
-    return Services(settings, db, gateway)
+    return Services(settings, db, gateway, metrics)
 
 
 def _assign_request_id() -> None:
     given = request.headers.get("X-Request-Id", "")
     g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    g.started = time.perf_counter()
 
 
 def _echo_request_id(response: Response) -> Response:
     response.headers["X-Request-Id"] = g.get("request_id", "")
+    endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+    metrics = current_app.extensions[EXTENSION_KEY].metrics
+    metrics.requests.labels(endpoint, request.method, str(response.status_code)).inc()
+    if "started" in g:
+        metrics.latency.labels(endpoint, request.method).observe(time.perf_counter() - g.started)
     return response

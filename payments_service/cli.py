@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import click
+import requests
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .auth import mint_admin_token, mint_site_token
 from .legacy_import import LegacyImport, load_sku_rules
@@ -105,6 +106,7 @@ def tokens_mint(site_id: str | None, is_admin: bool, sub: str | None, ttl_minute
 
 
 @click.command("reconcile")
+@with_appcontext
 @click.option("--from", "start", required=True, type=click.DateTime(), help="Window start (UTC).")
 @click.option("--to", "end", required=True, type=click.DateTime(), help="Window end (UTC).")
 @click.option("--import-site", default=None, help="Adopt foreign payments as this site's orders.")
@@ -129,16 +131,19 @@ def reconcile_command(
     report = reconcile_window(
         services.db, services.gateway, start.replace(tzinfo=UTC), end.replace(tzinfo=UTC), legacy
     )
+    services.metrics.record_reconcile(report.counts())
     _echo(report.as_dict())
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--once", is_flag=True, help="Run one pass and exit.")
 def worker_command(once: bool) -> None:
     """Run the background worker until SIGTERM or Ctrl-C."""
     services = _services()
     if once:
-        _echo(asdict(run_pass(services)))
+        with requests.Session() as session:
+            _echo(asdict(run_pass(services, session)))
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())

@@ -1,7 +1,8 @@
 """`make run`: the whole stack on this machine with no configuration.
 
-Embedded PostgreSQL, migrations, the Razorpay sandbox, the API under gunicorn and two
-demo storefronts ("old-site" and "new-site"), each its own process; Ctrl-C stops all.
+Embedded PostgreSQL, migrations, the Razorpay sandbox (sending its webhooks to the API),
+the API under gunicorn, the worker and two demo storefronts ("old-site" and "new-site"),
+each its own process; Ctrl-C stops all.
 """
 
 from __future__ import annotations
@@ -45,11 +46,11 @@ def ensure_env_file(path: Path = Path(".env")) -> None:
     )
 
 
-def register_demo_sites(db: Database, data_dir: Path) -> dict[str, str]:
-    """Create the two demo sites once; their JWT secrets are kept in .data for the demo."""
+def register_demo_sites(db: Database, data_dir: Path) -> dict[str, dict[str, str]]:
+    """Create the two demo sites once; their secrets are kept in .data for the demo."""
     credentials_file = data_dir / "demo-sites.json"
     if credentials_file.exists():
-        saved: dict[str, str] = json.loads(credentials_file.read_text())
+        saved: dict[str, dict[str, str]] = json.loads(credentials_file.read_text())
         return saved
     existing = {site.id for site in list_sites(db)}
     if existing & set(DEMO_SITES):
@@ -64,7 +65,7 @@ def register_demo_sites(db: Database, data_dir: Path) -> dict[str, str]:
             allowed_origins=origins,
             callback_url=f"http://127.0.0.1:{port}/payments/callback",
         )
-        saved[site_id] = site.jwt_secret
+        saved[site_id] = {"jwt": site.jwt_secret, "callback": site.callback_secret}
     credentials_file.write_text(json.dumps(saved))
     credentials_file.chmod(0o600)
     return saved
@@ -84,53 +85,23 @@ def main() -> None:
     env = {**os.environ, "DATABASE_URL": dsn}
     children: list[subprocess.Popen[bytes]] = []
     if settings.is_sandbox:
-        children.append(
-            _spawn(
-                [sys.executable, "-m", "payments_service.sandbox", "--port", str(SANDBOX_PORT)], env
-            )
-        )
+        webhook_url = f"http://127.0.0.1:{API_PORT}/v1/webhooks/razorpay"
+        sandbox = ["-m", "payments_service.sandbox", "--port", str(SANDBOX_PORT)]
+        children.append(_spawn([*sandbox, "--webhook-url", webhook_url], env))
         env["RAZORPAY_API_BASE_URL"] = f"http://127.0.0.1:{SANDBOX_PORT}"
-    children.append(
-        _spawn(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--bind",
-                f"127.0.0.1:{API_PORT}",
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "payments_service:create_app()",
-            ],
-            env,
-        )
-    )
+    api = ["-m", "gunicorn", "--bind", f"127.0.0.1:{API_PORT}", "--workers", "2"]
+    children.append(_spawn([*api, "--threads", "4", "payments_service:create_app()"], env))
+    children.append(_spawn(["-m", "flask", "--app", "payments_service", "worker"], env))
     for site_id, (title, port, accent) in DEMO_SITES.items():
-        children.append(
-            _spawn(
-                [
-                    sys.executable,
-                    "-m",
-                    "payments_service.demo",
-                    "--site-id",
-                    site_id,
-                    "--title",
-                    title,
-                    "--port",
-                    str(port),
-                    "--accent",
-                    accent,
-                ],
-                {
-                    **env,
-                    "DEMO_SITE_JWT_SECRET": site_secrets[site_id],
-                    "DEMO_API_URL": f"http://127.0.0.1:{API_PORT}",
-                    "DEMO_CHECKOUT_SCRIPT_URL": _checkout_script(settings),
-                },
-            )
-        )
+        store = ["-m", "payments_service.demo", "--site-id", site_id, "--title", title]
+        store_env = {
+            **env,
+            "DEMO_SITE_JWT_SECRET": site_secrets[site_id]["jwt"],
+            "DEMO_SITE_CALLBACK_SECRET": site_secrets[site_id]["callback"],
+            "DEMO_API_URL": f"http://127.0.0.1:{API_PORT}",
+            "DEMO_CHECKOUT_SCRIPT_URL": _checkout_script(settings),
+        }
+        children.append(_spawn([*store, "--port", str(port), "--accent", accent], store_env))
     _wait_until_ready(f"http://127.0.0.1:{API_PORT}/readyz")
     _print_banner(settings, site_secrets)
     _supervise(children)
@@ -142,8 +113,9 @@ def _checkout_script(settings: Settings) -> str:
     return "https://checkout.razorpay.com/v1/checkout.js"
 
 
-def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(command, env=env)  # noqa: S603 - our own interpreter and modules
+def _spawn(arguments: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Run ``python <arguments>`` with this interpreter."""
+    return subprocess.Popen([sys.executable, *arguments], env=env)  # noqa: S603 - our own modules
 
 
 def _wait_until_ready(url: str, seconds: float = 30) -> None:
@@ -158,24 +130,24 @@ def _wait_until_ready(url: str, seconds: float = 30) -> None:
     raise SystemExit(f"the API did not become ready at {url}")
 
 
-def _print_banner(settings: Settings, site_secrets: dict[str, str]) -> None:
+def _print_banner(settings: Settings, site_secrets: dict[str, dict[str, str]]) -> None:
     ttl = timedelta(hours=12)
     lines = [
         "",
         "payments_service is running (Ctrl-C stops everything)",
-        f"  API            http://127.0.0.1:{API_PORT}   (contract: /openapi.yaml)",
+        f"  API              http://127.0.0.1:{API_PORT}   (contract: /openapi.yaml)",
     ]
     if settings.is_sandbox:
-        lines.append(f"  Razorpay       sandbox at http://127.0.0.1:{SANDBOX_PORT}")
+        lines.append(f"  Razorpay sandbox http://127.0.0.1:{SANDBOX_PORT}")
     for site_id, (title, port, _) in DEMO_SITES.items():
-        lines.append(f"  {title:<14} http://127.0.0.1:{port}   (site id {site_id})")
+        lines.append(f"  {title:<16} http://127.0.0.1:{port}   (site id {site_id})")
     lines += [
         "",
         "Tokens for curl (12 h):",
         f"  ADMIN_TOKEN={mint_admin_token(settings, 'make-run', ttl)}",
     ]
-    for site_id, secret in site_secrets.items():
-        token = mint_site_token(secret, site_id, settings.jwt_audience, None, ttl)
+    for site_id, secrets_of_site in site_secrets.items():
+        token = mint_site_token(secrets_of_site["jwt"], site_id, settings.jwt_audience, None, ttl)
         lines.append(f"  {site_id.upper().replace('-', '_')}_TOKEN={token}")
     print("\n".join(lines), flush=True)
 

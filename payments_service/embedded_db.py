@@ -16,6 +16,7 @@ def start_embedded_postgres(data_dir: Path) -> str:
     """
     import pgserver  # imported here: production never loads the embedded server
 
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # it narrates every pg_ctl call
     pgdata = (data_dir / "pg").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(pgdata)  # type: ignore[attr-defined]

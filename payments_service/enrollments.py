@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from . import notifications
+from .auth import Caller, require_admin
 from .db import Database
 from .db import enrollments as sql
 from .db.enrollments import Enrollment
-from .errors import ValidationFailed
+from .errors import Conflict, NotFound, ValidationFailed
+from .ids import new_id
 
 
 def list_enrollments(
@@ -24,3 +27,44 @@ def list_enrollments(
             sku=sku,
             status=status,
         )
+
+
+def grant_enrollment(
+    db: Database, caller: Caller, *, customer_email: str, sku: str, reason: str
+) -> Enrollment:
+    """An admin grants access without a purchase (e.g. a complimentary seat).
+
+    Raises Forbidden for non-admins, Conflict when the customer already has it.
+    """
+    require_admin(caller)
+    with db.transaction() as cur:
+        granted = sql.insert_if_absent(
+            cur,
+            enrollment_id=new_id("enr"),
+            customer_email=customer_email.strip().lower(),
+            sku=sku,
+            source="manual",
+            order_id=None,
+            granted_by=caller.actor,
+            grant_reason=reason,
+        )
+        if granted is not None:
+            notifications.enrollment_changed(cur, granted)
+    if granted is None:
+        raise Conflict(f"{customer_email} already has an active enrollment in {sku}")
+    return granted
+
+
+def revoke_enrollment(db: Database, caller: Caller, enrollment_id: str, reason: str) -> Enrollment:
+    """An admin revokes access. Raises Forbidden, NotFound, or Conflict if not active."""
+    require_admin(caller)
+    with db.transaction() as cur:
+        existing = sql.get(cur, enrollment_id)
+        if existing is None:
+            raise NotFound(f"no enrollment {enrollment_id!r}")
+        revoked = sql.revoke(cur, enrollment_id, revoked_by=caller.actor, reason=reason)
+        if revoked is not None:
+            notifications.enrollment_changed(cur, revoked)
+    if revoked is None:
+        raise Conflict(f"enrollment {enrollment_id} is already revoked")
+    return revoked

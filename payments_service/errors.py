@@ -53,6 +53,13 @@ class IdempotencyKeyReused(ServiceError):
     title = "Idempotency-Key reused with a different body"
 
 
+class NotRefundable(ServiceError):
+    """The payment cannot be refunded as asked: not captured, or not that much left."""
+
+    code = "not_refundable"
+    title = "Not refundable"
+
+
 class InvalidSignature(ServiceError):
     """A Razorpay signature does not match what our secret produces."""
 

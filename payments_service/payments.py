@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from . import notifications
+from .auth import Caller
 from .db import Cursor, Database
 from .db import enrollments as enrollments_sql
 from .db import orders as orders_sql
@@ -17,6 +19,7 @@ from .db.orders import Order
 from .db.payments import Payment, PaymentRecord
 from .errors import NotFound
 from .ids import new_id
+from .pagination import Page, decode_cursor, encode_cursor
 
 log = logging.getLogger(__name__)
 
@@ -78,15 +81,30 @@ def apply_payment(
         if existing is not None and not _differs(existing, record) and order.status != "created":
             return PaymentOutcome(order, existing, None, order_became_paid=False, changed=False)
         payment = payments_sql.upsert(cur, record)
-        became_paid = _is_full_payment(order, payment) and order.amount_paid == 0
-        if became_paid:
-            orders_sql.set_status(cur, order.id, "paid", amount_paid=payment.amount)
-        elif order.status == "created":
-            orders_sql.set_status(cur, order.id, "attempted", amount_paid=0)
-        if payment.status in SETTLED_STATUSES and not _is_full_payment(order, payment):
-            log.warning("payment %s does not match order %s; not fulfilled", payment.id, order.id)
-        enrollment = _grant_for(cur, order, actor, grant_source) if became_paid else None
-        order = orders_sql.get(cur, order.id) or order
+        outcome = _settle_order(cur, order, payment, actor, grant_source)
+        if payment.status == "failed" and (existing is None or existing.status != "failed"):
+            notifications.payment_failed(cur, outcome.order, payment)
+        return outcome
+
+
+def _settle_order(
+    cur: Cursor, order: Order, payment: Payment, actor: str, grant_source: str
+) -> PaymentOutcome:
+    """Move the locked order on from what its payment now says; grant and notify once."""
+    became_paid = _is_full_payment(order, payment) and order.amount_paid == 0
+    enrollment = None
+    if became_paid:
+        orders_sql.set_status(cur, order.id, "paid", amount_paid=payment.amount)
+        enrollment = _grant_for(cur, order, actor, grant_source)
+    elif order.status == "created":
+        orders_sql.set_status(cur, order.id, "attempted", amount_paid=0)
+    if payment.status in SETTLED_STATUSES and not _is_full_payment(order, payment):
+        log.warning("payment %s does not match order %s; not fulfilled", payment.id, order.id)
+    order = orders_sql.get(cur, order.id) or order
+    if became_paid:
+        notifications.order_paid(cur, order, payment)
+        if enrollment is not None:
+            notifications.enrollment_changed(cur, enrollment)
     return PaymentOutcome(order, payment, enrollment, became_paid, changed=True)
 
 
@@ -101,6 +119,31 @@ def order_state(db: Database, order_id: str) -> tuple[Order, list[Payment], list
             payments_sql.list_for_order(cur, order_id),
             enrollments_sql.list_for_order(cur, order_id),
         )
+
+
+def list_payments(
+    db: Database,
+    caller: Caller,
+    *,
+    order_id: str | None,
+    customer_email: str | None,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[Payment]:
+    """Payments newest first; a site sees those of its own orders."""
+    with db.transaction() as cur:
+        rows = payments_sql.list_page(
+            cur,
+            site_id=None if caller.is_admin else caller.site_id,
+            order_id=order_id,
+            customer_email=customer_email.strip().lower() if customer_email else None,
+            status=status,
+            after=decode_cursor(cursor) if cursor else None,
+            limit=limit + 1,
+        )
+    last = rows[limit - 1] if len(rows) > limit else None
+    return Page(rows[:limit], encode_cursor(last.razorpay_created_at, last.id) if last else None)
 
 
 def _is_full_payment(order: Order, payment: Payment) -> bool:

@@ -20,9 +20,11 @@ from .db import Database
 from .db import razorpay_events as sql
 from .db.razorpay_events import RazorpayEvent
 from .errors import GatewayError, InvalidSignature, MalformedWebhook, NotFound
+from .metrics import Metrics
 from .pagination import Page, decode_cursor, encode_cursor
 from .payments import apply_payment
 from .razorpay_gateway import RazorpayGateway
+from .refunds import apply_refund
 from .signatures import is_valid_webhook_signature
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ class EventContext:
     capture_authorized: bool
     account_id: str | None
     webhook_secrets: tuple[str, ...]
+    metrics: Metrics | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ def receive_webhook(
     """
     if not is_valid_webhook_signature(ctx.webhook_secrets, raw_body, signature):
         log.warning("rejected a webhook with a missing or invalid signature")
+        _count(ctx, "unknown", "rejected")
         raise InvalidSignature(
             "X-Razorpay-Signature does not match the body", field="X-Razorpay-Signature"
         )
@@ -79,25 +83,33 @@ def receive_webhook(
         raise MalformedWebhook("the body is not JSON") from None
     if not isinstance(envelope, dict) or not isinstance(envelope.get("event"), str):
         raise MalformedWebhook("the body is not a Razorpay event (no `event` name)")
+    if b"\\u0000" in raw_body:  # PostgreSQL text and jsonb cannot hold NUL characters
+        raise MalformedWebhook("the body contains NUL characters")
     if not event_id or not _EVENT_ID.match(event_id):
         # Razorpay always sends one; without it, the body's digest still dedupes retries.
         event_id = "sha256:" + hashlib.sha256(raw_body).hexdigest()
-    return receive_event(ctx, event_id, envelope)
+    receipt = receive_event(ctx, event_id, envelope)
+    outcome = "duplicate" if receipt.is_duplicate else receipt.event.status
+    _count(ctx, receipt.event.event_type, outcome)
+    return receipt
+
+
+def _count(ctx: EventContext, event_type: str, outcome: str) -> None:
+    if ctx.metrics is not None:
+        ctx.metrics.webhooks.labels(event_type, outcome).inc()
 
 
 def receive_event(ctx: EventContext, event_id: str, envelope: dict[str, Any]) -> Receipt:
     """Store a verified webhook and apply it, unless its id was seen before."""
-    created = envelope.get("created_at")
+    account = envelope.get("account_id")
     with ctx.db.transaction() as cur:
         stored = sql.insert_if_new(
             cur,
             event_id=event_id,
             event_type=str(envelope.get("event") or "unknown"),
-            account_id=envelope.get("account_id"),
+            account_id=account if isinstance(account, str) else None,
             payload=envelope,
-            razorpay_created_at=datetime.fromtimestamp(created, UTC)
-            if isinstance(created, int)
-            else None,
+            razorpay_created_at=_event_time(envelope.get("created_at")),
         )
         earlier = None if stored else sql.get(cur, event_id)
     if stored is not None:
@@ -155,6 +167,14 @@ def last_webhook_at(db: Database) -> datetime | None:
         return sql.last_received_at(cur)
 
 
+def _event_time(created_at: Any) -> datetime | None:
+    """Razorpay's unix-seconds creation time, if it is a plausible one."""
+    plausible = isinstance(created_at, int) and not isinstance(created_at, bool)
+    if not plausible or not 946_684_800 <= created_at <= 4_765_046_400:  # Razorpay's range
+        return None
+    return datetime.fromtimestamp(created_at, UTC)
+
+
 def _outcome_of(ctx: EventContext, event: RazorpayEvent) -> Outcome:
     if ctx.account_id and event.account_id and event.account_id != ctx.account_id:
         return Outcome("ignored", f"event of another Razorpay account {event.account_id}")
@@ -206,9 +226,17 @@ def _on_payment_authorized(ctx: EventContext, envelope: dict[str, Any]) -> Outco
     return Outcome("applied", f"payment {outcome.payment.status}", order.id)
 
 
+def _apply_refund_event(ctx: EventContext, envelope: dict[str, Any]) -> Outcome:
+    refund = apply_refund(ctx.db, _entity(envelope, "refund"), actor="webhook")
+    return Outcome("applied", f"refund {refund.status}", refund.order_id)
+
+
 HANDLERS: dict[str, Callable[[EventContext, dict[str, Any]], Outcome]] = {
     "payment.authorized": _on_payment_authorized,
     "payment.captured": _apply_payment_event,
     "payment.failed": _apply_payment_event,
     "order.paid": _apply_payment_event,
+    "refund.created": _apply_refund_event,
+    "refund.processed": _apply_refund_event,
+    "refund.failed": _apply_refund_event,
 }

@@ -39,6 +39,7 @@ class RazorpayGateway:
         timeout_seconds: float,
         read_attempts: int = 3,
         sleep: Callable[[float], None] = time.sleep,
+        observe: Callable[[str, str, float], None] | None = None,
     ) -> None:
         self.key_id = key_id
         self._client = razorpay.Client(auth=(key_id, key_secret), base_url=base_url)
@@ -46,6 +47,7 @@ class RazorpayGateway:
         self._timeout = (min(3.05, timeout_seconds), timeout_seconds)
         self._read_attempts = read_attempts
         self._sleep = sleep
+        self._observe = observe
 
     def create_order(
         self, *, amount: int, currency: str, receipt: str, notes: dict[str, str]
@@ -75,6 +77,37 @@ class RazorpayGateway:
             ),
         )
 
+    def create_refund(
+        self,
+        payment_id: str,
+        *,
+        amount: int,
+        speed: str,
+        notes: dict[str, str],
+        idempotency_key: str,
+    ) -> Entity:
+        """Refund (part of) a captured payment. Razorpay dedupes on X-Refund-Idempotency,
+        so the caller may repeat a call whose outcome it never learnt with the same key."""
+        body = {"amount": amount, "speed": speed, "notes": notes}
+        headers = {"X-Refund-Idempotency": idempotency_key}
+        return self._call(
+            "payment.refund",
+            partial(self._client.payment.refund, payment_id, body, headers=headers, **self._opts),
+        )
+
+    def payment_refunds(self, payment_id: str) -> list[Entity]:
+        """Every refund of one payment (Razorpay's page of up to 100)."""
+        found = self._read(
+            "payment.refunds",
+            partial(
+                self._client.payment.fetch_multiple_refund,
+                payment_id,
+                {"count": PAGE_SIZE},
+                **self._opts,
+            ),
+        )
+        return list(found.get("items", []))
+
     def order_payments(self, razorpay_order_id: str) -> list[Entity]:
         """Every payment attempt on one order."""
         found = self._read(
@@ -85,10 +118,19 @@ class RazorpayGateway:
 
     def iter_payments(self, start: int, end: int) -> Iterator[Entity]:
         """Every payment created in [start, end] (unix seconds), paged 100 at a time."""
+        return self._iterate("payment.all", self._client.payment.all, start, end)
+
+    def iter_refunds(self, start: int, end: int) -> Iterator[Entity]:
+        """Every refund created in [start, end] (unix seconds), paged 100 at a time."""
+        return self._iterate("refund.all", self._client.refund.all, start, end)
+
+    def _iterate(
+        self, operation: str, list_call: Callable[..., Entity], start: int, end: int
+    ) -> Iterator[Entity]:
         skip = 0
         while True:
             query = {"from": start, "to": end, "count": PAGE_SIZE, "skip": skip}
-            page = self._read("payment.all", partial(self._client.payment.all, query, **self._opts))
+            page = self._read(operation, partial(list_call, query, **self._opts))
             items: list[Entity] = list(page.get("items", []))
             yield from items
             if len(items) < PAGE_SIZE:
@@ -112,6 +154,20 @@ class RazorpayGateway:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _call(self, operation: str, call: Callable[[], Entity]) -> Entity:
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            result = self._translate(operation, call)
+            outcome = "ok"
+            return result
+        except GatewayUnavailable:
+            outcome = "unavailable"
+            raise
+        finally:
+            if self._observe is not None:
+                self._observe(operation, outcome, time.perf_counter() - started)
+
+    def _translate(self, operation: str, call: Callable[[], Entity]) -> Entity:
         try:
             return call()
         except _TRANSPORT_ERRORS as exc:

@@ -18,6 +18,7 @@ from .errors import GatewayError, NotFound, ValidationFailed
 from .legacy_import import LegacyImport, adopt_payment
 from .payments import apply_payment
 from .razorpay_gateway import RazorpayGateway
+from .refunds import apply_refund, refund_state
 
 log = logging.getLogger(__name__)
 MAX_WINDOW = timedelta(days=400)
@@ -38,6 +39,10 @@ class ReconcileReport:
     def as_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
         return asdict(self)
+
+    def counts(self) -> dict[str, int]:
+        """The counters alone (for metrics)."""
+        return {k: v for k, v in asdict(self).items() if isinstance(v, int)}
 
 
 def reconcile_window(
@@ -64,6 +69,13 @@ def reconcile_window(
         except (GatewayError, NotFound, ValueError, KeyError) as exc:
             report.errors += 1
             log.warning("reconcile: payment %s skipped (%s)", entity.get("id"), type(exc).__name__)
+    for entity in gateway.iter_refunds(int(start.timestamp()), int(end.timestamp())):
+        report.seen += 1
+        try:
+            _reconcile_refund(db, entity, report)
+        except (GatewayError, ValueError, KeyError) as exc:
+            report.errors += 1
+            log.warning("reconcile: refund %s skipped (%s)", entity.get("id"), type(exc).__name__)
     log.info("reconcile %s..%s: %s", start.isoformat(), end.isoformat(), report.as_dict())
     return report
 
@@ -74,7 +86,7 @@ def heal_open_orders(
     """Worker pass: ask Razorpay about orders still created/attempted after ``older_than``."""
     now = datetime.now(UTC)
     with db.transaction() as cur:
-        open_orders = orders_sql.list_open(
+        open_orders = orders_sql.claim_open(
             cur, created_before=now - older_than, created_after=now - timedelta(days=7), limit=limit
         )
     report = ReconcileReport()
@@ -108,6 +120,16 @@ def _reconcile_payment(
             report.would_adopt.append(plan)
         else:
             report.adopted += 1
+
+
+def _reconcile_refund(db: Database, entity: dict[str, Any], report: ReconcileReport) -> None:
+    before = refund_state(db, str(entity.get("id")))
+    try:
+        after = apply_refund(db, entity, actor="reconcile")
+    except NotFound:
+        report.unmatched += 1
+        return
+    _count(report, before != (after.status, after.amount))
 
 
 def _count(report: ReconcileReport, changed: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .db import Database
+from .metrics import Metrics
 from .razorpay_events import EventContext
 from .razorpay_gateway import RazorpayGateway
 from .settings import Settings
@@ -19,6 +20,7 @@ class Services:
     settings: Settings
     db: Database
     gateway: RazorpayGateway
+    metrics: Metrics
 
     @property
     def event_context(self) -> EventContext:
@@ -29,4 +31,5 @@ class Services:
             capture_authorized=self.settings.capture_authorized_payments,
             account_id=self.settings.razorpay_account_id,
             webhook_secrets=self.settings.razorpay_webhook_secrets,
+            metrics=self.metrics,
         )

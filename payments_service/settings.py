@@ -36,7 +36,7 @@ class Settings:
     jwt_audience: str = "payments-service"
     jwt_issuer: str = "payments-service"
     merchant_name: str = "Course Shop"
-    worker_interval_seconds: float = 5.0
+    worker_interval_seconds: float = 2.0
     reconcile_open_orders_after_seconds: float = 900.0
     db_pool_max: int = 10
     db_statement_timeout_ms: int = 5000
@@ -83,7 +83,7 @@ class Settings:
             is_sandbox=is_sandbox,
             jwt_audience=_get(env, "JWT_AUDIENCE") or "payments-service",
             merchant_name=_get(env, "MERCHANT_NAME") or "Course Shop",
-            worker_interval_seconds=_number(env, "WORKER_INTERVAL_SECONDS", 5.0),
+            worker_interval_seconds=_number(env, "WORKER_INTERVAL_SECONDS", 2.0),
             reconcile_open_orders_after_seconds=_number(
                 env, "RECONCILE_OPEN_ORDERS_AFTER_SECONDS", 900.0
             ),

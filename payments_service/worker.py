@@ -1,8 +1,9 @@
-"""The worker: the background passes that keep the money trail whole.
+"""The worker: the background passes that keep sites informed and the money trail whole.
 
-Each pass retries webhooks that were stored but not applied, and asks Razorpay about
-orders still unpaid after a while (a closed tab whose webhooks were lost). Several workers
-may run at once: every pass is idempotent and serialises on order row locks.
+Each pass delivers due notifications to sites, retries webhooks that were stored but not
+applied, settles refunds whose Razorpay answer was lost, and asks Razorpay about orders
+still unpaid after a while (a closed tab whose webhooks were lost). Several workers may
+run at once: claims use SKIP LOCKED leases and every pass is idempotent.
 """
 
 from __future__ import annotations
@@ -12,42 +13,55 @@ import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
+import requests
+
+from .notifications import deliver_due
 from .razorpay_events import retry_stale_events
 from .reconcile import heal_open_orders
+from .refunds import resolve_requested_refunds
 from .services import Services
 
 log = logging.getLogger(__name__)
 STALE_EVENT_AGE = timedelta(seconds=30)
+UNANSWERED_REFUND_AGE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
 class PassReport:
     """What one worker pass did."""
 
+    notifications_delivered: int
+    notifications_failed: int
     events_retried: int
+    refunds_resolved: int
     orders_checked: int
     orders_updated: int
 
 
-def run_pass(services: Services) -> PassReport:
+def run_pass(services: Services, session: requests.Session) -> PassReport:
     """One pass of every background duty."""
+    delivered = deliver_due(services.db, session)
     retried = retry_stale_events(services.event_context, STALE_EVENT_AGE)
+    resolved = resolve_requested_refunds(services.db, services.gateway, UNANSWERED_REFUND_AGE)
     age = timedelta(seconds=services.settings.reconcile_open_orders_after_seconds)
     healed = heal_open_orders(services.db, services.gateway, older_than=age)
-    return PassReport(retried, healed.seen, healed.updated)
+    return PassReport(
+        delivered.delivered, delivered.failed, retried, resolved, healed.seen, healed.updated
+    )
 
 
 def run_forever(services: Services, stop: threading.Event) -> None:
     """Run passes every WORKER_INTERVAL_SECONDS until ``stop`` is set (SIGTERM, Ctrl-C)."""
     interval = services.settings.worker_interval_seconds
     log.info("worker started; a pass every %.1f s", interval)
-    while not stop.is_set():
-        try:
-            report = run_pass(services)
-            if report.events_retried or report.orders_updated:
-                log.info("worker pass: %s", report)
-        except Exception:
-            # A pass that fails (database restarting, Razorpay down) is retried next time.
-            log.exception("worker pass failed")
-        stop.wait(interval)
+    with requests.Session() as session:
+        while not stop.is_set():
+            try:
+                report = run_pass(services, session)
+                if any(vars(report).values()):
+                    log.info("worker pass: %s", report)
+            except Exception:
+                # A pass that fails (database restarting, Razorpay down) is retried next time.
+                log.exception("worker pass failed")
+            stop.wait(interval)
     log.info("worker stopped")

@@ -3,8 +3,10 @@ template), the Razorpay sandbox over real HTTP, the app, sites, tokens and actio
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -17,6 +19,7 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from pytest_postgresql import factories
+from werkzeug.serving import make_server
 
 from payments_service import create_app
 from payments_service.auth import mint_admin_token, mint_site_token
@@ -25,11 +28,18 @@ from payments_service.sandbox import SandboxConfig, start_background
 from payments_service.settings import Settings
 from payments_service.sites import create_site
 
+SANDBOX_DEFAULTS = {
+    "latency_ms": 0,
+    "auto_capture": True,
+    "refund_outcome": "processed",
+    "merchant_balance": 10_000_000_00,
+}
 ADMIN_SECRET = "test-admin-secret-0123456789abcdef0123456789"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Point pytest-postgresql at TEST_DATABASE_URL, or at an embedded pgserver."""
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # its exit chatter is noise
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         parts = urlsplit(url)
@@ -88,11 +98,7 @@ def _reset_sandbox_knobs(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "sandbox" in request.fixturenames:
         running = request.getfixturevalue("sandbox")
-        requests.patch(
-            f"{running.url}/_sandbox/config",
-            json={"latency_ms": 0, "auto_capture": True},
-            timeout=5,
-        )
+        requests.patch(f"{running.url}/_sandbox/config", json=SANDBOX_DEFAULTS, timeout=5)
 
 
 @pytest.fixture
@@ -146,13 +152,16 @@ class SiteCredentials:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-def _register(app: Flask, site_id: str, origin: str) -> SiteCredentials:
+def register_site(
+    app: Flask, site_id: str, origin: str, callback_url: str | None = None
+) -> SiteCredentials:
+    """Register a site; without a callback URL it is sent no notifications."""
     services = app.extensions["payments_service"]
     site = create_site(
         services.db,
         site_id=site_id,
         name=site_id.replace("-", " ").title(),
-        callback_url=f"{origin}/payments/callback",
+        callback_url=callback_url,
         allowed_origins=[origin],
     )
     token = mint_site_token(
@@ -163,12 +172,12 @@ def _register(app: Flask, site_id: str, origin: str) -> SiteCredentials:
 
 @pytest.fixture
 def new_site(app: Flask) -> SiteCredentials:
-    return _register(app, "new-site", "http://new.localhost:8022")
+    return register_site(app, "new-site", "http://new.localhost:8022")
 
 
 @pytest.fixture
 def old_site(app: Flask) -> SiteCredentials:
-    return _register(app, "old-site", "http://old.localhost:8021")
+    return register_site(app, "old-site", "http://old.localhost:8021")
 
 
 @pytest.fixture
@@ -223,6 +232,17 @@ class Checkout:
     def verify(self, result: dict[str, Any]) -> Any:
         return self.client.post("/v1/payments/verify", json=result)
 
+    def buy(self, site: SiteCredentials, **overrides: Any) -> dict[str, Any]:
+        """A whole purchase: order, payment, verify. Returns the verified order."""
+        order = self.create_order(site, **overrides)
+        result = self.pay(order)
+        verified = self.verify(result)
+        assert verified.status_code == 200, verified.get_json()
+        return {**verified.get_json()["order"], "payment_id": result["razorpay_payment_id"]}
+
+    def refund(self, headers: dict[str, str], **body: Any) -> Any:
+        return self.client.post("/v1/refunds", json=body, headers=headers)
+
 
 @pytest.fixture
 def checkout(client: FlaskClient, sandbox: Any) -> Checkout:
@@ -239,3 +259,50 @@ def db_rows(dsn: str) -> Any:
             return list(cur.fetchall())
 
     return query
+
+
+class RazorpayWebhooks:
+    """Replays what the sandbox would send to POST /v1/webhooks/razorpay, byte for byte."""
+
+    def __init__(self, client: FlaskClient, sandbox: Any) -> None:
+        self.client = client
+        self.sandbox = sandbox
+
+    def events_for(self, razorpay_order_id: str) -> list[dict[str, Any]]:
+        """Every event the sandbox emitted about this order, oldest first."""
+        events = requests.get(f"{self.sandbox.url}/_sandbox/events", timeout=10).json()
+        return [event for event in events if razorpay_order_id in event["body"]]
+
+    def event(self, razorpay_order_id: str, name: str) -> dict[str, Any]:
+        """The one event of this name about this order."""
+        (found,) = [e for e in self.events_for(razorpay_order_id) if e["event"] == name]
+        return found
+
+    def deliver(self, event: dict[str, Any]) -> Any:
+        """Deliver a recorded event as Razorpay does (same bytes, signature and id)."""
+        return self.post(event["body"].encode(), event["signature"], event["id"])
+
+    def post(self, body: bytes, signature: str | None, event_id: str | None) -> Any:
+        headers = {"Content-Type": "application/json"}
+        if signature is not None:
+            headers["X-Razorpay-Signature"] = signature
+        if event_id is not None:
+            headers["X-Razorpay-Event-Id"] = event_id
+        return self.client.post("/v1/webhooks/razorpay", data=body, headers=headers)
+
+
+@pytest.fixture
+def webhooks(client: FlaskClient, sandbox: Any) -> RazorpayWebhooks:
+    return RazorpayWebhooks(client, sandbox)
+
+
+@pytest.fixture
+def live_api(app: Flask) -> Iterator[str]:
+    """The app served over real HTTP on a loopback port (for concurrency and callbacks)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.port}"
+    server.shutdown()
+    server.server_close()
+    thread.join()

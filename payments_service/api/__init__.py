@@ -4,10 +4,36 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import checkout, docs, enrollments, health, orders
+from . import (
+    checkout,
+    customers,
+    docs,
+    enrollments,
+    health,
+    notifications,
+    orders,
+    payments,
+    razorpay_webhooks,
+    reconcile,
+    refunds,
+    webhook_events,
+)
 
 
 def register_blueprints(app: Flask) -> None:
     """Mount every blueprint on the app."""
-    for module in (orders, checkout, enrollments, health, docs):
+    for module in (
+        orders,
+        checkout,
+        payments,
+        refunds,
+        enrollments,
+        customers,
+        razorpay_webhooks,
+        webhook_events,
+        notifications,
+        reconcile,
+        health,
+        docs,
+    ):
         app.register_blueprint(module.bp)

@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint
 from marshmallow import Schema, fields, validate
 
-from ..enrollments import list_enrollments
-from .fields import load_query, services, sku_field
-from .security import current_caller
+from ..enrollments import grant_enrollment, list_enrollments, revoke_enrollment
+from .fields import load_json, load_query, services, sku_field
+from .security import current_admin, current_caller
 
 bp = Blueprint("enrollments", __name__, url_prefix="/v1/enrollments")
 
@@ -33,6 +33,34 @@ class EnrollmentQuerySchema(Schema):
     customer_email = fields.Email(load_default=None)
     sku = sku_field(load_default=None)
     status = fields.String(load_default="active", validate=validate.OneOf(["active", "revoked"]))
+
+
+class GrantSchema(Schema):
+    customer_email = fields.Email(required=True, validate=validate.Length(max=254))
+    sku = sku_field(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class RevokeSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+@bp.post("")
+def grant() -> tuple[dict[str, Any], int]:
+    """Grant access without a purchase (admin), with the reason recorded."""
+    caller = current_admin()
+    body = load_json(GrantSchema())
+    return EnrollmentSchema().dump(grant_enrollment(services().db, caller, **body)), 201
+
+
+@bp.post("/<enrollment_id>/revoke")
+def revoke(enrollment_id: str) -> dict[str, Any]:
+    """Revoke access (admin), with the reason recorded."""
+    caller = current_admin()
+    body = load_json(RevokeSchema())
+    revoked = revoke_enrollment(services().db, caller, enrollment_id, body["reason"])
+    result: dict[str, Any] = EnrollmentSchema().dump(revoked)
+    return result
 
 
 @bp.get("")

@@ -28,9 +28,25 @@ class Paise(fields.Integer):
         return int(super()._deserialize(value, attr, data, **kwargs))
 
 
-def currency_field() -> fields.String:
+def currency_field(load_default: str | None = "INR") -> fields.String:
     """An ISO 4217 code this service accepts; INR when omitted."""
-    return fields.String(load_default="INR", validate=validate.OneOf(sorted(CURRENCY_EXPONENTS)))
+    return fields.String(
+        load_default=load_default, validate=validate.OneOf(sorted(CURRENCY_EXPONENTS))
+    )
+
+
+_IDEMPOTENCY_KEY = fields.String(validate=validate.Regexp(r"^[\x21-\x7e]{1,255}$"))
+
+
+def idempotency_key() -> str | None:
+    """The request's Idempotency-Key header: 1-255 visible ASCII characters, or None."""
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None:
+        return None
+    try:
+        return str(_IDEMPOTENCY_KEY.deserialize(raw))
+    except ValidationError as exc:
+        raise ValidationError({"Idempotency-Key": ["1-255 visible ASCII characters"]}) from exc
 
 
 def sku_field(**kwargs: Any) -> fields.String:

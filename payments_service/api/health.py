@@ -6,9 +6,11 @@ import logging
 from typing import Any
 
 import psycopg2
-from flask import Blueprint
+from flask import Blueprint, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from ..migrations import pending_migrations
+from ..razorpay_events import last_webhook_at
 from .fields import services
 
 bp = Blueprint("health", __name__)
@@ -21,14 +23,29 @@ def healthz() -> dict[str, Any]:
     return {"status": "ok"}
 
 
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus metrics: traffic, Razorpay calls, webhooks, notifications."""
+    body = services().metrics.exposition(services().db)
+    return Response(body, content_type=CONTENT_TYPE_LATEST)
+
+
 @bp.get("/readyz")
 def readyz() -> tuple[dict[str, Any], int]:
     """Readiness: the database answers and every migration is applied."""
     try:
         pending = pending_migrations(services().db)
+        last_webhook = last_webhook_at(services().db) if not pending else None
     except psycopg2.Error as exc:
         log.warning("readiness: database unreachable (%s)", type(exc).__name__)
         return {"status": "unavailable", "database": "unreachable"}, 503
     if pending:
         return {"status": "unavailable", "database": "ok", "pending_migrations": pending}, 503
-    return {"status": "ok", "database": "ok", "pending_migrations": []}, 200
+    # Informational: a webhook Razorpay disabled shows as silence here long before
+    # customers notice; readiness does not depend on it.
+    return {
+        "status": "ok",
+        "database": "ok",
+        "pending_migrations": [],
+        "last_webhook_received_at": last_webhook.isoformat() if last_webhook else None,
+    }, 200

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request
-from marshmallow import Schema, ValidationError, fields, validate
+from flask import Blueprint
+from marshmallow import Schema, fields, validate
 
 from ..orders import OrderRequest, checkout_options, create_order, get_order, list_orders
 from .fields import (
     PageQuerySchema,
     Paise,
     currency_field,
+    idempotency_key,
     load_json,
     load_query,
     notes_field,
     services,
     sku_field,
 )
-from .security import current_caller
+from .security import current_caller, current_site
 
 bp = Blueprint("orders", __name__, url_prefix="/v1/orders")
 
@@ -86,26 +87,13 @@ class OrderSchema(Schema):
         return checkout_options(order, settings.razorpay_key_id, settings.merchant_name)
 
 
-IDEMPOTENCY_KEY = fields.String(validate=validate.Regexp(r"^[\x21-\x7e]{1,255}$"))
-
-
-def _idempotency_key() -> str | None:
-    raw = request.headers.get("Idempotency-Key")
-    if raw is None:
-        return None
-    try:
-        return str(IDEMPOTENCY_KEY.deserialize(raw))
-    except ValidationError as exc:
-        raise ValidationError({"Idempotency-Key": ["1-255 visible ASCII characters"]}) from exc
-
-
 @bp.post("")
 def create() -> tuple[dict[str, Any], int]:
     """Create an order and return it with its Checkout options."""
-    caller = current_caller()
+    caller = current_site()
     body = load_json(CreateOrderSchema())
     order, is_new = create_order(
-        services().db, services().gateway, caller, _order_request(body), _idempotency_key()
+        services().db, services().gateway, caller, _order_request(body), idempotency_key()
     )
     return OrderSchema().dump(order), 201 if is_new else 200
 

@@ -20,6 +20,7 @@ _STATUS: dict[type[errors.ServiceError], int] = {
     errors.IdempotencyKeyReused: 422,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.NotRefundable: 409,
     errors.InvalidSignature: 400,
     errors.MalformedWebhook: 400,
     errors.PaymentMismatch: 400,

@@ -25,4 +25,5 @@ def reconcile() -> dict[str, Any]:
     current_admin()
     body = load_json(ReconcileSchema())
     report = reconcile_window(services().db, services().gateway, body["from_"], body["to"])
+    services().metrics.record_reconcile(report.counts())
     return report.as_dict()

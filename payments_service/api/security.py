@@ -8,6 +8,7 @@ from flask import Flask, Response
 from flask_jwt_extended import JWTManager, get_jwt, verify_jwt_in_request
 
 from ..auth import Caller, caller_from_claims, require_admin, signing_key_for
+from ..errors import Forbidden
 from ..services import EXTENSION_KEY
 from .fields import services
 from .problems import problem
@@ -17,6 +18,14 @@ def current_caller() -> Caller:
     """The authenticated site or admin; raises (-> 401) when the token is missing or bad."""
     verify_jwt_in_request()
     return caller_from_claims(services().settings, get_jwt())
+
+
+def current_site() -> Caller:
+    """The authenticated site; raises (-> 401/403) for anything else, admins included."""
+    caller = current_caller()
+    if caller.site_id is None:
+        raise Forbidden("this action is a site's: use a site token")
+    return caller
 
 
 def current_admin() -> Caller:

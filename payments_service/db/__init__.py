@@ -34,13 +34,19 @@ class Database:
         self._available = threading.BoundedSemaphore(max_connections)
 
     @contextmanager
-    def transaction(self) -> Iterator[Cursor]:
-        """Yield a cursor in a transaction: commit on success, roll back on any exception."""
+    def transaction(self, snapshot: bool = False) -> Iterator[Cursor]:
+        """Yield a cursor in a transaction: commit on success, roll back on any exception.
+
+        ``snapshot=True`` makes every read in it see one consistent snapshot
+        (REPEATABLE READ, set for this transaction only).
+        """
         with self._available:
             conn = self._pool.getconn()
             broken = False
             try:
                 with conn, conn.cursor(cursor_factory=Cursor) as cur:
+                    if snapshot:
+                        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                     cur.execute(
                         "SELECT set_config('statement_timeout', %s, true)",
                         (str(self._statement_timeout_ms),),

@@ -100,3 +100,36 @@ def search(
         {"email": customer_email, "sku": sku, "status": status},
     )
     return [Enrollment(**row) for row in cur.fetchall()]
+
+
+def get(cur: Cursor, enrollment_id: str) -> Enrollment | None:
+    """The enrollment with this id."""
+    cur.execute(f"SELECT {_COLUMNS} FROM enrollments WHERE id = %s", (enrollment_id,))  # noqa: S608
+    row = cur.fetchone()
+    return Enrollment(**row) if row else None
+
+
+def revoke(cur: Cursor, enrollment_id: str, *, revoked_by: str, reason: str) -> Enrollment | None:
+    """Revoke an active enrollment; None when it is not active."""
+    cur.execute(
+        f"""
+        UPDATE enrollments
+           SET status = 'revoked', revoked_by = %s, revoke_reason = %s, revoked_at = now()
+         WHERE id = %s AND status = 'active'
+        RETURNING {_COLUMNS}
+        """,  # noqa: S608 - only the fixed column list is formatted in
+        (revoked_by, reason, enrollment_id),
+    )
+    row = cur.fetchone()
+    return Enrollment(**row) if row else None
+
+
+def active_for_order(cur: Cursor, order_id: str) -> Enrollment | None:
+    """The active enrollment this order granted, if any."""
+    cur.execute(
+        f"""SELECT {_COLUMNS} FROM enrollments
+             WHERE order_id = %s AND status = 'active'""",  # noqa: S608
+        (order_id,),
+    )
+    row = cur.fetchone()
+    return Enrollment(**row) if row else None

@@ -135,17 +135,23 @@ def set_status(cur: Cursor, order_id: str, status: str, *, amount_paid: int) -> 
     )
 
 
-def list_open(
+def claim_open(
     cur: Cursor, *, created_before: datetime, created_after: datetime, limit: int
 ) -> list[Order]:
-    """Orders not yet paid, created in the window, oldest first."""
+    """Unpaid orders created in the window and not checked in the last hour; marks them
+    checked (several workers never pick the same ones)."""
     cur.execute(
         f"""
-        SELECT {_COLUMNS} FROM orders
-         WHERE status IN ('created', 'attempted')
-           AND created_at < %(before)s AND created_at > %(after)s
-         ORDER BY created_at
-         LIMIT %(limit)s
+        UPDATE orders SET checked_at = now()
+         WHERE id IN (
+             SELECT id FROM orders
+              WHERE status IN ('created', 'attempted')
+                AND created_at < %(before)s AND created_at > %(after)s
+                AND (checked_at IS NULL OR checked_at < now() - interval '1 hour')
+              ORDER BY created_at
+              LIMIT %(limit)s
+              FOR UPDATE SKIP LOCKED)
+        RETURNING {_COLUMNS}
         """,  # noqa: S608 - only the fixed column list is formatted in
         {"before": created_before, "after": created_after, "limit": limit},
     )
@@ -183,3 +189,12 @@ def list_page(
         },
     )
     return [Order(**row) for row in cur.fetchall()]
+
+
+def set_refund_status(cur: Cursor, order_id: str, status: str, amount_refunded: int) -> None:
+    """Record the refunded amount and the status derived from it."""
+    cur.execute(
+        """UPDATE orders SET status = %s, amount_refunded = %s, updated_at = now()
+            WHERE id = %s""",
+        (status, amount_refunded, order_id),
+    )

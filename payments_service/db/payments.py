@@ -112,3 +112,55 @@ def upsert(cur: Cursor, record: PaymentRecord) -> Payment:
         record.__dict__,
     )
     return Payment(**cur.fetchone())
+
+
+def set_refunded(cur: Cursor, payment_id: str, amount_refunded: int) -> None:
+    """Record how much of the payment is refunded; fully refunded payments are `refunded`."""
+    cur.execute(
+        """
+        UPDATE payments
+           SET amount_refunded = %(refunded)s, updated_at = now(),
+               status = CASE WHEN %(refunded)s >= amount THEN 'refunded'
+                             WHEN status = 'refunded' THEN 'captured' ELSE status END
+         WHERE id = %(id)s
+        """,
+        {"id": payment_id, "refunded": amount_refunded},
+    )
+
+
+def list_page(
+    cur: Cursor,
+    *,
+    site_id: str | None,
+    order_id: str | None,
+    customer_email: str | None,
+    status: str | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Payment]:
+    """Payments newest first (by Razorpay's creation time), filtered, after the cursor."""
+    cur.execute(
+        f"""
+        SELECT {_COLUMNS} FROM payments p
+         WHERE (%(order_id)s::text IS NULL OR order_id = %(order_id)s)
+           AND (%(status)s::text IS NULL OR status = %(status)s)
+           AND (%(site_id)s::text IS NULL AND %(email)s::text IS NULL
+                OR EXISTS (SELECT 1 FROM orders o WHERE o.id = p.order_id
+                           AND (%(site_id)s::text IS NULL OR o.site_id = %(site_id)s)
+                           AND (%(email)s::text IS NULL OR o.customer_email = %(email)s)))
+           AND (%(after_at)s::timestamptz IS NULL
+                OR (razorpay_created_at, id) < (%(after_at)s::timestamptz, %(after_id)s::text))
+         ORDER BY razorpay_created_at DESC, id DESC
+         LIMIT %(limit)s
+        """,  # noqa: S608 - only the fixed column list is formatted in
+        {
+            "site_id": site_id,
+            "order_id": order_id,
+            "email": customer_email,
+            "status": status,
+            "after_at": after[0] if after else None,
+            "after_id": after[1] if after else None,
+            "limit": limit,
+        },
+    )
+    return [Payment(**row) for row in cur.fetchall()]

@@ -25,6 +25,7 @@ def main() -> None:
         audience=os.environ.get("DEMO_AUDIENCE", "payments-service"),
         api_url=os.environ.get("DEMO_API_URL", "http://127.0.0.1:8000"),
         checkout_script_url=os.environ["DEMO_CHECKOUT_SCRIPT_URL"],
+        callback_secret=os.environ["DEMO_SITE_CALLBACK_SECRET"],
         accent=args.accent,
     )
     run_simple("127.0.0.1", args.port, create_app(config), threaded=True)

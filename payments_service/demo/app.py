@@ -1,9 +1,17 @@
-"""The storefront: a course catalogue, buy buttons, and "you own this" from the service."""
+"""The storefront: a course catalogue, buy buttons, and access learnt from notifications.
+
+Like a real site, it keeps its own record of who owns what, fed by the service's signed
+callbacks (verified over the raw body), and can also ask the service directly.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
@@ -28,20 +36,56 @@ class StoreConfig:
     audience: str
     api_url: str
     checkout_script_url: str
+    callback_secret: str = ""
     accent: str = "#2563eb"
+
+
+@dataclass
+class AccessBook:
+    """The site's own record of access, as its notifications told it (email -> SKUs)."""
+
+    skus: dict[str, set[str]] = field(default_factory=dict)
+    seen_events: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def apply(self, event: dict[str, Any]) -> None:
+        """Apply one enrollment event, once per event id."""
+        with self.lock:
+            if event["id"] in self.seen_events:
+                return
+            self.seen_events.add(event["id"])
+            enrollment = event["data"]["enrollment"]
+            owned = self.skus.setdefault(enrollment["customer_email"], set())
+            if event["type"] == "enrollment.granted":
+                owned.add(enrollment["sku"])
+            else:
+                owned.discard(enrollment["sku"])
+
+    def owned_by(self, email: str) -> set[str]:
+        """SKUs this site believes the customer owns."""
+        with self.lock:
+            return set(self.skus.get(email, set()))
 
 
 def create_app(config: StoreConfig) -> Flask:
     """Build the storefront app for one demo site."""
     app = Flask(__name__)
+    book = AccessBook()
     app.extensions["store"] = config
+    app.extensions["access_book"] = book
 
     @app.get("/")
     def home() -> str:
         email = request.cookies.get(EMAIL_COOKIE, "")
-        owned = _owned_skus(config, email) if email else set()
+        owned = book.owned_by(email) if email else set()
+        confirmed = _owned_skus(config, email) if email else set()
         return render_template(
-            "store.html", store=config, email=email, owned=owned, catalogue=CATALOGUE
+            "store.html",
+            store=config,
+            email=email,
+            owned=owned,
+            confirmed=confirmed,
+            catalogue=CATALOGUE,
         )
 
     @app.post("/sign-in")
@@ -71,11 +115,29 @@ def create_app(config: StoreConfig) -> Flask:
         )
         return jsonify(answer.json()), answer.status_code
 
-    @app.get("/payments/callback")
-    def callback_probe() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.post("/payments/callback")
+    def callback() -> tuple[dict[str, str], int]:
+        raw = request.get_data()
+        signature = request.headers.get("X-Payments-Signature", "")
+        if not _is_signed(config.callback_secret, raw, signature):
+            return {"error": "bad signature"}, 400
+        event = json.loads(raw)
+        if event["type"].startswith("enrollment."):
+            book.apply(event)
+        return {"status": "ok"}, 200
 
     return app
+
+
+def _is_signed(secret: str, raw: bytes, header: str, max_age: int = 300) -> bool:
+    """The recipe every site follows: t=<unix>,v1=<HMAC-SHA256(secret, "<t>.<raw body>")>."""
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    if not secret or not parts.get("t", "").isdigit() or "v1" not in parts:
+        return False
+    if abs(time.time() - int(parts["t"])) > max_age:
+        return False
+    expected = hmac.new(secret.encode(), parts["t"].encode() + b"." + raw, hashlib.sha256)
+    return hmac.compare_digest(expected.hexdigest(), parts["v1"])
 
 
 def _auth(config: StoreConfig) -> dict[str, str]:

@@ -1,0 +1,220 @@
+'use strict';
+/**
+ * The site: an Express app wired to payments_service.
+ *
+ *   GET  /                    checkout page (courses, Buy -> Razorpay Checkout)
+ *   POST /orders              browser -> site -> service: create an order, answer Checkout options
+ *   POST /payments/verify     browser -> site -> service: verify the Checkout result
+ *   POST /payments/callback   service -> site: signed notifications (access granted/revoked, ...)
+ *   GET  /access?email=       what this site knows from notifications: {email, skus}
+ *   GET  /access/remote?email= what the service says right now:       {email, skus}
+ *
+ * createApp(config) builds the app without listening, so tests can run it on any port.
+ */
+const express = require('express');
+
+const { createPaymentsClient, PaymentsApiError, DEFAULT_AUDIENCE } = require('./payments');
+const { callbackHandler, createEventLog } = require('./callbacks');
+const { createAccessStore } = require('./access');
+const { renderPage } = require('./page');
+
+const REAL_CHECKOUT_SCRIPT = 'https://checkout.razorpay.com/v1/checkout.js';
+
+/** The site's own catalogue. Prices are integer paise (49900 = ₹499.00) and live HERE. */
+const COURSES = [
+  { sku: 'python-101', name: 'Python 101', amount: 49900 },
+  { sku: 'sql-basics', name: 'SQL Basics', amount: 29900 },
+  { sku: 'js-deep-dive', name: 'JavaScript Deep Dive', amount: 99900 },
+];
+
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,190}\.[^\s@]{1,63}$/;
+const CART_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const USER_ID = /^[A-Za-z0-9_.:@-]{1,100}$/;
+
+/**
+ * @param {object} config
+ * @param {string} config.siteId            this site's id at the service
+ * @param {string} config.jwtSecret         this site's JWT secret (signs site tokens)
+ * @param {string} config.callbackSecret    this site's callback secret (checks notifications)
+ * @param {string} config.paymentsApiUrl    the service's base URL
+ * @param {string} [config.audience]        the service's JWT audience
+ * @param {string} [config.checkoutScriptUrl] Razorpay's checkout.js, or the sandbox's
+ * @param {Array}  [config.courses]         the catalogue
+ */
+function createApp(config) {
+  const {
+    siteId,
+    siteName = `Courses on ${config.siteId}`,
+    jwtSecret,
+    callbackSecret,
+    paymentsApiUrl,
+    audience = DEFAULT_AUDIENCE,
+    checkoutScriptUrl = REAL_CHECKOUT_SCRIPT,
+    courses = COURSES,
+    logger = console,
+  } = config;
+
+  const payments = createPaymentsClient({ apiUrl: paymentsApiUrl, siteId, jwtSecret, audience });
+  const access = createAccessStore();
+  const events = createEventLog();
+  const received = []; // the last notifications, for logs and tests
+
+  const app = express();
+  app.disable('x-powered-by');
+  Object.assign(app.locals, { payments, access, events, received });
+
+  // Body parsers are attached per route, not globally: the callback route needs the raw
+  // bytes, and a global express.json() would consume them first.
+  const json = express.json({ limit: '16kb' });
+
+  app.get('/', (req, res) => {
+    res.type('html').send(renderPage({ siteName, siteId, checkoutScriptUrl, courses }));
+  });
+
+  // Step 2: create the order. The browser says WHICH course; the price comes from our
+  // catalogue. The cart id becomes the Idempotency-Key, so a double click or a retried
+  // request gets the same order instead of a second one.
+  app.post('/orders', json, async (req, res) => {
+    const body = req.body || {};
+    const course = courses.find((c) => c.sku === body.sku);
+    if (!course) return badRequest(res, 'sku', 'no such course');
+    // DEMO ONLY: a real site takes the customer from its login session, not the body.
+    if (typeof body.email !== 'string' || !EMAIL.test(body.email)) {
+      return badRequest(res, 'email', 'a valid email is required');
+    }
+    if (typeof body.cart_id !== 'string' || !CART_ID.test(body.cart_id)) {
+      return badRequest(res, 'cart_id', '1-64 letters, digits, "_" or "-"');
+    }
+    if (
+      body.user_id !== undefined &&
+      !(typeof body.user_id === 'string' && USER_ID.test(body.user_id))
+    ) {
+      return badRequest(res, 'user_id', 'not a valid user id');
+    }
+    const customer = { email: body.email };
+    if (typeof body.name === 'string' && body.name.trim()) {
+      customer.name = body.name.trim().slice(0, 100);
+    }
+    if (body.user_id) customer.site_user_id = body.user_id; // this site's id for the buyer
+
+    const order = await payments.createOrder(
+      {
+        amount: course.amount,
+        currency: 'INR',
+        product: { sku: course.sku, name: course.name },
+        customer,
+      },
+      { idempotencyKey: `cart-${body.cart_id}` },
+    );
+    // The browser needs only the Checkout options (and our order id for its records).
+    res.status(201).json({ order_id: order.id, checkout: order.checkout });
+  });
+
+  // Step 3: forward the Checkout result. The service needs no token for this; going
+  // through our backend keeps one origin for the browser and lets us act on the answer.
+  app.post('/payments/verify', json, async (req, res) => {
+    const body = req.body || {};
+    const result = await payments.verifyPayment({
+      razorpay_order_id: body.razorpay_order_id,
+      razorpay_payment_id: body.razorpay_payment_id,
+      razorpay_signature: body.razorpay_signature,
+    });
+    // result = { order: { status: "paid", ... }, payment, enrollment }.
+    // Access itself arrives as an enrollment.granted notification (step 4); a site that
+    // wants to unlock instantly may also apply result.enrollment to its store: it is the
+    // same enrollment (same id) that the notification will carry.
+    res.json({
+      order: { id: result.order.id, status: result.order.status, sku: result.order.product.sku },
+      payment: { id: result.payment.id, status: result.payment.status },
+      enrollment: result.enrollment,
+    });
+  });
+
+  // Step 4: notifications from the service. express.raw keeps the exact bytes for the HMAC.
+  app.post(
+    '/payments/callback',
+    express.raw({ type: () => true, limit: '1mb' }),
+    callbackHandler({
+      secret: callbackSecret,
+      events,
+      logger,
+      onEvent: (event) => {
+        applyNotification(event, access, logger);
+        received.push(event);
+        if (received.length > 100) received.shift();
+      },
+    }),
+  );
+
+  // What this site's own store says (fed by notifications).
+  app.get('/access', (req, res) => {
+    const email = typeof req.query.email === 'string' ? req.query.email.trim().toLowerCase() : '';
+    if (!EMAIL.test(email)) return badRequest(res, 'email', 'a valid email is required');
+    res.json({ email, skus: access.skusFor(email) });
+  });
+
+  // Step 5: what the service says, across every site (e.g. at login, or to double-check).
+  app.get('/access/remote', async (req, res) => {
+    const email = typeof req.query.email === 'string' ? req.query.email.trim().toLowerCase() : '';
+    if (!EMAIL.test(email)) return badRequest(res, 'email', 'a valid email is required');
+    const { items } = await payments.enrollments(email);
+    const skus = [...new Set(items.filter((e) => e.status === 'active').map((e) => e.sku))].sort();
+    res.json({ email, skus, enrollments: items });
+  });
+
+  // Errors: the buyer's mistakes are passed on (the service's problems are safe to show:
+  // a stable code and a human detail, never internals); our own faults become a plain 502
+  // (details go to the log only). Express 5 routes rejected promises here by itself.
+  app.use((error, req, res, next) => {
+    if (res.headersSent) return next(error);
+    if (error instanceof PaymentsApiError && error.isClientError) {
+      return res.status(error.status).json({
+        error: error.code,
+        detail: error.problem && error.problem.detail,
+        errors: error.problem && error.problem.errors,
+      });
+    }
+    if (error.type === 'entity.parse.failed' || error.type === 'entity.too.large') {
+      return res
+        .status(error.status)
+        .json({ error: 'bad_request', detail: 'unreadable request body' });
+    }
+    logger.error(`${req.method} ${req.path} failed: ${error.message}`);
+    return res
+      .status(502)
+      .json({ error: 'payments_unavailable', detail: 'please try again shortly' });
+  });
+
+  return app;
+}
+
+/** Apply one verified, not-yet-seen notification to the site's own state. */
+function applyNotification(event, access, logger) {
+  switch (event.type) {
+    case 'enrollment.granted':
+    case 'enrollment.revoked':
+      // data = { enrollment: {id, customer_email, sku, status, source, order_id,
+      //          granted_at, revoked_at}, site_user_id: this site's user id or null }
+      access.apply(event.data.enrollment, event.data.site_user_id);
+      break;
+    case 'order.paid': // data = { order, payment } for an order THIS site created
+    case 'payment.failed': // e.g. tell the buyer, or offer another payment method
+    case 'refund.processed':
+    case 'refund.failed':
+      logger.info(`payments: ${event.type} for order ${event.data?.order?.id}`);
+      break;
+    default:
+      // New event types may be added: acknowledge (2xx) and ignore what you don't know.
+      break;
+  }
+}
+
+function badRequest(res, field, message) {
+  return res.status(400).json({
+    error: 'validation_error',
+    detail: `${field}: ${message}`,
+    errors: { [field]: [message] },
+  });
+}
+
+module.exports = { createApp, applyNotification, COURSES, REAL_CHECKOUT_SCRIPT };

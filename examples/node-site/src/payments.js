@@ -1,0 +1,162 @@
+'use strict';
+/**
+ * A tiny client for payments_service, as a site's BACKEND uses it.
+ *
+ * Everything here runs on the server: the site's JWT secret must never reach a browser.
+ *
+ *   const payments = createPaymentsClient({ apiUrl, siteId, jwtSecret });
+ *   const order = await payments.createOrder(body, { idempotencyKey: cart.id, userId });
+ *   res.json(order.checkout);                        // the browser opens Checkout with this
+ *   await payments.verifyPayment(checkoutResult);    // { order, payment, enrollment }
+ *   await payments.enrollments('asha@example.com');  // { items: [...] }
+ */
+const jwt = require('jsonwebtoken');
+
+const DEFAULT_AUDIENCE = 'payments-service';
+const TOKEN_TTL = '5m';
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * The service answered with an error: an RFC 9457 problem (`application/problem+json`)
+ * with a stable machine-readable `code` such as `validation_error`, `invalid_signature`,
+ * `not_found`, `conflict`, `unauthorized`. `status` is 0 when the service was unreachable.
+ */
+class PaymentsApiError extends Error {
+  constructor(status, problem) {
+    const code = (problem && problem.code) || (status ? `http_${status}` : 'unreachable');
+    super(`payments service: ${code}${problem && problem.detail ? ` (${problem.detail})` : ''}`);
+    this.name = 'PaymentsApiError';
+    this.status = status;
+    this.code = code;
+    this.problem = problem || null;
+  }
+
+  /** True when the caller (ultimately the buyer) sent something wrong, not our setup. */
+  get isClientError() {
+    return [400, 404, 409, 422].includes(this.status);
+  }
+}
+
+/**
+ * @param {object} options
+ * @param {string} options.apiUrl     e.g. "https://payments.example.com" (no trailing /v1)
+ * @param {string} options.siteId     this site's id, as registered with the service
+ * @param {string} options.jwtSecret  this site's JWT secret (from `sites create`)
+ * @param {string} [options.audience] the service's JWT audience ("payments-service")
+ * @param {number} [options.timeoutMs] per request; never wait forever on a network call
+ */
+function createPaymentsClient({
+  apiUrl,
+  siteId,
+  jwtSecret,
+  audience = DEFAULT_AUDIENCE,
+  timeoutMs = DEFAULT_TIMEOUT_MS,
+}) {
+  if (!apiUrl || !siteId || !jwtSecret) {
+    throw new Error('createPaymentsClient needs apiUrl, siteId and jwtSecret');
+  }
+  const base = apiUrl.replace(/\/+$/, '');
+
+  /**
+   * Step 1: the site token. HS256 with the site's own secret; the service picks the key
+   * by `iss`, so a token signed with site A's secret but claiming to be site B fails.
+   * Short-lived (5 minutes): mint one per request, there is nothing to cache or refresh.
+   * `sub` (optional) is the site's own user id, for the service's audit trail.
+   */
+  function siteToken({ userId } = {}) {
+    const options = { algorithm: 'HS256', issuer: siteId, audience, expiresIn: TOKEN_TTL };
+    if (userId !== undefined && userId !== null && userId !== '') {
+      options.subject = String(userId);
+    }
+    return jwt.sign({}, jwtSecret, options); // adds iat, iss, aud, exp (and sub)
+  }
+
+  async function call(method, path, { body, token, headers = {} } = {}) {
+    const request = {
+      method,
+      headers: { Accept: 'application/json', ...headers },
+      signal: AbortSignal.timeout(timeoutMs),
+    };
+    if (token) request.headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) {
+      request.headers['Content-Type'] = 'application/json';
+      request.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(`${base}${path}`, request);
+    } catch (cause) {
+      // Timeout, connection refused, DNS...: the service is unreachable.
+      throw Object.assign(new PaymentsApiError(0, null), { cause });
+    }
+    const text = await response.text();
+    let parsed = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = null; // a proxy's HTML error page, for instance
+    }
+    if (!response.ok) throw new PaymentsApiError(response.status, parsed);
+    return { status: response.status, body: parsed };
+  }
+
+  /**
+   * Step 2: create an order. `amount` is integer paise (49900 = ₹499.00) and comes from
+   * the site's own catalogue, never from the browser.
+   *
+   * `idempotencyKey` (e.g. the cart id) makes retries safe: the same key with the same
+   * body returns the same order (HTTP 200 instead of 201); the same key with a different
+   * body is refused (409/422). Use a new key for a new purchase attempt.
+   *
+   * Returns the order; `order.checkout` holds the options for `new Razorpay(options)`
+   * (key, amount, currency, order_id, name, description, prefill, notes).
+   */
+  async function createOrder(
+    { amount, currency = 'INR', product, customer, receipt, notes },
+    { idempotencyKey, userId } = {},
+  ) {
+    if (!Number.isSafeInteger(amount) || amount <= 0) {
+      throw new TypeError('amount must be a positive integer number of paise');
+    }
+    const body = { amount, currency, product, customer };
+    if (receipt) body.receipt = receipt;
+    if (notes) body.notes = notes;
+    const headers = idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {};
+    const answer = await call('POST', '/v1/orders', {
+      body,
+      headers,
+      token: siteToken({ userId: userId ?? customer?.site_user_id }),
+    });
+    return answer.body;
+  }
+
+  /**
+   * Step 3: hand the Checkout result to the service. No token: the Razorpay signature is
+   * the proof. The service checks it against the order id it stored, fetches the payment
+   * from Razorpay, checks the amount, captures, marks the order paid and grants access.
+   * Resolves to { order: { status: "paid", ... }, payment, enrollment }.
+   */
+  async function verifyPayment({ razorpay_order_id, razorpay_payment_id, razorpay_signature }) {
+    const answer = await call('POST', '/v1/payments/verify', {
+      body: { razorpay_order_id, razorpay_payment_id, razorpay_signature },
+    });
+    return answer.body;
+  }
+
+  /**
+   * Step 5: what does this person own, whichever site sold it?
+   * Resolves to { items: [{ sku, status, source, order_id, granted_at, ... }] }
+   * (active enrollments unless `status: "revoked"` is asked for).
+   */
+  async function enrollments(customerEmail, { sku, status } = {}) {
+    const query = new URLSearchParams({ customer_email: customerEmail });
+    if (sku) query.set('sku', sku);
+    if (status) query.set('status', status);
+    const answer = await call('GET', `/v1/enrollments?${query}`, { token: siteToken() });
+    return answer.body;
+  }
+
+  return { siteToken, createOrder, verifyPayment, enrollments };
+}
+
+module.exports = { createPaymentsClient, PaymentsApiError, DEFAULT_AUDIENCE };

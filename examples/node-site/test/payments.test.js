@@ -1,0 +1,135 @@
+'use strict';
+/** Unit tests: the site JWT, and what the client sends (against a stand-in, not the service). */
+const assert = require('node:assert/strict');
+const { describe, it, before, after } = require('node:test');
+const express = require('express');
+const jwt = require('jsonwebtoken');
+
+const { createPaymentsClient, PaymentsApiError } = require('../src/payments');
+const { listen } = require('./support/http');
+
+const SECRET = 'site-jwt-secret-0123456789abcdef';
+
+describe('siteToken', () => {
+  const client = createPaymentsClient({
+    apiUrl: 'http://127.0.0.1:9',
+    siteId: 'kit-site',
+    jwtSecret: SECRET,
+  });
+
+  it('is HS256 with iss = site id, aud = the service, and a 5-minute exp', () => {
+    const token = client.siteToken();
+    assert.equal(jwt.decode(token, { complete: true }).header.alg, 'HS256');
+    const claims = jwt.verify(token, SECRET, {
+      algorithms: ['HS256'],
+      audience: 'payments-service',
+      issuer: 'kit-site',
+    });
+    assert.equal(claims.exp - claims.iat, 300);
+    assert.ok(Math.abs(claims.iat - Date.now() / 1000) < 5);
+    assert.equal('sub' in claims, false);
+  });
+
+  it('carries the site user id as sub when given, and a configured audience', () => {
+    const custom = createPaymentsClient({
+      apiUrl: 'http://x',
+      siteId: 's',
+      jwtSecret: SECRET,
+      audience: 'payments-staging',
+    });
+    const claims = jwt.verify(custom.siteToken({ userId: 42 }), SECRET, {
+      audience: 'payments-staging',
+    });
+    assert.equal(claims.sub, '42');
+  });
+});
+
+describe('client requests', () => {
+  let stub;
+  const seen = [];
+
+  before(async () => {
+    const app = express();
+    app.use(express.json());
+    app.post('/v1/orders', (req, res) => {
+      seen.push({ headers: req.headers, body: req.body });
+      res.status(201).json({ id: 'ord_1', checkout: { order_id: 'order_1' } });
+    });
+    app.post('/v1/payments/verify', (req, res) => {
+      res
+        .status(400)
+        .type('application/problem+json')
+        .send(JSON.stringify({ code: 'invalid_signature', detail: 'no' }));
+    });
+    stub = await listen(app);
+  });
+
+  after(() => stub.close());
+
+  it('creates an order with a bearer token and the Idempotency-Key', async () => {
+    const client = createPaymentsClient({
+      apiUrl: `${stub.url}/`,
+      siteId: 'kit-site',
+      jwtSecret: SECRET,
+    });
+    const order = await client.createOrder(
+      {
+        amount: 49900,
+        product: { sku: 'python-101', name: 'Python 101' },
+        customer: { email: 'a@example.com', site_user_id: 'u-1' },
+      },
+      { idempotencyKey: 'cart-1' },
+    );
+    assert.equal(order.checkout.order_id, 'order_1');
+    const [sent] = seen;
+    assert.equal(sent.headers['idempotency-key'], 'cart-1');
+    const token = sent.headers.authorization.replace(/^Bearer /, '');
+    assert.equal(jwt.verify(token, SECRET, { audience: 'payments-service' }).sub, 'u-1');
+    assert.deepEqual(sent.body, {
+      amount: 49900,
+      currency: 'INR',
+      product: { sku: 'python-101', name: 'Python 101' },
+      customer: { email: 'a@example.com', site_user_id: 'u-1' },
+    });
+  });
+
+  it('refuses a non-integer amount before sending anything', async () => {
+    const client = createPaymentsClient({
+      apiUrl: stub.url,
+      siteId: 'kit-site',
+      jwtSecret: SECRET,
+    });
+    await assert.rejects(
+      client.createOrder({ amount: 499.0 * 1.1, product: {}, customer: {} }),
+      TypeError,
+    );
+  });
+
+  it('turns problem+json answers into PaymentsApiError with the code', async () => {
+    const client = createPaymentsClient({
+      apiUrl: stub.url,
+      siteId: 'kit-site',
+      jwtSecret: SECRET,
+    });
+    await assert.rejects(client.verifyPayment({}), (error) => {
+      assert.ok(error instanceof PaymentsApiError);
+      assert.equal(error.status, 400);
+      assert.equal(error.code, 'invalid_signature');
+      assert.equal(error.isClientError, true);
+      return true;
+    });
+  });
+
+  it('reports an unreachable service as status 0', async () => {
+    const client = createPaymentsClient({
+      apiUrl: 'http://127.0.0.1:9',
+      siteId: 's',
+      jwtSecret: SECRET,
+      timeoutMs: 2000,
+    });
+    await assert.rejects(
+      client.enrollments('a@example.com'),
+      (error) => error.status === 0 && error.code === 'unreachable',
+    );
+  });
+});

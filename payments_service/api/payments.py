@@ -1,0 +1,29 @@
+"""GET /v1/payments: the payments on orders, for sites (their own) and admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from marshmallow import fields, validate
+
+from ..payments import PAYMENT_STATUS_RANK, list_payments
+from .checkout import PaymentSchema
+from .fields import PageQuerySchema, load_query, services
+from .security import current_caller
+
+bp = Blueprint("payments", __name__, url_prefix="/v1/payments")
+
+
+class PaymentQuerySchema(PageQuerySchema):
+    order_id = fields.String(load_default=None)
+    customer_email = fields.Email(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(list(PAYMENT_STATUS_RANK)))
+
+
+@bp.get("")
+def index() -> dict[str, Any]:
+    """List payments newest first, by order, customer or status."""
+    caller = current_caller()
+    page = list_payments(services().db, caller, **load_query(PaymentQuerySchema()))
+    return {"items": PaymentSchema(many=True).dump(page.items), "next_cursor": page.next_cursor}

@@ -1,0 +1,28 @@
+"""SQL for operational figures (metrics)."""
+
+from __future__ import annotations
+
+from . import Cursor
+
+
+def notification_counts(cur: Cursor) -> dict[str, int]:
+    """How many notifications are in each status."""
+    cur.execute("SELECT status, count(*) AS n FROM notifications GROUP BY status")
+    return {row["status"]: int(row["n"]) for row in cur.fetchall()}
+
+
+def oldest_pending_notification_age(cur: Cursor) -> float:
+    """Seconds since the oldest pending notification was written (0 when none)."""
+    cur.execute(
+        "SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age "
+        "FROM notifications WHERE status = 'pending'"
+    )
+    return float(cur.fetchone()["age"])
+
+
+def last_webhook_epoch(cur: Cursor) -> float:
+    """Unix time of the newest verified webhook (0 when none)."""
+    cur.execute(
+        "SELECT coalesce(extract(epoch FROM max(received_at)), 0) AS at FROM razorpay_events"
+    )
+    return float(cur.fetchone()["at"])

@@ -1,0 +1,183 @@
+"""End to end in a real browser: buy on the new site, own the course on the old one.
+
+Headless Chromium (Debian's package) driven by Playwright, against the API, the sandbox,
+the worker's notification delivery and both demo storefronts, all on loopback.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from payments_service.demo import StoreConfig
+from payments_service.demo import create_app as create_store
+from payments_service.notifications import deliver_due
+from payments_service.sandbox import SandboxConfig, start_background
+from tests.conftest import register_site
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Chromium is not installed (apt-get install chromium); "
+    "the browser end-to-end test cannot run here",
+)
+
+
+class Served:
+    """A WSGI app on a loopback port in a daemon thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+@dataclass
+class Stack:
+    api: str
+    sandbox: Any
+    stores: dict[str, str]
+    admin: dict[str, str]
+
+
+@pytest.fixture
+def stack(make_app: Any, admin_headers: dict[str, str]) -> Iterator[Stack]:
+    sandbox = start_background(SandboxConfig(webhook_delivery="async"))
+    app: Flask = make_app(razorpay_api_base_url=sandbox.url)
+    api = Served(app)
+    requests.patch(
+        f"{sandbox.url}/_sandbox/config",
+        timeout=5,
+        json={"webhook_urls": [f"{api.url}/v1/webhooks/razorpay"]},
+    )
+    stores: dict[str, Served] = {}
+    for site_id, title in (("new-site", "New Course Site"), ("old-site", "Old Course Site")):
+        holder: dict[str, Any] = {}
+        served = Served(lambda environ, start, h=holder: h["app"](environ, start))
+        site = register_site(app, site_id, served.url, f"{served.url}/payments/callback")
+        holder["app"] = create_store(
+            StoreConfig(
+                site_id=site_id,
+                title=title,
+                jwt_secret=site.jwt_secret,
+                audience="payments-service",
+                api_url=api.url,
+                checkout_script_url=f"{sandbox.url}/v1/checkout.js",
+                callback_secret=site.callback_secret,
+            )
+        )
+        stores[site_id] = served
+    stop = threading.Event()
+    worker = threading.Thread(target=_deliver_until, args=(app, stop), daemon=True)
+    worker.start()
+    yield Stack(api.url, sandbox, {k: v.url for k, v in stores.items()}, admin_headers)
+    stop.set()
+    worker.join()
+    for served in (*stores.values(), api):
+        served.stop()
+    sandbox.stop()
+
+
+def _deliver_until(app: Flask, stop: threading.Event) -> None:
+    services = app.extensions["payments_service"]
+    with requests.Session() as session:
+        while not stop.is_set():
+            deliver_due(services.db, session, timeout=(1.0, 2.0))
+            stop.wait(0.2)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _sign_in(page: Any, url: str, email: str) -> None:
+    page.goto(url)
+    page.fill("#email", email)
+    page.click("#sign-in")
+    page.wait_for_selector("#signed-in-as")
+
+
+def _pay_in_checkout(page: Any, button: str) -> None:
+    frame = page.wait_for_selector("iframe", timeout=10_000).content_frame()
+    frame.click(button)
+
+
+def _wait_for_owned(page: Any, sku: str, attempts: int = 40) -> None:
+    """Reload until the site shows the course owned (its notification has arrived)."""
+    for _ in range(attempts):
+        if page.query_selector(f"#owned-{sku}"):
+            return
+        page.wait_for_timeout(250)
+        page.reload()
+    raise AssertionError(f"{sku} never showed as owned on {page.url}")
+
+
+def test_buy_on_the_new_site_and_own_the_course_on_the_old_one(
+    stack: Stack, browser: Any, db_rows: Any, tmp_path: Path
+) -> None:
+    new = browser.new_page()
+    _sign_in(new, stack.stores["new-site"], "ravi@example.com")
+    new.click("#buy-python-101")
+    _pay_in_checkout(new, "#sandbox-pay-success")
+    _wait_for_owned(new, "python-101")
+    new.screenshot(path=tmp_path / "new-site.png")
+
+    old = browser.new_page()
+    _sign_in(old, stack.stores["old-site"], "ravi@example.com")
+    _wait_for_owned(old, "python-101")
+    old.screenshot(path=tmp_path / "old-site.png")
+
+    assert db_rows("SELECT site_id, status FROM orders") == [
+        {"site_id": "new-site", "status": "paid"}
+    ]
+    assert db_rows("SELECT customer_email, sku, status FROM enrollments") == [
+        {"customer_email": "ravi@example.com", "sku": "python-101", "status": "active"}
+    ]
+
+
+def test_a_failed_payment_shows_the_failure_and_grants_nothing(
+    stack: Stack, browser: Any, db_rows: Any
+) -> None:
+    page = browser.new_page()
+    _sign_in(page, stack.stores["new-site"], "mira@example.com")
+    page.click("#buy-data-201")
+    _pay_in_checkout(page, "#sandbox-pay-failure")
+
+    page.wait_for_function(
+        "document.getElementById('status').textContent.includes('Payment failed')"
+    )
+    page.reload()
+    assert page.query_selector("#buy-data-201") is not None
+    assert page.query_selector("#owned-data-201") is None
+    assert db_rows("SELECT id FROM enrollments") == []

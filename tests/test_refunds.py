@@ -1,0 +1,395 @@
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+import razorpay
+import requests
+
+from payments_service.refunds import resolve_requested_refunds
+from tests.conftest import Checkout, RazorpayWebhooks, SiteCredentials
+
+
+def _configure(sandbox: Any, **changes: Any) -> None:
+    requests.patch(f"{sandbox.url}/_sandbox/config", json=changes, timeout=5).raise_for_status()
+
+
+def _sdk(sandbox: Any) -> Any:
+    return razorpay.Client(
+        auth=(sandbox.config.key_id, sandbox.config.key_secret), base_url=sandbox.url
+    )
+
+
+def test_partial_plus_partial_is_full_with_the_right_statuses(
+    checkout: Checkout, new_site: SiteCredentials, db_rows: Any
+) -> None:
+    order = checkout.buy(new_site)
+
+    first = checkout.refund(
+        new_site.headers,
+        payment_id=order["payment_id"],
+        amount=20000,
+        reason="changed mind about half",
+    )
+    assert first.status_code == 201
+    assert first.get_json()["status"] == "processed" and first.get_json()["amount"] == 20000
+    assert db_rows("SELECT status, amount_refunded FROM orders") == [
+        {"status": "partially_refunded", "amount_refunded": 20000}
+    ]
+    assert db_rows("SELECT status FROM enrollments") == [{"status": "active"}]
+
+    rest = checkout.refund(new_site.headers, order_id=order["id"])
+
+    assert rest.status_code == 201 and rest.get_json()["amount"] == 29900
+    assert db_rows("SELECT status, amount_refunded FROM orders") == [
+        {"status": "refunded", "amount_refunded": 49900}
+    ]
+    assert db_rows("SELECT status, amount_refunded FROM payments") == [
+        {"status": "refunded", "amount_refunded": 49900}
+    ]
+    (enrollment,) = db_rows("SELECT status, revoked_by, revoke_reason FROM enrollments")
+    assert enrollment["status"] == "revoked" and enrollment["revoked_by"] == "site:new-site"
+    assert rest.get_json()["revoked_access"] is True
+
+
+def test_a_full_refund_can_keep_access(
+    checkout: Checkout, new_site: SiteCredentials, db_rows: Any
+) -> None:
+    order = checkout.buy(new_site)
+    answer = checkout.refund(new_site.headers, order_id=order["id"], revoke_access=False)
+    assert answer.status_code == 201
+    assert db_rows("SELECT status FROM enrollments") == [{"status": "active"}]
+
+
+def test_an_over_refund_is_rejected_and_nothing_is_written(
+    checkout: Checkout, new_site: SiteCredentials, sandbox: Any, db_rows: Any
+) -> None:
+    order = checkout.buy(new_site)
+    too_much = checkout.refund(new_site.headers, payment_id=order["payment_id"], amount=49901)
+    assert too_much.status_code == 409
+    assert too_much.get_json()["code"] == "not_refundable"
+    assert too_much.get_json()["refundable"] == 49900
+    assert db_rows("SELECT id FROM refunds") == []
+
+    checkout.refund(new_site.headers, payment_id=order["payment_id"])
+    again = checkout.refund(new_site.headers, payment_id=order["payment_id"], amount=100)
+    assert again.status_code == 409
+    assert len(db_rows("SELECT id FROM refunds")) == 1
+    at_razorpay = _sdk(sandbox).payment.fetch_multiple_refund(order["payment_id"])
+    assert at_razorpay["count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"amount": 0}, "amount"),
+        ({"amount": 99}, "amount"),
+        ({"amount": 100.5}, "amount"),
+        ({"amount": "500"}, "amount"),
+        ({"speed": "warp"}, "speed"),
+        ({"currency": "XYZ"}, "currency"),
+        ({"payment_id": None, "order_id": None}, "payment_id"),
+        ({"surprise": True}, "surprise"),
+    ],
+)
+def test_bad_refund_bodies_name_the_field(
+    checkout: Checkout,
+    new_site: SiteCredentials,
+    db_rows: Any,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    order = checkout.buy(new_site)
+    answer = checkout.refund(new_site.headers, **{"payment_id": order["payment_id"], **body})
+    assert answer.status_code == 422
+    assert field in answer.get_json()["errors"]
+    assert db_rows("SELECT id FROM refunds") == []
+
+
+def test_refund_in_another_currency_is_rejected(
+    checkout: Checkout, new_site: SiteCredentials, db_rows: Any
+) -> None:
+    order = checkout.buy(new_site)
+    answer = checkout.refund(new_site.headers, payment_id=order["payment_id"], currency="USD")
+    assert answer.status_code == 422 and answer.get_json()["field"] == "currency"
+    assert db_rows("SELECT id FROM refunds") == []
+
+
+def test_unknown_and_uncaptured_payments_cannot_be_refunded(
+    checkout: Checkout,
+    new_site: SiteCredentials,
+    sandbox: Any,
+    webhooks: RazorpayWebhooks,
+    db_rows: Any,
+) -> None:
+    unknown = checkout.refund(new_site.headers, payment_id="pay_Unknown0000001")
+    assert unknown.status_code == 404
+    _configure(sandbox, auto_capture=False)
+    order = checkout.create_order(new_site)
+    checkout.pay(order)
+    webhooks.deliver(webhooks.event(order["razorpay_order_id"], "payment.authorized"))
+    payment_id = db_rows("SELECT id FROM payments")[0]["id"]
+
+    answer = checkout.refund(new_site.headers, payment_id=payment_id)
+
+    assert answer.status_code == 409 and answer.get_json()["code"] == "not_refundable"
+    assert db_rows("SELECT id FROM refunds") == []
+
+
+def test_a_site_cannot_refund_another_sites_order_but_an_admin_can(
+    checkout: Checkout,
+    new_site: SiteCredentials,
+    old_site: SiteCredentials,
+    admin_headers: dict[str, str],
+    db_rows: Any,
+) -> None:
+    order = checkout.buy(old_site)
+    assert checkout.refund(new_site.headers, payment_id=order["payment_id"]).status_code == 404
+    assert db_rows("SELECT id FROM refunds") == []
+    by_admin = checkout.refund(admin_headers, payment_id=order["payment_id"], reason="support")
+    assert by_admin.status_code == 201
+    assert by_admin.get_json()["requested_by"] == "admin:tester"
+
+
+def test_idempotency_key_returns_the_same_refund_and_refuses_another_body(
+    checkout: Checkout, new_site: SiteCredentials, sandbox: Any, db_rows: Any
+) -> None:
+    order = checkout.buy(new_site)
+    headers = {**new_site.headers, "Idempotency-Key": "refund-ticket-7"}
+    first = checkout.refund(headers, payment_id=order["payment_id"], amount=10000)
+    again = checkout.refund(headers, payment_id=order["payment_id"], amount=10000)
+    other = checkout.refund(headers, payment_id=order["payment_id"], amount=20000)
+
+    assert (first.status_code, again.status_code, other.status_code) == (201, 200, 422)
+    assert first.get_json()["id"] == again.get_json()["id"]
+    assert other.get_json()["code"] == "idempotency_key_reused"
+    assert len(db_rows("SELECT id FROM refunds")) == 1
+    assert _sdk(sandbox).payment.fetch_multiple_refund(order["payment_id"])["count"] == 1
+
+
+def test_twenty_concurrent_refunds_never_exceed_the_captured_amount(
+    app: Any, checkout: Checkout, new_site: SiteCredentials, sandbox: Any, db_rows: Any
+) -> None:
+    order = checkout.buy(new_site)
+    statuses: list[int] = []
+
+    def refund() -> None:
+        answer = app.test_client().post(
+            "/v1/refunds",
+            json={"payment_id": order["payment_id"], "amount": 5000},
+            headers=new_site.headers,
+        )
+        statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=refund) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == [201] * 9 + [409] * 11
+    (total,) = db_rows("SELECT sum(amount) AS refunded FROM refunds")
+    assert total["refunded"] == 45000
+    at_razorpay = _sdk(sandbox).payment.fetch(order["payment_id"])
+    assert at_razorpay["amount_refunded"] == 45000
+
+
+def test_razorpay_refusing_a_refund_is_a_502_and_a_later_retry_succeeds(
+    checkout: Checkout, new_site: SiteCredentials, sandbox: Any, db_rows: Any
+) -> None:
+    order = checkout.buy(new_site)
+    _configure(sandbox, merchant_balance=1000)
+    headers = {**new_site.headers, "Idempotency-Key": "refund-balance-1"}
+
+    refused = checkout.refund(headers, payment_id=order["payment_id"])
+
+    assert refused.status_code == 502 and refused.get_json()["code"] == "gateway_error"
+    assert db_rows("SELECT id FROM refunds") == []
+    assert db_rows("SELECT status FROM orders") == [{"status": "paid"}]
+    _configure(sandbox, merchant_balance=10_000_000)
+    retried = checkout.refund(headers, payment_id=order["payment_id"])
+    assert retried.status_code == 201
+
+
+def test_a_refund_whose_answer_was_lost_is_found_not_repeated_on_retry(
+    make_app: Any, checkout: Checkout, new_site: SiteCredentials, sandbox: Any, db_rows: Any
+) -> None:
+    order = checkout.buy(new_site)
+    headers = {**new_site.headers, "Idempotency-Key": "refund-timeout-1"}
+    impatient = make_app(razorpay_timeout_seconds=0.3).test_client()
+    _configure(sandbox, latency_ms=800)
+
+    lost = impatient.post("/v1/refunds", json={"payment_id": order["payment_id"]}, headers=headers)
+
+    assert lost.status_code == 503
+    assert db_rows("SELECT status FROM refunds") == [{"status": "requested"}]
+    _wait_for_refunds_at_razorpay(sandbox, order["payment_id"], 1)
+    _configure(sandbox, latency_ms=0)
+    retried = checkout.refund(headers, payment_id=order["payment_id"])
+    assert retried.status_code == 200 and retried.get_json()["status"] == "processed"
+    assert _sdk(sandbox).payment.fetch_multiple_refund(order["payment_id"])["count"] == 1
+    assert db_rows("SELECT status, amount FROM refunds") == [
+        {"status": "processed", "amount": 49900}
+    ]
+
+
+def test_the_worker_settles_or_releases_refunds_whose_answer_was_lost(
+    app: Any,
+    make_app: Any,
+    checkout: Checkout,
+    new_site: SiteCredentials,
+    sandbox: Any,
+    dsn: str,
+    db_rows: Any,
+) -> None:
+    import psycopg
+
+    order = checkout.buy(new_site)
+    impatient = make_app(razorpay_timeout_seconds=0.3).test_client()
+    _configure(sandbox, latency_ms=800)
+    impatient.post(
+        "/v1/refunds",
+        json={"payment_id": order["payment_id"], "amount": 10000},
+        headers=new_site.headers,
+    )
+    _wait_for_refunds_at_razorpay(sandbox, order["payment_id"], 1)
+    _configure(sandbox, latency_ms=0)
+    with psycopg.connect(dsn) as conn:  # and one reservation Razorpay never heard of
+        conn.execute(
+            "INSERT INTO refunds (id, payment_id, order_id, status, amount, currency, "
+            "requested_by) SELECT 'rfd_NeverSent00001', id, order_id, 'requested', 500, "
+            "'INR', 'site:new-site' FROM payments"
+        )
+    services = app.extensions["payments_service"]
+
+    assert resolve_requested_refunds(services.db, services.gateway, older_than=_zero()) == 2
+
+    assert db_rows("SELECT status, amount FROM refunds") == [
+        {"status": "processed", "amount": 10000}
+    ]
+    assert db_rows("SELECT status FROM orders") == [{"status": "partially_refunded"}]
+
+
+def test_refund_webhooks_settle_status_in_any_arrival_order(
+    checkout: Checkout,
+    webhooks: RazorpayWebhooks,
+    new_site: SiteCredentials,
+    sandbox: Any,
+    db_rows: Any,
+) -> None:
+    order = checkout.buy(new_site)
+    _configure(sandbox, refund_outcome="pending")
+    created = checkout.refund(new_site.headers, payment_id=order["payment_id"], amount=20000)
+    assert created.get_json()["status"] == "pending"
+    rfnd = created.get_json()["razorpay_refund_id"]
+    requests.post(
+        f"{sandbox.url}/_sandbox/refunds/{rfnd}/settle", json={"status": "processed"}, timeout=5
+    ).raise_for_status()
+    events = [e for e in webhooks.events_for(rfnd) if e["event"].startswith("refund.")]
+    assert [e["event"] for e in events] == ["refund.created", "refund.processed"]
+
+    for event in reversed(events):  # processed first, then the late created
+        assert webhooks.deliver(event).get_json()["status"] == "applied"
+
+    assert db_rows("SELECT status FROM refunds") == [{"status": "processed"}]
+    assert db_rows("SELECT status, amount_refunded FROM orders") == [
+        {"status": "partially_refunded", "amount_refunded": 20000}
+    ]
+
+
+def test_a_failed_refund_restores_the_refundable_amount_and_flags_revoked_access(
+    checkout: Checkout,
+    webhooks: RazorpayWebhooks,
+    new_site: SiteCredentials,
+    sandbox: Any,
+    db_rows: Any,
+) -> None:
+    order = checkout.buy(new_site)
+    _configure(sandbox, refund_outcome="pending")
+    created = checkout.refund(new_site.headers, order_id=order["id"]).get_json()
+    assert db_rows("SELECT status FROM enrollments") == [{"status": "revoked"}]
+    rfnd = created["razorpay_refund_id"]
+    requests.post(
+        f"{sandbox.url}/_sandbox/refunds/{rfnd}/settle", json={"status": "failed"}, timeout=5
+    ).raise_for_status()
+
+    failed = [e for e in webhooks.events_for(rfnd) if e["event"] == "refund.failed"]
+    assert webhooks.deliver(failed[0]).get_json()["status"] == "applied"
+
+    (refund,) = db_rows("SELECT status, needs_attention FROM refunds")
+    assert refund["status"] == "failed" and "re-grant" in refund["needs_attention"]
+    assert db_rows("SELECT status, amount_refunded FROM orders") == [
+        {"status": "paid", "amount_refunded": 0}
+    ]
+    assert db_rows("SELECT status FROM enrollments") == [{"status": "revoked"}]  # not silently
+    _configure(sandbox, refund_outcome="processed")
+    again = checkout.refund(new_site.headers, payment_id=order["payment_id"], amount=10000)
+    assert again.status_code == 201
+
+
+def test_a_refund_made_on_the_dashboard_is_recorded_from_its_webhook(
+    checkout: Checkout,
+    webhooks: RazorpayWebhooks,
+    new_site: SiteCredentials,
+    sandbox: Any,
+    db_rows: Any,
+) -> None:
+    order = checkout.buy(new_site)
+    refund = _sdk(sandbox).payment.refund(order["payment_id"], {"amount": 5000})
+    event = [e for e in webhooks.events_for(refund["id"]) if e["event"] == "refund.processed"]
+
+    assert webhooks.deliver(event[0]).get_json()["status"] == "applied"
+
+    assert db_rows("SELECT razorpay_refund_id, amount, status, requested_by FROM refunds") == [
+        {
+            "razorpay_refund_id": refund["id"],
+            "amount": 5000,
+            "status": "processed",
+            "requested_by": "razorpay",
+        }
+    ]
+
+
+def test_refunds_are_listed_and_fetched_by_those_who_may_see_them(
+    client: Any,
+    checkout: Checkout,
+    new_site: SiteCredentials,
+    old_site: SiteCredentials,
+    admin_headers: dict[str, str],
+) -> None:
+    mine = checkout.buy(new_site)
+    theirs = checkout.buy(old_site, customer={"email": "other@example.com"})
+    a = checkout.refund(new_site.headers, payment_id=mine["payment_id"], amount=1000).get_json()
+    b = checkout.refund(old_site.headers, payment_id=theirs["payment_id"]).get_json()
+
+    listed = client.get("/v1/refunds", headers=new_site.headers).get_json()["items"]
+    assert [r["id"] for r in listed] == [a["id"]]
+    assert client.get(f"/v1/refunds/{b['id']}", headers=new_site.headers).status_code == 404
+    assert client.get(f"/v1/refunds/{a['id']}", headers=new_site.headers).status_code == 200
+    by_order = client.get(f"/v1/refunds?order_id={theirs['id']}", headers=admin_headers)
+    assert [r["id"] for r in by_order.get_json()["items"]] == [b["id"]]
+    payments = client.get("/v1/payments?status=refunded", headers=admin_headers).get_json()
+    assert [p["id"] for p in payments["items"]] == [theirs["payment_id"]]
+
+
+def _wait_for_refunds_at_razorpay(sandbox: Any, payment_id: str, count: int) -> None:
+    """Poll until the slow sandbox has finished creating the refund we stopped waiting for."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = requests.get(
+            f"{sandbox.url}/v1/payments/{payment_id}/refunds",
+            timeout=5,
+            auth=(sandbox.config.key_id, sandbox.config.key_secret),
+        ).json()
+        if found.get("count", 0) >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the sandbox never created the refund")
+
+
+def _zero() -> Any:
+    from datetime import timedelta
+
+    return timedelta(0)
