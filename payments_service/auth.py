@@ -36,21 +36,33 @@ class Caller:
         return self.is_admin or self.site_id == site_id
 
 
-def signing_key_for(db: Database, settings: Settings, claims: dict[str, Any]) -> str:
-    """Choose the key a token must be signed with from its (not yet verified) ``iss``.
+def signing_keys_for(db: Database, settings: Settings, claims: dict[str, Any]) -> list[str]:
+    """The keys a token may be signed with, chosen by its (not yet verified) ``iss``.
 
-    A token naming site B must be signed with B's secret, so a token signed with A's
-    secret but claiming to be B fails the signature check. Raises Unauthorized.
+    A token naming site B must be signed with one of B's secrets (two while B rotates
+    them), so a token signed with A's secret but claiming to be B fails verification.
+    Raises Unauthorized.
     """
     issuer = claims.get("iss")
     if not isinstance(issuer, str) or not issuer:
         raise Unauthorized("the token has no iss claim naming a site")
     if issuer == settings.jwt_issuer:
-        return settings.admin_jwt_secret
+        return [settings.admin_jwt_secret]
     try:
-        return get_active_site(db, issuer).jwt_secret
+        return get_active_site(db, issuer).jwt_secrets
     except NotFound:
         raise Unauthorized("the token's iss names no active site") from None
+
+
+def key_that_signed(token: str, keys: list[str]) -> str:
+    """The first of ``keys`` whose HMAC verifies ``token`` (else the first, to fail later)."""
+    for key in keys:
+        try:
+            jwt.PyJWS().decode(token, key, algorithms=["HS256"])
+        except jwt.InvalidTokenError:
+            continue
+        return key
+    return keys[0]
 
 
 def caller_from_claims(settings: Settings, claims: dict[str, Any]) -> Caller:

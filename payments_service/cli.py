@@ -20,7 +20,14 @@ from .legacy_import import LegacyImport, load_sku_rules
 from .migrations import apply_migrations
 from .reconcile import reconcile_window
 from .services import EXTENSION_KEY, Services
-from .sites import create_site, get_active_site, list_sites
+from .sites import (
+    create_site,
+    finish_secret_rotation,
+    get_active_site,
+    list_sites,
+    rotate_site_secrets,
+    update_site,
+)
 from .worker import run_forever, run_pass
 
 db_cli = AppGroup("db", help="Database schema.")
@@ -66,6 +73,57 @@ def sites_create(site_id: str, name: str, callback_url: str | None, origins: tup
             "jwt_secret": site.jwt_secret,
             "callback_secret": site.callback_secret,
             "audience": _services().settings.jwt_audience,
+        }
+    )
+
+
+@sites_cli.command("rotate")
+@click.argument("site_id")
+@click.option("--jwt/--no-jwt", "jwt", default=True, help="Issue a new JWT secret.")
+@click.option("--callback/--no-callback", default=True, help="Issue a new callback secret.")
+def sites_rotate(site_id: str, jwt: bool, callback: bool) -> None:
+    """Issue new secrets; the old ones stay valid until `sites finish-rotation`."""
+    site = rotate_site_secrets(_services().db, site_id, jwt=jwt, callback=callback)
+    _echo(
+        {
+            "site_id": site.id,
+            "jwt_secret": site.jwt_secret if jwt else None,
+            "callback_secret": site.callback_secret if callback else None,
+            "previous_secrets_valid_until": "sites finish-rotation " + site.id,
+        }
+    )
+
+
+@sites_cli.command("finish-rotation")
+@click.argument("site_id")
+def sites_finish_rotation(site_id: str) -> None:
+    """Retire the previous secrets of a site once it uses the new ones."""
+    site = finish_secret_rotation(_services().db, site_id)
+    _echo({"site_id": site.id, "previous_secrets": "retired"})
+
+
+@sites_cli.command("update")
+@click.argument("site_id")
+@click.option("--callback-url", default=None, help="New callback URL.")
+@click.option("--origin", "origins", multiple=True, help="Replace the allowed origins.")
+@click.option("--active/--inactive", "is_active", default=None, help="(De)activate the site.")
+def sites_update(
+    site_id: str, callback_url: str | None, origins: tuple[str, ...], is_active: bool | None
+) -> None:
+    """Change a site's callback URL, origins, or whether it is active."""
+    site = update_site(
+        _services().db,
+        site_id,
+        callback_url=callback_url,
+        allowed_origins=list(origins) or None,
+        is_active=is_active,
+    )
+    _echo(
+        {
+            "site_id": site.id,
+            "callback_url": site.callback_url,
+            "allowed_origins": site.allowed_origins,
+            "is_active": site.is_active,
         }
     )
 

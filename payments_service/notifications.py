@@ -279,7 +279,7 @@ def _post(
         "User-Agent": "payments_service-notifications/1",
         "X-Payments-Event-Id": delivery.notification.id,
         "X-Payments-Signature": callback_signature_header(
-            delivery.callback_secret, int(now.timestamp()), body
+            delivery.callback_secrets, int(now.timestamp()), body
         ),
     }
     try:

@@ -35,7 +35,8 @@ def is_valid_webhook_signature(secrets: Iterable[str], raw_body: bytes, signatur
     )
 
 
-def callback_signature_header(secret: str, timestamp: int, raw_body: bytes) -> str:
-    """Our X-Payments-Signature for a site callback: "t=<unix>,v1=<HMAC("<t>.<body>")>"."""
-    digest = _hex_hmac(secret, str(timestamp).encode() + b"." + raw_body)
-    return f"t={timestamp},v1={digest}"
+def callback_signature_header(secrets: Iterable[str], timestamp: int, raw_body: bytes) -> str:
+    """Our X-Payments-Signature for a site callback: "t=<unix>,v1=<HMAC("<t>.<body>")>",
+    with one v1 per secret while the site rotates its callback secret (current first)."""
+    message = str(timestamp).encode() + b"." + raw_body
+    return ",".join([f"t={timestamp}", *(f"v1={_hex_hmac(s, message)}" for s in secrets)])

@@ -80,3 +80,55 @@ def _check_origin(origin: str) -> None:
         raise ValidationFailed(
             f"origin {origin!r} must be scheme://host[:port] without a path", field="origin"
         )
+
+
+def rotate_site_secrets(db: Database, site_id: str, *, jwt: bool, callback: bool) -> Site:
+    """Issue new secrets; the old ones stay valid until finish_secret_rotation.
+
+    Raises NotFound for an unknown site.
+    """
+    with db.transaction() as cur:
+        site = sql.rotate_secrets(
+            cur,
+            site_id,
+            jwt_secret=new_secret() if jwt else None,
+            callback_secret=new_secret() if callback else None,
+        )
+    if site is None:
+        raise NotFound(f"no site {site_id!r}")
+    return site
+
+
+def finish_secret_rotation(db: Database, site_id: str) -> Site:
+    """Retire the previous secrets. Raises NotFound for an unknown site."""
+    with db.transaction() as cur:
+        site = sql.forget_previous_secrets(cur, site_id)
+    if site is None:
+        raise NotFound(f"no site {site_id!r}")
+    return site
+
+
+def update_site(
+    db: Database,
+    site_id: str,
+    *,
+    callback_url: str | None = None,
+    allowed_origins: list[str] | None = None,
+    is_active: bool | None = None,
+) -> Site:
+    """Change where a site hears from us, which origins it uses, or deactivate it.
+
+    Raises NotFound for an unknown site, ValidationFailed for a malformed URL or origin.
+    """
+    if callback_url is not None:
+        _check_url(callback_url, "callback_url")
+    for origin in allowed_origins or []:
+        _check_origin(origin)
+    origins = [o.rstrip("/") for o in allowed_origins] if allowed_origins is not None else None
+    with db.transaction() as cur:
+        site = sql.update(
+            cur, site_id, callback_url=callback_url, allowed_origins=origins, is_active=is_active
+        )
+    if site is None:
+        raise NotFound(f"no site {site_id!r}")
+    return site

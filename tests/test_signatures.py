@@ -49,6 +49,6 @@ def test_any_of_two_webhook_secrets_verifies_during_rotation() -> None:
 
 
 def test_callback_signature_header_signs_timestamp_and_body() -> None:
-    header = callback_signature_header("site-secret", 1700000000, b'{"id":"evt_1"}')
+    header = callback_signature_header(["site-secret"], 1700000000, b'{"id":"evt_1"}')
     digest = hmac.new(b"site-secret", b'1700000000.{"id":"evt_1"}', hashlib.sha256).hexdigest()
     assert header == f"t=1700000000,v1={digest}"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from flask_jwt_extended import JWTManager, get_jwt, verify_jwt_in_request
 
-from ..auth import Caller, caller_from_claims, require_admin, signing_key_for
+from ..auth import Caller, caller_from_claims, key_that_signed, require_admin, signing_keys_for
 from ..errors import Forbidden
 from ..services import EXTENSION_KEY
 from .fields import services
@@ -51,7 +51,11 @@ def init_jwt(app: Flask) -> None:
 
     @manager.decode_key_loader
     def _key(header: dict[str, Any], claims: dict[str, Any]) -> str:
-        return signing_key_for(services().db, settings, claims)
+        keys = signing_keys_for(services().db, settings, claims)
+        if len(keys) == 1:
+            return keys[0]
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        return key_that_signed(token, keys)
 
     @manager.token_verification_loader
     def _has_expiry(header: dict[str, Any], claims: dict[str, Any]) -> bool:

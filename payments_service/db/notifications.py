@@ -38,7 +38,7 @@ class Delivery:
 
     notification: Notification
     callback_url: str
-    callback_secret: str
+    callback_secrets: list[str]
 
 
 @dataclass(frozen=True)
@@ -106,14 +106,15 @@ def claim_due(cur: Cursor, now: datetime, lease_until: datetime, limit: int) -> 
           FROM due, sites s
          WHERE n.id = due.id AND s.id = n.site_id
         RETURNING {", ".join("n." + c.strip() for c in _COLUMNS.split(","))},
-                  s.callback_url, s.callback_secret
+                  s.callback_url, s.callback_secret, s.previous_callback_secret
         """,  # noqa: S608 - only the fixed column list is formatted in
         {"now": now, "lease": lease_until, "limit": limit},
     )
     deliveries = []
     for row in cur.fetchall():
-        url, secret = row.pop("callback_url"), row.pop("callback_secret")
-        deliveries.append(Delivery(Notification(**row), url, secret))
+        url = row.pop("callback_url")
+        secrets = [row.pop("callback_secret"), row.pop("previous_callback_secret")]
+        deliveries.append(Delivery(Notification(**row), url, [s for s in secrets if s]))
     return deliveries
 
 

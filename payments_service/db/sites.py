@@ -8,7 +8,7 @@ from datetime import datetime
 from . import Cursor
 
 _COLUMNS = """id, name, callback_url, callback_secret, jwt_secret, allowed_origins,
-              is_active, created_at"""
+              is_active, created_at, previous_jwt_secret, previous_callback_secret"""
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,18 @@ class Site:
     allowed_origins: list[str]
     is_active: bool
     created_at: datetime
+    previous_jwt_secret: str | None
+    previous_callback_secret: str | None
+
+    @property
+    def jwt_secrets(self) -> list[str]:
+        """Secrets a token from this site may be signed with: current first."""
+        return [s for s in (self.jwt_secret, self.previous_jwt_secret) if s]
+
+    @property
+    def callback_secrets(self) -> list[str]:
+        """Secrets callbacks to this site are signed with: current first."""
+        return [s for s in (self.callback_secret, self.previous_callback_secret) if s]
 
 
 def insert(
@@ -75,3 +87,60 @@ def is_allowed_origin(cur: Cursor, origin: str) -> bool:
         (origin,),
     )
     return bool(cur.fetchone()["exists"])
+
+
+def rotate_secrets(
+    cur: Cursor, site_id: str, *, jwt_secret: str | None, callback_secret: str | None
+) -> Site | None:
+    """Make the given secrets current, keeping the ones they replace as previous."""
+    cur.execute(
+        f"""
+        UPDATE sites SET
+            previous_jwt_secret = CASE WHEN %(jwt)s::text IS NULL THEN previous_jwt_secret
+                                       ELSE jwt_secret END,
+            jwt_secret = coalesce(%(jwt)s, jwt_secret),
+            previous_callback_secret = CASE WHEN %(cb)s::text IS NULL
+                                            THEN previous_callback_secret
+                                            ELSE callback_secret END,
+            callback_secret = coalesce(%(cb)s, callback_secret)
+         WHERE id = %(id)s
+        RETURNING {_COLUMNS}
+        """,  # noqa: S608 - only the fixed column list is formatted in
+        {"id": site_id, "jwt": jwt_secret, "cb": callback_secret},
+    )
+    row = cur.fetchone()
+    return Site(**row) if row else None
+
+
+def forget_previous_secrets(cur: Cursor, site_id: str) -> Site | None:
+    """End a rotation: only the current secrets are valid from now on."""
+    cur.execute(
+        f"""UPDATE sites SET previous_jwt_secret = NULL, previous_callback_secret = NULL
+             WHERE id = %s RETURNING {_COLUMNS}""",  # noqa: S608
+        (site_id,),
+    )
+    row = cur.fetchone()
+    return Site(**row) if row else None
+
+
+def update(
+    cur: Cursor,
+    site_id: str,
+    *,
+    callback_url: str | None,
+    allowed_origins: list[str] | None,
+    is_active: bool | None,
+) -> Site | None:
+    """Change a site's callback URL, origins or active flag (None keeps a value)."""
+    cur.execute(
+        f"""
+        UPDATE sites SET callback_url = coalesce(%(url)s, callback_url),
+                         allowed_origins = coalesce(%(origins)s, allowed_origins),
+                         is_active = coalesce(%(active)s, is_active)
+         WHERE id = %(id)s
+        RETURNING {_COLUMNS}
+        """,  # noqa: S608 - only the fixed column list is formatted in
+        {"id": site_id, "url": callback_url, "origins": allowed_origins, "active": is_active},
+    )
+    row = cur.fetchone()
+    return Site(**row) if row else None

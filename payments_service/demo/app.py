@@ -130,14 +130,17 @@ def create_app(config: StoreConfig) -> Flask:
 
 
 def _is_signed(secret: str, raw: bytes, header: str, max_age: int = 300) -> bool:
-    """The recipe every site follows: t=<unix>,v1=<HMAC-SHA256(secret, "<t>.<raw body>")>."""
-    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
-    if not secret or not parts.get("t", "").isdigit() or "v1" not in parts:
+    """The recipe every site follows: t=<unix>,v1=<HMAC-SHA256(secret, "<t>.<raw body>")>;
+    during a secret rotation the header carries several v1 values, and one must match."""
+    pairs = [item.split("=", 1) for item in header.split(",") if "=" in item]
+    stamps = [value for key, value in pairs if key == "t"]
+    signatures = [value for key, value in pairs if key == "v1"]
+    if not secret or len(stamps) != 1 or not stamps[0].isdigit() or not signatures:
         return False
-    if abs(time.time() - int(parts["t"])) > max_age:
+    if abs(time.time() - int(stamps[0])) > max_age:
         return False
-    expected = hmac.new(secret.encode(), parts["t"].encode() + b"." + raw, hashlib.sha256)
-    return hmac.compare_digest(expected.hexdigest(), parts["v1"])
+    expected = hmac.new(secret.encode(), stamps[0].encode() + b"." + raw, hashlib.sha256)
+    return any(hmac.compare_digest(expected.hexdigest(), given) for given in signatures)
 
 
 def _auth(config: StoreConfig) -> dict[str, str]:
