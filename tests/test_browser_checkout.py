@@ -181,3 +181,34 @@ def test_a_failed_payment_shows_the_failure_and_grants_nothing(
     assert page.query_selector("#buy-data-201") is not None
     assert page.query_selector("#owned-data-201") is None
     assert db_rows("SELECT id FROM enrollments") == []
+
+
+def test_swagger_ui_renders_offline_and_authorize_takes_a_pasted_token(
+    live_api: str, browser: Any, new_site: Any, tmp_path: Path
+) -> None:
+    page = browser.new_page()
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(request.url.split("/")[2]))
+    page.goto(f"{live_api}/docs/")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=15_000)
+    assert "payments_service" in page.inner_text(".swagger-ui .info .title")
+
+    page.click("button.authorize")
+    page.fill(
+        "section[data-name='siteJwt'] input, div.auth-container:has-text('siteJwt') input",
+        new_site.token,
+    )
+    page.click("div.auth-container:has-text('siteJwt') button.authorize")
+    page.click("button.close-modal")
+    page.click("#operations-orders-listOrders")
+    page.click("#operations-orders-listOrders button.try-out__btn")
+    page.click("#operations-orders-listOrders button.execute")
+    page.wait_for_selector(
+        "#operations-orders-listOrders .live-responses-table .response-col_status"
+    )
+    status = page.inner_text(
+        "#operations-orders-listOrders .live-responses-table tbody .response-col_status"
+    )
+    page.screenshot(path=tmp_path / "docs.png", full_page=False)
+    assert status.strip().startswith("200")
+    assert hosts == {live_api.split("/")[2]}  # every asset came from the service itself
