@@ -56,7 +56,7 @@ def test_secrets_stay_out_of_the_repr() -> None:
         ({**ADMIN, "RAZORPAY_KEY_ID": "rzp_test_abcdefghijklmn"}, "RAZORPAY_KEY_SECRET"),
         ({**ADMIN, "RAZORPAY_KEY_ID": "key", "RAZORPAY_KEY_SECRET": "s"}, "RAZORPAY_KEY_ID"),
         (
-            {**ADMIN, "RAZORPAY_KEY_ID": "rzp_live_abcdefghijklmn", "RAZORPAY_KEY_SECRET": "s"},
+            {**ADMIN, "RAZORPAY_KEY_ID": "rzp_live_fake", "RAZORPAY_KEY_SECRET": "s"},
             "RAZORPAY_WEBHOOK_SECRET",
         ),
         ({**ADMIN, "RAZORPAY_API_BASE_URL": "api.razorpay.com"}, "RAZORPAY_API_BASE_URL"),

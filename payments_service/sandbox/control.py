@@ -87,7 +87,8 @@ def config_update() -> Json:
         try:
             sandbox.config.update(body)
         except ConfigError as exc:
-            raise invalid_request(str(exc), field=exc.field_name) from None
+            detail = f"{exc.field_name}: {exc.message}"
+            raise invalid_request(detail, field=exc.field_name) from None
         if "seed" in body:
             sandbox.chaos.reseed()
         return sandbox.config.public_view()
