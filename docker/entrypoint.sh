@@ -5,6 +5,9 @@ set -eu
 case "${1:-api}" in
   api)
     flask --app payments_service db upgrade
+    # gunicorn runs several processes: Prometheus counters are merged through files.
+    export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/prometheus}"
+    rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
     exec gunicorn -c /app/gunicorn.conf.py "payments_service:create_app()"
     ;;
   worker)

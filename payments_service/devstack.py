@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -89,8 +90,17 @@ def main() -> None:
         sandbox = ["-m", "payments_service.sandbox", "--port", str(SANDBOX_PORT)]
         children.append(_spawn([*sandbox, "--webhook-url", webhook_url], env))
         env["RAZORPAY_API_BASE_URL"] = f"http://127.0.0.1:{SANDBOX_PORT}"
-    api = ["-m", "gunicorn", "--bind", f"127.0.0.1:{API_PORT}", "--workers", "2"]
-    children.append(_spawn([*api, "--threads", "4", "payments_service:create_app()"], env))
+    metrics_dir = (settings.data_dir / "prometheus").resolve()
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    api_env = {
+        **env,
+        "GUNICORN_BIND": f"127.0.0.1:{API_PORT}",
+        "WEB_CONCURRENCY": "2",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    api = ["-m", "gunicorn", "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null"]
+    children.append(_spawn([*api, "payments_service:create_app()"], api_env))
     children.append(_spawn(["-m", "flask", "--app", "payments_service", "worker"], env))
     for site_id, (title, port, accent) in DEMO_SITES.items():
         store = ["-m", "payments_service.demo", "--site-id", site_id, "--title", title]
