@@ -12,6 +12,7 @@ from flask import Flask, Response, current_app, g, request
 
 from .api import register_blueprints
 from .api.docs import register_swagger_ui
+from .api.fields import refuse_nul_in_path
 from .api.problems import register_error_handlers
 from .api.security import init_jwt
 from .cli import register_commands
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
     register_commands(app)
     app.before_request(_assign_request_id)
+    app.before_request(refuse_nul_in_path)
     app.after_request(_echo_request_id)
     return app
 

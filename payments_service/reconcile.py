@@ -22,6 +22,9 @@ from .refunds import apply_refund, refund_state
 
 log = logging.getLogger(__name__)
 MAX_WINDOW = timedelta(days=400)
+# The range Razorpay's list APIs accept for from/to (unix 946684800..4765046400).
+RAZORPAY_EARLIEST = datetime.fromtimestamp(946_684_800, UTC)
+RAZORPAY_LATEST = datetime.fromtimestamp(4_765_046_400, UTC)
 
 
 @dataclass
@@ -60,6 +63,11 @@ def reconcile_window(
     if not start < end or end - start > MAX_WINDOW:
         raise ValidationFailed(
             "the window must run forwards and span at most 400 days", field="from"
+        )
+    if start < RAZORPAY_EARLIEST or end > RAZORPAY_LATEST:
+        raise ValidationFailed(
+            "Razorpay lists only times from 2000-01-01 to 2121-01-01",
+            field="from" if start < RAZORPAY_EARLIEST else "to",
         )
     report = ReconcileReport()
     for entity in gateway.iter_payments(int(start.timestamp()), int(end.timestamp())):

@@ -75,3 +75,22 @@ def test_openapi_document_is_served(client: Any) -> None:
     response = client.get("/openapi.yaml")
     assert response.status_code == 200
     assert b"openapi: 3.1" in response.data
+
+
+def test_nul_characters_are_refused_before_anything_runs(
+    client: Any, new_site: SiteCredentials, admin_headers: dict[str, str], dsn: str
+) -> None:
+    import psycopg
+
+    from tests.conftest import order_body
+
+    body = order_body(product={"sku": "python-101", "name": "Python\x00101"})
+    in_body = client.post("/v1/orders", json=body, headers=new_site.headers)
+    assert in_body.status_code == 422
+    assert "product.name" in in_body.get_json()["errors"]
+    in_query = client.get("/v1/refunds?order_id=a%00b", headers=admin_headers)
+    assert in_query.status_code == 422 and "order_id" in in_query.get_json()["errors"]
+    in_path = client.get("/v1/orders/ord_%00x", headers=admin_headers)
+    assert in_path.status_code == 404 and in_path.get_json()["code"] == "not_found"
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM orders").fetchone() == (0,)

@@ -237,3 +237,15 @@ def test_reconcile_reports_razorpay_down_as_503(
 
 def _cli_time(hours: int) -> str:
     return (datetime.now(UTC) + timedelta(hours=hours)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def test_windows_razorpay_cannot_list_are_refused(
+    rapp: Flask, admin_headers: dict[str, str]
+) -> None:
+    client = rapp.test_client()
+    too_early = {"from": "1999-12-31T23:59:59Z", "to": "2000-01-01T01:00:00Z"}
+    answer = client.post("/v1/reconcile", json=too_early, headers=admin_headers)
+    assert answer.status_code == 422 and answer.get_json()["field"] == "from"
+    too_late = {"from": "2120-12-31T00:00:00Z", "to": "2121-01-01T00:00:01Z"}
+    answer = client.post("/v1/reconcile", json=too_late, headers=admin_headers)
+    assert answer.status_code == 422 and answer.get_json()["field"] == "to"

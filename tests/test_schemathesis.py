@@ -9,22 +9,28 @@ examples, coverage and fuzzing phases, with a fixed seed, derandomized, and at m
 
 Each operation is its own test, with its own fresh database (``live_api``), seeded first
 (paid and unpaid orders, a refund, a manual grant, a stored Razorpay event, pending site
-notifications) so that lists return real items and path parameters name real records as
-well as generated strings.
+notifications) so that lists return real items; in the fuzzing phase, path parameters,
+query filters and body fields name those records as often as not (``payment_id``,
+``customer_email``, ...), so requests get past "not found" as well as to it.
 
-Authentication follows each operation's ``security``: the first scheme listed that we hold
-a token for, so an operation open to ``siteJwt`` (whether or not also to ``adminJwt``)
-gets the site token and an admin-only one the admin token; a case in which negative
-generation removed the credentials is sent without them (and must get the documented
-401). Razorpay's webhook is signed with the webhook secret over the exact bytes sent, so
-fuzzed events get past the signature into event handling; a case whose signature header
-negative generation left out is sent unsigned and must get the documented 400
-``invalid_signature``.
+Authentication follows each operation's ``security``: Schemathesis applies the first
+scheme listed that it has credentials for, so an operation open to ``siteJwt`` (whether or
+not also to ``adminJwt``) gets the site token and an admin-only one the admin token. Part
+of the cases (examples and coverage phases) are built when tests are collected, before any
+site or token exists, so the configuration holds stand-ins and each request swaps in this
+test's real token for its stand-in. A case whose credentials negative generation removed
+or mangled is sent as generated and must get the documented 401.
 
-Why a module-level schema and not ``schemathesis.pytest.from_fixture``: with pytest 9.2,
-schemathesis 4.32.5's lazy (fixture) loader fails on ``Function._nodeid``, which pytest
-removed. The per-test tokens and ids therefore reach the schema's auth provider and hooks
-through ``RUN``, which the ``contract_run`` fixture fills for the test and empties after.
+Razorpay's webhook is sent as the exact bytes of its body, signed over them with the
+webhook secret, so fuzzed events get past the signature into event handling (stored,
+applied, unmatched or ``malformed_webhook``); a case whose signature negative generation
+removed or mangled must get the documented 400 ``invalid_signature``.
+
+Why a module-level schema and not ``schemathesis.pytest.from_fixture``: schemathesis
+4.32.5's fixture-based (lazy) loader sets ``Function._nodeid``, which pytest 9.2 no longer
+has, and fails with ``AttributeError``. The values naming this test's records reach the
+fuzzing phase's hooks through ``KNOWN_VALUES``, which the ``credentials`` fixture fills for
+the test and empties after.
 """
 
 from __future__ import annotations
@@ -33,17 +39,18 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import schemathesis
 from flask import Flask
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from schemathesis import AuthContext, Case, HookContext
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
+from schemathesis import Case, HookContext
+from schemathesis.checks import (
     content_type_conformance,
+    not_a_server_error,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -61,10 +68,15 @@ CHECKS = [
     response_schema_conformance,
     response_headers_conformance,
 ]
-WEBHOOK_OPERATION = "receiveRazorpayWebhook"
 SIGNATURE_HEADER = "X-Razorpay-Signature"
 # Nothing listens on loopback port 9: notifications to this site stay pending, never sent.
 UNREACHABLE_CALLBACK = "http://127.0.0.1:9/payments/callback"
+# Cases are partly built when tests are collected (examples and coverage phases), before any
+# fixture has registered a site or minted a token: Schemathesis authenticates them with these
+# stand-ins, and each request swaps in the real credential as it is sent.
+SITE_TOKEN = "placeholder-site-token"
+ADMIN_TOKEN = "placeholder-admin-token"
+WEBHOOK_SIGNATURE = "placeholder-webhook-signature"
 
 CONFIG = schemathesis.Config.from_dict(
     {
@@ -73,57 +85,58 @@ CONFIG = schemathesis.Config.from_dict(
             "mode": "all",  # positive and negative
             "max-examples": MAX_EXAMPLES,
             "deterministic": True,
-            "database": "none",  # no .hypothesis directory, nothing replayed between runs
+            "database": "none",  # no example database: nothing replayed between runs
         },
         "phases": {"stateful": {"enabled": False}},
+        # Per operation, the first scheme of its `security` that has credentials here.
+        "auth": {
+            "openapi": {
+                "siteJwt": {"bearer": SITE_TOKEN},
+                "adminJwt": {"bearer": ADMIN_TOKEN},
+                "razorpayWebhookSignature": {"api_key": WEBHOOK_SIGNATURE},
+            }
+        },
         "request-timeout": 20,
     }
 )
 schema = schemathesis.openapi.from_path(OPENAPI_PATH, config=CONFIG)
+# Values that name real records, by parameter or body field name, for the test being run
+# (filled by `credentials`): paths, filters and bodies then reach records that exist.
+KNOWN_VALUES: dict[str, list[str]] = {}
 
 
-@dataclass
-class ContractRun:
-    """What this test's generated requests use: tokens per security scheme, real ids."""
-
-    tokens: dict[str, str] = field(default_factory=dict)
-    known: dict[str, list[str]] = field(default_factory=dict)
-    webhook_secret: str = ""
-
-
-RUN = ContractRun()
-
-
-def operation_id(case: Case) -> str:
-    return str(case.operation.definition.raw.get("operationId", ""))
-
-
-@schema.auth(refresh_interval=None)
-class BearerBySecurity:
-    """The token of the first security scheme of the operation that we hold one for."""
-
-    def get(self, case: Case, context: AuthContext) -> str | None:
-        for requirement in context.operation.definition.raw.get("security", []):
-            for scheme in requirement:
-                if scheme in RUN.tokens:
-                    return RUN.tokens[scheme]
-        return None  # no bearer scheme (verify, webhook, health): no credentials
-
-    def set(self, case: Case, data: str, context: AuthContext) -> None:
-        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+def with_known_values(generated: Any) -> Any:
+    """The generated values, or as often as not the same with one of them naming a record."""
+    if not isinstance(generated, dict):
+        return st.just(generated)
+    real = [
+        {**generated, name: value} for name in generated for value in KNOWN_VALUES.get(name, [])
+    ]
+    if not real:
+        return st.just(generated)
+    return st.one_of(st.just(generated), st.sampled_from(real))
 
 
 @schema.hook
-def flatmap_path_parameters(context: HookContext, path_parameters: dict[str, Any]) -> Any:
-    """As often as not, name a record that exists instead of the generated value."""
-    real = [
-        {**path_parameters, name: value}
-        for name in path_parameters or {}
-        for value in RUN.known.get(name, [])
-    ]
-    if not real:
-        return st.just(path_parameters)
-    return st.one_of(st.just(path_parameters), st.sampled_from(real))
+def flatmap_path_parameters(context: HookContext, path_parameters: Any) -> Any:
+    return with_known_values(path_parameters)
+
+
+@schema.hook
+def flatmap_query(context: HookContext, query: Any) -> Any:
+    return with_known_values(query)
+
+
+@schema.hook
+def flatmap_body(context: HookContext, body: Any) -> Any:
+    return with_known_values(body)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    site_token: str
+    admin_token: str
+    webhook_secret: str
 
 
 def seed_records(
@@ -133,7 +146,7 @@ def seed_records(
     site: SiteCredentials,
     admin_headers: dict[str, str],
 ) -> dict[str, list[str]]:
-    """Records of every kind, by path parameter name, so lists have items to return."""
+    """Records of every kind, so lists have items; values naming them, by field name."""
     register_site(app, "callback-site", "http://cb.localhost:8023", UNREACHABLE_CALLBACK)
     paid = checkout.buy(site)
     unpaid = checkout.create_order(site, customer={"email": "ravi@example.com"})
@@ -156,46 +169,73 @@ def seed_records(
     ]
     return {
         "order_id": [paid["id"], unpaid["id"]],
+        "payment_id": [paid["payment_id"]],
         "refund_id": [refund.get_json()["id"]],
         "enrollment_id": [item["id"] for page in enrollments for item in page["items"]],
         "event_id": [delivered.get_json()["id"]],
         "notification_id": [item["id"] for item in notifications.get_json()["items"]],
         "email": ["asha@example.com", "guest@example.com"],
+        "customer_email": ["asha@example.com", "guest@example.com"],
+        "site_id": [site.site_id, "callback-site"],
+        "sku": ["python-101", "go-1"],
     }
 
 
 @pytest.fixture
-def contract_run(
+def credentials(
     app: Flask,
     checkout: Checkout,
     webhooks: RazorpayWebhooks,
     new_site: SiteCredentials,
     admin_headers: dict[str, str],
-) -> Iterator[ContractRun]:
-    RUN.known = seed_records(app, checkout, webhooks, new_site, admin_headers)
-    RUN.tokens = {
-        "siteJwt": new_site.token,
-        "adminJwt": admin_headers["Authorization"].removeprefix("Bearer "),
-    }
-    RUN.webhook_secret = app.extensions["payments_service"].settings.razorpay_webhook_secrets[0]
-    yield RUN
-    RUN.tokens, RUN.known, RUN.webhook_secret = {}, {}, ""
+) -> Iterator[Credentials]:
+    """Seed this test's database; the real credentials to swap in for the stand-ins."""
+    KNOWN_VALUES.update(seed_records(app, checkout, webhooks, new_site, admin_headers))
+    secret = app.extensions["payments_service"].settings.razorpay_webhook_secrets[0]
+    yield Credentials(
+        site_token=new_site.token,
+        admin_token=admin_headers["Authorization"].removeprefix("Bearer "),
+        webhook_secret=secret,
+    )
+    KNOWN_VALUES.clear()
 
 
-def signed_webhook(case: Case, secret: str) -> dict[str, Any]:
-    """The body as the exact bytes sent, with Razorpay's signature over them."""
-    if SIGNATURE_HEADER not in (case.headers or {}):
-        return {}  # negative generation left the signature out: sent as generated
-    raw = json.dumps(case.body).encode()
-    signature = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-    return {"data": raw, "headers": {SIGNATURE_HEADER: signature}}
+def body_bytes(case: Case) -> bytes:
+    """The body exactly as it is to be sent (JSON as ``json.dumps`` writes it)."""
+    payload = case.as_transport_kwargs()
+    if "json" in payload:
+        return json.dumps(payload["json"]).encode()
+    data = payload.get("data") or b""
+    return data.encode() if isinstance(data, str) else bytes(data)
+
+
+def send_kwargs(case: Case, credentials: Credentials) -> dict[str, Any]:
+    """What to send besides the case: the real credential in place of its stand-in, if any.
+
+    A case whose credentials negative generation removed or mangled is sent as generated.
+    Razorpay's webhook is sent as the exact bytes of its body (empty if it has none), signed.
+    The case itself is left as it is (its stand-ins stay for any later run).
+    """
+    generated = case.headers or {}
+    headers: dict[str, str] = {}
+    bearer = {
+        f"Bearer {SITE_TOKEN}": credentials.site_token,
+        f"Bearer {ADMIN_TOKEN}": credentials.admin_token,
+    }.get(generated.get("Authorization", ""))
+    if bearer is not None:
+        headers["Authorization"] = f"Bearer {bearer}"
+    if generated.get(SIGNATURE_HEADER) != WEBHOOK_SIGNATURE:
+        return {"headers": headers}
+    raw = body_bytes(case)
+    secret = credentials.webhook_secret.encode()
+    headers[SIGNATURE_HEADER] = hmac.new(secret, raw, hashlib.sha256).hexdigest()
+    return {"headers": headers, "data": raw}
 
 
 @schema.parametrize()
+# One database per operation, shared by its examples: later examples see earlier ones' writes.
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_operation_honours_the_contract(
-    case: Case, live_api: str, contract_run: ContractRun
+    case: Case, live_api: str, credentials: Credentials
 ) -> None:
-    kwargs: dict[str, Any] = {}
-    if operation_id(case) == WEBHOOK_OPERATION:
-        kwargs = signed_webhook(case, contract_run.webhook_secret)
-    case.call_and_validate(base_url=live_api, checks=CHECKS, **kwargs)
+    case.call_and_validate(base_url=live_api, checks=CHECKS, **send_kwargs(case, credentials))

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import current_app, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 
 from ..money import CURRENCY_EXPONENTS, MINIMUM_AMOUNT
 from ..services import EXTENSION_KEY, Services
@@ -84,6 +84,7 @@ def load_json(schema: Schema) -> dict[str, Any]:
     body = request.get_json(silent=True)
     if body is None:
         raise BadRequest("the body must be a JSON object")
+    _refuse_nul(body, "")
     result: dict[str, Any] = schema.load(body)
     return result
 
@@ -91,8 +92,31 @@ def load_json(schema: Schema) -> dict[str, Any]:
 def load_query(schema: Schema) -> dict[str, Any]:
     """Validate the query string with ``schema``; parameters it does not name are ignored
     (browsers and proxies add cache-busters)."""
-    result: dict[str, Any] = schema.load(request.args.to_dict(), unknown=EXCLUDE)
+    query = request.args.to_dict()
+    _refuse_nul(query, "")
+    result: dict[str, Any] = schema.load(query, unknown=EXCLUDE)
     return result
+
+
+def refuse_nul_in_path() -> None:
+    """A path parameter with a NUL character names nothing that can exist (404)."""
+    if any("\x00" in str(value) for value in (request.view_args or {}).values()):
+        raise NotFound("no such resource")
+
+
+def _refuse_nul(value: Any, where: str) -> None:
+    """PostgreSQL text cannot hold U+0000: refuse it in any field before anything runs."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValidationError({where or "_body": ["must not contain NUL (U+0000) characters"]})
+    children = (
+        value.items()
+        if isinstance(value, dict)
+        else (enumerate(value) if isinstance(value, list) else ())
+    )
+    for key, child in children:
+        if isinstance(key, str) and "\x00" in key:
+            raise ValidationError({where or "_body": ["keys must not contain NUL characters"]})
+        _refuse_nul(child, f"{where}.{key}" if where else str(key))
 
 
 def services() -> Services:
