@@ -29,6 +29,10 @@ class Database:
         self.dsn = dsn
         self._statement_timeout_ms = int(statement_timeout_ms)
         self._pool = psycopg2.pool.ThreadedConnectionPool(0, max_connections, dsn)
+        # psycopg2's pool closes every returned connection beyond `minconn` idle ones, so
+        # with minconn 0 each transaction would open a new session. Raising it after
+        # construction keeps up to max_connections idle while still opening them lazily.
+        self._pool.minconn = max_connections
         # ThreadedConnectionPool raises instead of waiting when exhausted; this makes
         # callers queue for a free connection instead.
         self._available = threading.BoundedSemaphore(max_connections)
