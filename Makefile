@@ -31,3 +31,13 @@ lint: install
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: bench
+# Throughput and latency on this machine, as one table (bench/run.py); needs wrk.
+bench: install
+	@command -v wrk >/dev/null 2>&1 || apt-get install -y wrk || { \
+		echo "make bench needs wrk, and 'apt-get install -y wrk' failed: install the Debian" \
+			"package wrk (as root; after 'apt-get update' if the package lists are stale)" \
+			"or put a wrk binary on PATH, then run make bench again." >&2; \
+		exit 1; }
+	$(BIN)/python -m bench.run

@@ -1,9 +1,15 @@
 """A throwaway production-like stack for benchmarks: a fresh embedded PostgreSQL, the
-sandbox and the API under gunicorn with gunicorn.conf.py, all on 127.0.0.1."""
+sandbox and the API under gunicorn with gunicorn.conf.py, all on 127.0.0.1.
+
+Everything started here is stopped on the way out of ``running_stack``, also on Ctrl-C and
+(with ``exit_on_sigterm``) on SIGTERM: the API and the sandbox are terminated (killed if
+they do not stop in time) and the PostgreSQL server is stopped and its directory deleted.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -11,11 +17,15 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
+from types import FrameType
+from typing import IO
 
 import pgserver
 import requests
+from pgserver.postgres_server import get_server
 
 from payments_service.auth import mint_admin_token, mint_site_token
 from payments_service.db import Database
@@ -24,6 +34,8 @@ from payments_service.settings import Settings
 from payments_service.sites import create_site
 
 ADMIN_SECRET = "bench-admin-secret-" + "x" * 32
+PG_BIN = Path(pgserver.__file__).parent / "pginstall" / "bin"
+STOP_SECONDS = 25  # above gunicorn's graceful_timeout of 20 s
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,10 @@ class Stack:
     dsn: str
     site_token: str
     admin_token: str
+    site_id: str = "bench-site"
+    api_pid: int = 0
+    env: dict[str, str] = field(default_factory=dict)  # the API's (DATABASE_URL, RAZORPAY_...)
+    log_dir: Path = Path()
 
 
 def free_port() -> int:
@@ -41,9 +57,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(url: str, seconds: float = 30) -> None:
+def wait_for(url: str, seconds: float = 30, process: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise SystemExit(f"{url}: the process serving it exited ({process.returncode})")
         try:
             if requests.get(url, timeout=1).status_code == 200:
                 return
@@ -53,55 +71,93 @@ def wait_for(url: str, seconds: float = 30) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
-@contextmanager
-def running_stack(workers: int = 2, threads: int = 8, latency_ms: int = 0) -> Iterator[Stack]:
-    """Start everything; stop it all on exit."""
-    datadir = tempfile.mkdtemp(prefix="payments-bench-pg-")
-    server = pgserver.get_server(datadir, cleanup_mode="delete")
-    dsn = server.get_uri()
-    apply_migrations(dsn)
-    settings = Settings(admin_jwt_secret=ADMIN_SECRET, database_url=dsn)
-    db = Database(dsn, 2, 5000)
-    site = create_site(
-        db, site_id="bench-site", name="Bench", callback_url=None, allowed_origins=[]
-    )
-    db.close()
-    api_port, sandbox_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": dsn,
-        "ADMIN_JWT_SECRET": ADMIN_SECRET,
-        "RAZORPAY_API_BASE_URL": f"http://127.0.0.1:{sandbox_port}",
-        "GUNICORN_BIND": f"127.0.0.1:{api_port}",
-        "WEB_CONCURRENCY": str(workers),
-        "GUNICORN_THREADS": str(threads),
-        "DB_POOL_MAX": str(threads),
-        "LOG_LEVEL": "WARNING",
-        "SANDBOX_WEBHOOK_URL": "",
-        "SANDBOX_LATENCY_MS": str(latency_ms),
-    }
-    sandbox = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "payments_service.sandbox", "--port", str(sandbox_port)],
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
-    api = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "gunicorn.conf.py",
-            "--access-logfile",
-            "/dev/null",
-            "payments_service:create_app()",
-        ],
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
+def stop_process(process: subprocess.Popen[bytes], seconds: float = STOP_SECONDS) -> None:
+    """SIGTERM, wait up to ``seconds``, then SIGKILL; never raises for a gone process."""
+    if process.poll() is not None:
+        return
+    process.terminate()
     try:
-        wait_for(f"http://127.0.0.1:{api_port}/readyz")
-        wait_for(f"http://127.0.0.1:{sandbox_port}/_sandbox/config")
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextmanager
+def running_stack(
+    workers: int = 2,
+    threads: int = 8,
+    latency_ms: int = 0,
+    log_dir: Path | None = None,
+    exit_on_sigterm: bool = True,
+) -> Iterator[Stack]:
+    """Start everything; stop it all on exit. Logs go to ``log_dir`` (a temp dir if None)."""
+    previous_handler = signal.getsignal(signal.SIGTERM)
+    if exit_on_sigterm:
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+    logs = log_dir or Path(tempfile.mkdtemp(prefix="payments-bench-logs-"))
+    logs.mkdir(parents=True, exist_ok=True)
+    datadir = tempfile.mkdtemp(prefix="payments-bench-pg-")
+    server = get_server(datadir, cleanup_mode="delete")
+    processes: list[subprocess.Popen[bytes]] = []
+    log_files: list[IO[bytes]] = []
+    try:
+        dsn = server.get_uri()
+        apply_migrations(dsn)
+        settings = Settings(admin_jwt_secret=ADMIN_SECRET, database_url=dsn)
+        db = Database(dsn, 2, 5000)
+        site = create_site(
+            db, site_id="bench-site", name="Bench", callback_url=None, allowed_origins=[]
+        )
+        db.close()
+        api_port, sandbox_port = free_port(), free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": dsn,
+            "ADMIN_JWT_SECRET": ADMIN_SECRET,
+            "RAZORPAY_API_BASE_URL": f"http://127.0.0.1:{sandbox_port}",
+            "GUNICORN_BIND": f"127.0.0.1:{api_port}",
+            "WEB_CONCURRENCY": str(workers),
+            "GUNICORN_THREADS": str(threads),
+            "DB_POOL_MAX": str(threads),
+            "LOG_LEVEL": "WARNING",
+            "SANDBOX_WEBHOOK_URL": "",
+            "SANDBOX_LATENCY_MS": str(latency_ms),
+        }
+        sandbox_log = open(logs / "sandbox.log", "wb")
+        api_log = open(logs / "api.log", "wb")
+        log_files += [sandbox_log, api_log]
+        sandbox = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "payments_service.sandbox", "--port", str(sandbox_port)],
+            env=env,
+            stdout=sandbox_log,
+            stderr=subprocess.STDOUT,
+        )
+        processes.append(sandbox)
+        api = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "gunicorn.conf.py",
+                "--access-logfile",
+                "/dev/null",
+                # No control socket: its default path is shared by every gunicorn on the host.
+                "--no-control-socket",
+                "payments_service:create_app()",
+            ],
+            env=env,
+            stdout=api_log,
+            stderr=subprocess.STDOUT,
+        )
+        processes.append(api)
+        wait_for(f"http://127.0.0.1:{api_port}/readyz", process=api)
+        wait_for(f"http://127.0.0.1:{sandbox_port}/_sandbox/config", process=sandbox)
         token = mint_site_token(
             site.jwt_secret, site.id, settings.jwt_audience, None, timedelta(hours=2)
         )
@@ -111,8 +167,21 @@ def running_stack(workers: int = 2, threads: int = 8, latency_ms: int = 0) -> It
             dsn,
             token,
             mint_admin_token(settings, "bench", timedelta(hours=2)),
+            site_id=site.id,
+            api_pid=api.pid,
+            env=env,
+            log_dir=logs,
         )
     finally:
-        for process in (api, sandbox):
-            process.terminate()
-            process.wait(timeout=20)
+        # Ignore further Ctrl-C / SIGTERM while stopping, so teardown runs to the end.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            for process in reversed(processes):
+                stop_process(process)
+            for file in log_files:
+                file.close()
+            server.cleanup()
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, previous_handler)

@@ -15,6 +15,7 @@ from .config import SandboxConfig
 from .control import control
 from .errors import RazorpayError, route_not_found, server_error
 from .extension import EXTENSION_KEY, Sandbox
+from .seeding import seeding
 from .state import SandboxState
 from .webhooks import WebhookDispatcher
 
@@ -38,6 +39,7 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
     app.extensions[EXTENSION_KEY] = Sandbox(config, state, webhooks, chaos)
     app.register_blueprint(api)
     app.register_blueprint(control)
+    app.register_blueprint(seeding)
     app.register_blueprint(checkout)
     app.register_error_handler(RazorpayError, render_razorpay_error)
     app.register_error_handler(HTTPException, render_http_error)
