@@ -9,6 +9,7 @@ they do not stop in time) and the PostgreSQL server is stopped and its directory
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -95,7 +96,8 @@ def running_stack(
     log_dir: Path | None = None,
     exit_on_sigterm: bool = True,
 ) -> Iterator[Stack]:
-    """Start everything; stop it all on exit. Logs go to ``log_dir`` (a temp dir if None)."""
+    """Start everything; stop it all on exit. The API's and the sandbox's output goes to
+    ``log_dir``, or to a temporary directory deleted on exit."""
     previous_handler = signal.getsignal(signal.SIGTERM)
     if exit_on_sigterm:
         signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -181,6 +183,8 @@ def running_stack(
                 stop_process(process)
             for file in log_files:
                 file.close()
+            if log_dir is None:  # nobody asked for the logs: do not leave them behind
+                shutil.rmtree(logs, ignore_errors=True)
             server.cleanup()
         finally:
             signal.signal(signal.SIGINT, signal.default_int_handler)
