@@ -29,7 +29,7 @@ from .db.payments import Payment
 from .db.refunds import Refund
 from .errors import NotFound
 from .ids import new_id
-from .pagination import Page, decode_cursor, encode_cursor
+from .pagination import Page, decode_cursor, page_of
 from .signatures import callback_signature_header
 
 log = logging.getLogger(__name__)
@@ -135,8 +135,7 @@ def list_notifications(
             after=decode_cursor(cursor) if cursor else None,
             limit=limit + 1,
         )
-    last = rows[limit - 1] if len(rows) > limit else None
-    return Page(rows[:limit], encode_cursor(last.created_at, last.id) if last else None)
+    return page_of(rows, limit, lambda row: (row.created_at, row.id))
 
 
 def redeliver(db: Database, caller: Caller, notification_id: str) -> Notification:
@@ -150,25 +149,13 @@ def redeliver(db: Database, caller: Caller, notification_id: str) -> Notificatio
     return found
 
 
-def order_paid(cur: Cursor, order: Order, payment: Payment) -> None:
-    """Queue order.paid for the order's site."""
+def payment_event(cur: Cursor, event_type: str, order: Order, payment: Payment) -> None:
+    """Queue order.paid or payment.failed for the order's site."""
     queue_for_order_site(
         cur,
         order.site_id,
         order.customer_email,
-        "order.paid",
-        order.id,
-        {"order": _order(order), "payment": _payment(payment)},
-    )
-
-
-def payment_failed(cur: Cursor, order: Order, payment: Payment) -> None:
-    """Queue payment.failed for the order's site."""
-    queue_for_order_site(
-        cur,
-        order.site_id,
-        order.customer_email,
-        "payment.failed",
+        event_type,
         order.id,
         {"order": _order(order), "payment": _payment(payment)},
     )

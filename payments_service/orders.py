@@ -13,7 +13,7 @@ from .db import orders as sql
 from .db.orders import NewOrder, Order
 from .errors import Forbidden, IdempotencyKeyReused, NotFound
 from .ids import new_id
-from .pagination import Page, decode_cursor, encode_cursor
+from .pagination import Page, decode_cursor, page_of
 from .razorpay_gateway import RazorpayGateway
 
 
@@ -108,10 +108,7 @@ def list_orders(
             after=decode_cursor(cursor) if cursor else None,
             limit=limit + 1,
         )
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    last = rows[-1] if has_more else None
-    return Page(rows, encode_cursor(last.created_at, last.id) if last else None)
+    return page_of(rows, limit, lambda row: (row.created_at, row.id))
 
 
 def checkout_options(order: Order, key_id: str, merchant_name: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -18,6 +19,13 @@ class Page(Generic[T]):
 
     items: list[T]
     next_cursor: str | None
+
+
+def page_of(rows: list[T], limit: int, position: Callable[[T], tuple[datetime, str]]) -> Page[T]:
+    """Cut ``rows`` (fetched with ``limit + 1``) to a page; a cursor only if more follow."""
+    if len(rows) <= limit:
+        return Page(rows, None)
+    return Page(rows[:limit], encode_cursor(*position(rows[limit - 1])))
 
 
 def encode_cursor(at: datetime, item_id: str) -> str:

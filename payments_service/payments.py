@@ -19,7 +19,7 @@ from .db.orders import Order
 from .db.payments import Payment, PaymentRecord
 from .errors import NotFound
 from .ids import new_id
-from .pagination import Page, decode_cursor, encode_cursor
+from .pagination import Page, decode_cursor, page_of
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def apply_payment(
         payment = payments_sql.upsert(cur, record)
         outcome = _settle_order(cur, order, payment, actor, grant_source)
         if payment.status == "failed" and (existing is None or existing.status != "failed"):
-            notifications.payment_failed(cur, outcome.order, payment)
+            notifications.payment_event(cur, "payment.failed", outcome.order, payment)
         return outcome
 
 
@@ -102,7 +102,7 @@ def _settle_order(
         log.warning("payment %s does not match order %s; not fulfilled", payment.id, order.id)
     order = orders_sql.get(cur, order.id) or order
     if became_paid:
-        notifications.order_paid(cur, order, payment)
+        notifications.payment_event(cur, "order.paid", order, payment)
         if enrollment is not None:
             notifications.enrollment_changed(cur, enrollment)
     return PaymentOutcome(order, payment, enrollment, became_paid, changed=True)
@@ -142,8 +142,7 @@ def list_payments(
             after=decode_cursor(cursor) if cursor else None,
             limit=limit + 1,
         )
-    last = rows[limit - 1] if len(rows) > limit else None
-    return Page(rows[:limit], encode_cursor(last.razorpay_created_at, last.id) if last else None)
+    return page_of(rows, limit, lambda row: (row.razorpay_created_at, row.id))
 
 
 def _is_full_payment(order: Order, payment: Payment) -> bool:

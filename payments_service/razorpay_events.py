@@ -21,7 +21,7 @@ from .db import razorpay_events as sql
 from .db.razorpay_events import RazorpayEvent
 from .errors import GatewayError, InvalidSignature, MalformedWebhook, NotFound
 from .metrics import Metrics
-from .pagination import Page, decode_cursor, encode_cursor
+from .pagination import Page, decode_cursor, page_of
 from .payments import apply_payment
 from .razorpay_gateway import RazorpayGateway
 from .refunds import apply_refund
@@ -157,8 +157,7 @@ def list_events(
             after=decode_cursor(cursor) if cursor else None,
             limit=limit + 1,
         )
-    last = rows[limit - 1] if len(rows) > limit else None
-    return Page(rows[:limit], encode_cursor(last.received_at, last.id) if last else None)
+    return page_of(rows, limit, lambda row: (row.received_at, row.id))
 
 
 def last_webhook_at(db: Database) -> datetime | None:

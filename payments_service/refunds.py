@@ -35,7 +35,7 @@ from .errors import (
 )
 from .ids import new_id
 from .money import MINIMUM_AMOUNT
-from .pagination import Page, decode_cursor, encode_cursor
+from .pagination import Page, decode_cursor, page_of
 from .payments import SETTLED_STATUSES
 from .razorpay_gateway import RazorpayGateway
 
@@ -165,8 +165,7 @@ def list_refunds(
             after=decode_cursor(cursor) if cursor else None,
             limit=limit + 1,
         )
-    last = rows[limit - 1] if len(rows) > limit else None
-    return Page(rows[:limit], encode_cursor(last.created_at, last.id) if last else None)
+    return page_of(rows, limit, lambda row: (row.created_at, row.id))
 
 
 def resolve_requested_refunds(
