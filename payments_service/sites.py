@@ -55,7 +55,7 @@ def get_active_site(db: Database, site_id: str) -> Site:
 
     Raises NotFound when there is none, or it is deactivated.
     """
-    with db.transaction() as cur:
+    with db.read() as cur:
         site = sql.get(cur, site_id)
     if site is None or not site.is_active:
         raise NotFound(f"no active site {site_id!r}")
@@ -64,7 +64,7 @@ def get_active_site(db: Database, site_id: str) -> Site:
 
 def is_allowed_origin(db: Database, origin: str) -> bool:
     """Tell whether a browser origin belongs to an active site (for CORS)."""
-    with db.transaction() as cur:
+    with db.read() as cur:
         return sql.is_allowed_origin(cur, origin)
 
 

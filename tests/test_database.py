@@ -1,0 +1,111 @@
+"""The pool's transaction helper on a real PostgreSQL: commit, roll back, timeouts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg2
+import pytest
+
+from payments_service.db import Database
+
+
+@pytest.fixture
+def db(dsn: str) -> Iterator[Database]:
+    database = Database(dsn, 2, 1234)
+    with database.transaction() as cur:
+        cur.execute("CREATE TABLE scratch (id int PRIMARY KEY)")
+    yield database
+    database.close()
+
+
+def ids(db: Database) -> list[int]:
+    with db.read() as cur:
+        cur.execute("SELECT id FROM scratch ORDER BY id")
+        return [row["id"] for row in cur.fetchall()]
+
+
+def test_a_transaction_commits_all_its_statements_when_its_block_ends(db: Database) -> None:
+    with db.transaction() as cur:
+        cur.execute("INSERT INTO scratch VALUES (1)")
+        cur.execute("INSERT INTO scratch VALUES (2)")
+
+    assert ids(db) == [1, 2]
+
+
+def test_an_exception_in_the_block_rolls_every_statement_back(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.transaction() as cur:
+        cur.execute("INSERT INTO scratch VALUES (1)")
+        raise RuntimeError("half-way")
+
+    assert ids(db) == []
+    with db.transaction() as cur:  # the connection is usable again
+        cur.execute("INSERT INTO scratch VALUES (3)")
+    assert ids(db) == [3]
+
+
+def test_a_failed_statement_rolls_back_the_earlier_ones(db: Database) -> None:
+    with pytest.raises(psycopg2.errors.UniqueViolation), db.transaction() as cur:
+        cur.execute("INSERT INTO scratch VALUES (1)")
+        cur.execute("INSERT INTO scratch VALUES (1)")
+
+    assert ids(db) == []
+
+
+def test_the_statement_timeout_holds_inside_a_transaction_and_not_after_it(db: Database) -> None:
+    with db.transaction() as cur:
+        cur.execute("SHOW statement_timeout")
+        inside = cur.fetchone()
+        cur.execute("SHOW transaction_isolation")
+        level = cur.fetchone()
+    with db.read() as cur:
+        cur.execute("SHOW statement_timeout")
+        after = cur.fetchone()
+
+    assert inside == {"statement_timeout": "1234ms"}
+    assert level == {"transaction_isolation": "read committed"}
+    assert after == {"statement_timeout": "0"}
+
+
+def test_a_statement_over_the_timeout_is_cancelled_and_rolled_back(dsn: str) -> None:
+    db = Database(dsn, 1, 50)
+    try:
+        with pytest.raises(psycopg2.errors.QueryCanceled), db.transaction() as cur:
+            cur.execute("SELECT pg_sleep(1)")
+        with db.transaction() as cur:
+            cur.execute("SELECT 1 AS one")
+            assert cur.fetchone() == {"one": 1}
+    finally:
+        db.close()
+
+
+def test_a_snapshot_transaction_does_not_see_rows_committed_after_its_first_read(
+    db: Database,
+) -> None:
+    with db.transaction(snapshot=True) as cur:
+        cur.execute("SHOW transaction_isolation")
+        assert cur.fetchone() == {"transaction_isolation": "repeatable read"}
+        cur.execute("SELECT count(*) AS n FROM scratch")
+        assert cur.fetchone() == {"n": 0}
+        with db.transaction() as other:
+            other.execute("INSERT INTO scratch VALUES (7)")
+        cur.execute("SELECT count(*) AS n FROM scratch")
+        assert cur.fetchone() == {"n": 0}
+
+    assert ids(db) == [7]
+
+
+def test_a_connection_killed_by_the_server_is_dropped_and_the_next_one_works(
+    db: Database, dsn: str
+) -> None:
+    with db.read() as cur:
+        cur.execute("SELECT pg_backend_pid() AS pid")
+        pid = cur.fetchone()["pid"]
+    with psycopg2.connect(dsn) as admin, admin.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    with pytest.raises(psycopg2.OperationalError), db.transaction() as cur:
+        cur.execute("SELECT 1")
+    with db.transaction() as cur:
+        cur.execute("SELECT pg_backend_pid() AS pid")
+        assert cur.fetchone()["pid"] != pid
