@@ -1,24 +1,36 @@
 """gunicorn settings for the API (`gunicorn -c gunicorn.conf.py "payments_service:create_app()"`).
 
-Threads, not processes, carry the concurrency: a request spends most of its time waiting
-on Razorpay or PostgreSQL, so a few processes with many threads each keep the 2 cores busy
-without multiplying connection pools. Every value can be overridden by the environment.
+Chosen by measurement (`make bench`, README "Performance"): gthread workers, two per core,
+16 threads each. Threads carry the waiting: a request to Razorpay holds no database
+connection, so 16 threads share a pool of DB_POOL_MAX (10) connections. Processes carry the
+CPU: a gthread worker keeps every keep-alive connection it accepts, so with one worker per
+core a client's connections often pile onto one process and one core (the GIL); two per
+core spreads them. Every value can be overridden by the environment.
 """
 
 import os
 from typing import Any
 
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
-# Each thread may hold one database connection: keep DB_POOL_MAX >= threads, and
-# workers * DB_POOL_MAX within the database's (or Neon pooler's) connection limit.
+workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * _cores())))
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+# Keep workers * DB_POOL_MAX within the database's (or Neon pooler's) connection limit.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
-max_requests = 5000
-max_requests_jitter = 500
+# A safety net against slow leaks, not a routine: at a few hundred requests a second,
+# 5,000 restarted a worker every few seconds, each restart costing a second of CPU.
+max_requests = 100_000
+max_requests_jitter = 10_000
 accesslog = "-"
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -9,6 +9,7 @@ they do not stop in time) and the PostgreSQL server is stopped and its directory
 from __future__ import annotations
 
 import os
+import runpy
 import shutil
 import signal
 import socket
@@ -90,14 +91,16 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 @contextmanager
 def running_stack(
-    workers: int = 2,
-    threads: int = 8,
+    workers: int | None = None,
+    threads: int | None = None,
     latency_ms: int = 0,
     log_dir: Path | None = None,
     exit_on_sigterm: bool = True,
 ) -> Iterator[Stack]:
     """Start everything; stop it all on exit. The API's and the sandbox's output goes to
-    ``log_dir``, or to a temporary directory deleted on exit."""
+    ``log_dir``, or to a temporary directory deleted on exit. Workers, threads and the
+    pool size default to production's (gunicorn.conf.py, Settings)."""
+    production = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
     previous_handler = signal.getsignal(signal.SIGTERM)
     if exit_on_sigterm:
         signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -123,9 +126,9 @@ def running_stack(
             "ADMIN_JWT_SECRET": ADMIN_SECRET,
             "RAZORPAY_API_BASE_URL": f"http://127.0.0.1:{sandbox_port}",
             "GUNICORN_BIND": f"127.0.0.1:{api_port}",
-            "WEB_CONCURRENCY": str(workers),
-            "GUNICORN_THREADS": str(threads),
-            "DB_POOL_MAX": str(threads),
+            "WEB_CONCURRENCY": str(workers or production["workers"]),
+            "GUNICORN_THREADS": str(threads or production["threads"]),
+            "DB_POOL_MAX": str(settings.db_pool_max),
             "LOG_LEVEL": "WARNING",
             "SANDBOX_WEBHOOK_URL": "",
             "SANDBOX_LATENCY_MS": str(latency_ms),
