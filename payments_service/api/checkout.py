@@ -52,15 +52,20 @@ class VerifyResultSchema(Schema):
     enrollment = fields.Nested(EnrollmentSchema, allow_none=True)
 
 
+# Built once: a marshmallow schema is reusable and building one costs more than loading.
+VERIFY = VerifySchema()
+VERIFY_RESULT = VerifyResultSchema()
+
+
 @bp.route("/verify", methods=["POST"], provide_automatic_options=False)
 def verify() -> dict[str, Any]:
     """Verify a Checkout result, capture, mark the order paid and grant access."""
-    body = load_json(VerifySchema())
+    body = load_json(VERIFY)
     settings = services().settings
     outcome: PaymentOutcome = verify_checkout(
         services().db, services().gateway, settings.razorpay_key_secret, CheckoutResult(**body)
     )
-    result: dict[str, Any] = VerifyResultSchema().dump(outcome)
+    result: dict[str, Any] = VERIFY_RESULT.dump(outcome)
     return result
 
 

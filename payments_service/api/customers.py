@@ -46,6 +46,10 @@ class MoneyTrailSchema(Schema):
 _EMAIL = fields.Email()
 
 
+# Built once: a marshmallow schema is reusable and building one costs more than loading.
+MONEY_TRAIL = MoneyTrailSchema()
+
+
 @bp.get("/<email>/transactions")
 def transactions(email: str) -> dict[str, Any]:
     """The money trail: orders, payments, captures, failures, refunds, grants, revokes."""
@@ -54,5 +58,5 @@ def transactions(email: str) -> dict[str, Any]:
         _EMAIL.deserialize(email)
     except ValidationError as exc:
         raise ValidationError({"email": exc.messages}) from exc
-    result: dict[str, Any] = MoneyTrailSchema().dump(customer_trail(services().db, email))
+    result: dict[str, Any] = MONEY_TRAIL.dump(customer_trail(services().db, email))
     return result

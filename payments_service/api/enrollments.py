@@ -45,21 +45,29 @@ class RevokeSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
+# Built once: a marshmallow schema is reusable and building one costs more than loading.
+ENROLLMENT = EnrollmentSchema()
+ENROLLMENT_LIST = EnrollmentSchema(many=True)
+ENROLLMENT_QUERY = EnrollmentQuerySchema()
+GRANT = GrantSchema()
+REVOKE = RevokeSchema()
+
+
 @bp.post("")
 def grant() -> tuple[dict[str, Any], int]:
     """Grant access without a purchase (admin), with the reason recorded."""
     caller = current_admin()
-    body = load_json(GrantSchema())
-    return EnrollmentSchema().dump(grant_enrollment(services().db, caller, **body)), 201
+    body = load_json(GRANT)
+    return ENROLLMENT.dump(grant_enrollment(services().db, caller, **body)), 201
 
 
 @bp.post("/<enrollment_id>/revoke")
 def revoke(enrollment_id: str) -> dict[str, Any]:
     """Revoke access (admin), with the reason recorded."""
     caller = current_admin()
-    body = load_json(RevokeSchema())
+    body = load_json(REVOKE)
     revoked = revoke_enrollment(services().db, caller, enrollment_id, body["reason"])
-    result: dict[str, Any] = EnrollmentSchema().dump(revoked)
+    result: dict[str, Any] = ENROLLMENT.dump(revoked)
     return result
 
 
@@ -67,6 +75,6 @@ def revoke(enrollment_id: str) -> dict[str, Any]:
 def index() -> dict[str, Any]:
     """List enrollments by customer email and/or SKU, across all sites."""
     current_caller()
-    query = load_query(EnrollmentQuerySchema())
+    query = load_query(ENROLLMENT_QUERY)
     found = list_enrollments(services().db, **query)
-    return {"items": EnrollmentSchema(many=True).dump(found)}
+    return {"items": ENROLLMENT_LIST.dump(found)}

@@ -44,13 +44,19 @@ class NotificationQuerySchema(PageQuerySchema):
     event_type = fields.String(load_default=None, validate=validate.OneOf(NOTIFICATION_TYPES))
 
 
+# Built once: a marshmallow schema is reusable and building one costs more than loading.
+NOTIFICATION = NotificationSchema()
+NOTIFICATION_LIST = NotificationSchema(many=True)
+NOTIFICATION_QUERY = NotificationQuerySchema()
+
+
 @bp.get("")
 def index() -> dict[str, Any]:
     """List callbacks to sites and their delivery state."""
     caller = current_admin()
-    page = list_notifications(services().db, caller, **load_query(NotificationQuerySchema()))
+    page = list_notifications(services().db, caller, **load_query(NOTIFICATION_QUERY))
     return {
-        "items": NotificationSchema(many=True).dump(page.items),
+        "items": NOTIFICATION_LIST.dump(page.items),
         "next_cursor": page.next_cursor,
     }
 
@@ -59,7 +65,5 @@ def index() -> dict[str, Any]:
 def redeliver_one(notification_id: str) -> dict[str, Any]:
     """Queue a notification again now (same id and body)."""
     caller = current_admin()
-    result: dict[str, Any] = NotificationSchema().dump(
-        redeliver(services().db, caller, notification_id)
-    )
+    result: dict[str, Any] = NOTIFICATION.dump(redeliver(services().db, caller, notification_id))
     return result

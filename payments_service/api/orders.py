@@ -87,22 +87,29 @@ class OrderSchema(Schema):
         return checkout_options(order, settings.razorpay_key_id, settings.merchant_name)
 
 
+# Built once: a marshmallow schema is reusable and building one costs more than loading.
+CREATE_ORDER = CreateOrderSchema()
+LIST_ORDERS_QUERY = ListOrdersQuerySchema()
+ORDER = OrderSchema()
+ORDER_LIST = OrderSchema(many=True)
+
+
 @bp.post("")
 def create() -> tuple[dict[str, Any], int]:
     """Create an order and return it with its Checkout options."""
     caller = current_site()
-    body = load_json(CreateOrderSchema())
+    body = load_json(CREATE_ORDER)
     order, is_new = create_order(
         services().db, services().gateway, caller, _order_request(body), idempotency_key()
     )
-    return OrderSchema().dump(order), 201 if is_new else 200
+    return ORDER.dump(order), 201 if is_new else 200
 
 
 @bp.get("/<order_id>")
 def fetch(order_id: str) -> dict[str, Any]:
     """Fetch one order."""
     caller = current_caller()
-    result: dict[str, Any] = OrderSchema().dump(get_order(services().db, caller, order_id))
+    result: dict[str, Any] = ORDER.dump(get_order(services().db, caller, order_id))
     return result
 
 
@@ -110,9 +117,9 @@ def fetch(order_id: str) -> dict[str, Any]:
 def index() -> dict[str, Any]:
     """List orders newest first, with filters and a cursor."""
     caller = current_caller()
-    query = load_query(ListOrdersQuerySchema())
+    query = load_query(LIST_ORDERS_QUERY)
     page = list_orders(services().db, caller, **query)
-    return {"items": OrderSchema(many=True).dump(page.items), "next_cursor": page.next_cursor}
+    return {"items": ORDER_LIST.dump(page.items), "next_cursor": page.next_cursor}
 
 
 def _order_request(body: dict[str, Any]) -> OrderRequest:

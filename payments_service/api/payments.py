@@ -21,9 +21,14 @@ class PaymentQuerySchema(PageQuerySchema):
     status = fields.String(load_default=None, validate=validate.OneOf(list(PAYMENT_STATUS_RANK)))
 
 
+# Built once: a marshmallow schema is reusable and building one costs more than loading.
+PAYMENT_LIST = PaymentSchema(many=True)
+PAYMENT_QUERY = PaymentQuerySchema()
+
+
 @bp.get("")
 def index() -> dict[str, Any]:
     """List payments newest first, by order, customer or status."""
     caller = current_caller()
-    page = list_payments(services().db, caller, **load_query(PaymentQuerySchema()))
-    return {"items": PaymentSchema(many=True).dump(page.items), "next_cursor": page.next_cursor}
+    page = list_payments(services().db, caller, **load_query(PAYMENT_QUERY))
+    return {"items": PAYMENT_LIST.dump(page.items), "next_cursor": page.next_cursor}

@@ -35,15 +35,21 @@ class WebhookEventQuerySchema(PageQuerySchema):
     event_type = fields.String(load_default=None, validate=validate.Length(max=100))
 
 
+# Built once: a marshmallow schema is reusable and building one costs more than loading.
+WEBHOOK_EVENT = WebhookEventSchema()
+WEBHOOK_EVENT_LIST = WebhookEventSchema(many=True)
+WEBHOOK_EVENT_QUERY = WebhookEventQuerySchema()
+
+
 @bp.get("")
 def index() -> dict[str, Any]:
     """List received Razorpay events: applied, unmatched (not ours), ignored, failed."""
     current_admin()
-    query = load_query(WebhookEventQuerySchema())
+    query = load_query(WEBHOOK_EVENT_QUERY)
     page = list_events(services().db, **query)
     last = last_webhook_at(services().db)
     return {
-        "items": WebhookEventSchema(many=True).dump(page.items),
+        "items": WEBHOOK_EVENT_LIST.dump(page.items),
         "next_cursor": page.next_cursor,
         "last_received_at": last.isoformat() if last else None,
     }
@@ -53,7 +59,5 @@ def index() -> dict[str, Any]:
 def reapply(event_id: str) -> dict[str, Any]:
     """Apply a stored event again and return its new outcome."""
     current_admin()
-    result: dict[str, Any] = WebhookEventSchema().dump(
-        reapply_event(services().event_context, event_id)
-    )
+    result: dict[str, Any] = WEBHOOK_EVENT.dump(reapply_event(services().event_context, event_id))
     return result
