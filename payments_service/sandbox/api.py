@@ -120,7 +120,7 @@ def payment_list() -> Json:
     """List payments, newest first."""
     page = parse_page(request.args)
     with current_sandbox().state.reading() as state:
-        payments = page.select(list(state.payments.values()))
+        payments = state.payment_timeline.newest_first(page)
         return collection([payment.to_json() for payment in payments])
 
 
@@ -196,7 +196,7 @@ def refund_list() -> Json:
     """List refunds, newest first."""
     page = parse_page(request.args)
     with current_sandbox().state.reading() as state:
-        refunds = page.select(list(state.refunds.values()))
+        refunds = state.refund_timeline.newest_first(page)
         return collection([refund.to_json() for refund in refunds])
 
 

@@ -107,7 +107,7 @@ def attempt_payment(transaction: Transaction, order: Order, attempt: Attempt) ->
         notes=dict(order.notes) if attempt.notes is None else attempt.notes,
         **_instrument(attempt),
     )
-    transaction.state.payments[payment.id] = payment
+    transaction.state.add_payment(payment)
     order.attempts += 1
     order.status = "attempted"
     if not attempt.succeeds:

@@ -39,7 +39,7 @@ def create_refund(
             return replayed
     payment = transaction.state.payment(payment_id)
     refund = _new_refund(transaction, payment, body)
-    transaction.state.refunds[refund.id] = refund
+    transaction.state.add_refund(refund)
     if idempotency_key is not None:
         transaction.state.refund_keys[idempotency_key] = IdempotentRefund(
             request_fingerprint, refund.id

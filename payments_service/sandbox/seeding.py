@@ -55,7 +55,7 @@ def seed() -> dict[str, Any]:
     with current_sandbox().state.transaction() as transaction:
         for order, payment in built:
             transaction.state.orders[order.id] = order
-            transaction.state.payments[payment.id] = payment
+            transaction.state.add_payment(payment)
     items = [{"order_id": order.id, "payment_id": payment.id} for order, payment in built]
     return {"count": count, "items": items}
 

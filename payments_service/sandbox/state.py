@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from .config import SandboxConfig
 from .entities import ID_ALPHABET, ID_LENGTH, Order, Payment, Refund
 from .errors import NO_SUCH_ID, invalid_request
+from .timeline import Timeline
 from .webhooks import Event, build_event
 
 Publisher = Callable[[list[Event]], None]
@@ -57,16 +58,46 @@ class Transaction:
 
 
 class SandboxState:
-    """All entities of one sandbox instance, guarded by a single re-entrant lock."""
+    """All entities of one sandbox instance, guarded by a single re-entrant lock.
+
+    Payments and refunds are added through ``add_payment`` and ``add_refund``, which also
+    keep them in creation order (for the list endpoints) and by the entity they belong to.
+    """
 
     def __init__(self, config: SandboxConfig, publish: Publisher) -> None:
         self.config = config
         self.orders: dict[str, Order] = {}
-        self.payments: dict[str, Payment] = {}
-        self.refunds: dict[str, Refund] = {}
         self.refund_keys: dict[str, IdempotentRefund] = {}
+        self.payment_timeline: Timeline[Payment] = Timeline()
+        self.refund_timeline: Timeline[Refund] = Timeline()
+        self._payments: dict[str, Payment] = {}
+        self._refunds: dict[str, Refund] = {}
+        self._payments_by_order: dict[str, list[Payment]] = {}
+        self._refunds_by_payment: dict[str, list[Refund]] = {}
         self._publish = publish
         self._lock = threading.RLock()
+
+    @property
+    def payments(self) -> Mapping[str, Payment]:
+        """Every payment by id, oldest first."""
+        return self._payments
+
+    @property
+    def refunds(self) -> Mapping[str, Refund]:
+        """Every refund by id, oldest first."""
+        return self._refunds
+
+    def add_payment(self, payment: Payment) -> None:
+        """Store a new payment."""
+        self._payments[payment.id] = payment
+        self.payment_timeline.add(payment)
+        self._payments_by_order.setdefault(payment.order_id, []).append(payment)
+
+    def add_refund(self, refund: Refund) -> None:
+        """Store a new refund."""
+        self._refunds[refund.id] = refund
+        self.refund_timeline.add(refund)
+        self._refunds_by_payment.setdefault(refund.payment_id, []).append(refund)
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -91,9 +122,13 @@ class SandboxState:
         """Forget every entity and idempotency key."""
         with self._lock:
             self.orders.clear()
-            self.payments.clear()
-            self.refunds.clear()
             self.refund_keys.clear()
+            self.payment_timeline.clear()
+            self.refund_timeline.clear()
+            self._payments.clear()
+            self._refunds.clear()
+            self._payments_by_order.clear()
+            self._refunds_by_payment.clear()
 
     def order(self, order_id: str) -> Order:
         """Return the order or raise Razorpay's unknown-id error."""
@@ -109,11 +144,11 @@ class SandboxState:
 
     def payments_of(self, order_id: str) -> list[Payment]:
         """Payments attempted on an order, oldest first."""
-        return [payment for payment in self.payments.values() if payment.order_id == order_id]
+        return list(self._payments_by_order.get(order_id, ()))
 
     def refunds_of(self, payment_id: str) -> list[Refund]:
         """Refunds of a payment, oldest first."""
-        return [refund for refund in self.refunds.values() if refund.payment_id == payment_id]
+        return list(self._refunds_by_payment.get(payment_id, ()))
 
     def ledger(self) -> dict[str, dict[str, int]]:
         """Totals per currency: captured amounts, their fees, and refunds not failed."""
@@ -130,7 +165,7 @@ class SandboxState:
             return {currency: ledger.to_json() for currency, ledger in sorted(totals.items())}
 
 
-def _lookup(entities: dict[str, EntityT], entity_id: str, prefix: str) -> EntityT:
+def _lookup(entities: Mapping[str, EntityT], entity_id: str, prefix: str) -> EntityT:
     """Find an entity by id, answering malformed and unknown ids as Razorpay does."""
     found = entities.get(entity_id)
     if found is not None:
