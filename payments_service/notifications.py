@@ -161,6 +161,22 @@ def payment_event(cur: Cursor, event_type: str, order: Order, payment: Payment) 
     )
 
 
+def order_paid(cur: Cursor, order: Order, payment: Payment, enrollment: Enrollment | None) -> None:
+    """Queue order.paid for the order's site and, with the purchase's grant,
+    enrollment.granted for every site: one look-up of the recipients, one insert."""
+    everyone = sql.recipients(cur, None, order.customer_email)
+    rows = _rows(
+        [recipient for recipient in everyone if recipient.site_id == order.site_id],
+        "order.paid",
+        order.id,
+        {"order": _order(order), "payment": _payment(payment)},
+    )
+    if enrollment is not None:
+        rows += _rows(everyone, *_enrollment_event(enrollment))
+    if rows:
+        sql.insert_many(cur, rows)
+
+
 def refund_settled(cur: Cursor, order: Order, refund: Refund) -> None:
     """Queue refund.processed or refund.failed for the order's site."""
     queue_for_order_site(
@@ -185,10 +201,14 @@ def refund_settled(cur: Cursor, order: Order, refund: Refund) -> None:
 
 def enrollment_changed(cur: Cursor, enrollment: Enrollment) -> None:
     """Queue enrollment.granted or enrollment.revoked for every site."""
+    event_type, subject, data = _enrollment_event(enrollment)
+    queue_for_every_site(cur, enrollment.customer_email, event_type, subject, data)
+
+
+def _enrollment_event(enrollment: Enrollment) -> tuple[str, str, dict[str, Any]]:
+    """(event type, subject, data) of a grant or revoke."""
     event_type = "enrollment.granted" if enrollment.status == "active" else "enrollment.revoked"
-    queue_for_every_site(
-        cur,
-        enrollment.customer_email,
+    return (
         event_type,
         f"{enrollment.customer_email}|{enrollment.sku}",
         {
@@ -238,6 +258,14 @@ def _queue(
     subject: str,
     data: dict[str, Any],
 ) -> None:
+    rows = _rows(recipients, event_type, subject, data)
+    if rows:
+        sql.insert_many(cur, rows)
+
+
+def _rows(
+    recipients: list[sql.Recipient], event_type: str, subject: str, data: dict[str, Any]
+) -> list[tuple[str, str, str, str, str, datetime]]:
     now = datetime.now(UTC)
     rows = []
     for recipient in recipients:
@@ -253,8 +281,7 @@ def _queue(
             body["data"] = {**data, "site_user_id": recipient.site_user_id}
         raw = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
         rows.append((notification_id, recipient.site_id, event_type, subject, raw, now))
-    if rows:
-        sql.insert_many(cur, rows)
+    return rows
 
 
 def _post(

@@ -14,8 +14,8 @@ from .db import Cursor, Database
 from .db import enrollments as enrollments_sql
 from .db import orders as orders_sql
 from .db import payments as payments_sql
-from .db.enrollments import Enrollment
-from .db.orders import Order
+from .db.enrollments import Enrollment, NewEnrollment
+from .db.orders import Order, StatusChange
 from .db.payments import Payment, PaymentRecord
 from .errors import NotFound
 from .ids import new_id
@@ -61,6 +61,16 @@ def later_status(rank: dict[str, int], current: str | None, incoming: str) -> st
     return current
 
 
+@dataclass(frozen=True)
+class PaymentFact:
+    """A Razorpay payment entity to apply, with its order (locked by the caller's
+    transaction) and our record of the payment, read after the lock was taken."""
+
+    order: Order
+    existing: Payment | None
+    entity: dict[str, Any]
+
+
 def apply_payment(
     db: Database, entity: dict[str, Any], actor: str, grant_source: str = "purchase"
 ) -> PaymentOutcome:
@@ -72,40 +82,111 @@ def apply_payment(
     product once. Raises NotFound when the payment's order is not one of ours.
     """
     with db.transaction() as cur:
-        found = orders_sql.get_by_razorpay_id(cur, str(entity.get("order_id")))
-        order = orders_sql.lock_for_update(cur, found.id) if found else None
-        if order is None:
-            raise NotFound(f"payment {entity.get('id')} is for an order this service did not make")
-        existing = payments_sql.get(cur, entity["id"])
-        record = _merge(order.id, existing, entity)
-        if existing is not None and not _differs(existing, record) and order.status != "created":
-            return PaymentOutcome(order, existing, None, order_became_paid=False, changed=False)
-        payment = payments_sql.upsert(cur, record)
-        outcome = _settle_order(cur, order, payment, actor, grant_source)
-        if payment.status == "failed" and (existing is None or existing.status != "failed"):
-            notifications.payment_event(cur, "payment.failed", outcome.order, payment)
-        return outcome
+        return apply_payment_in(cur, entity, actor, grant_source)
 
 
-def _settle_order(
-    cur: Cursor, order: Order, payment: Payment, actor: str, grant_source: str
+def apply_payment_in(
+    cur: Cursor, entity: dict[str, Any], actor: str, grant_source: str = "purchase"
 ) -> PaymentOutcome:
-    """Move the locked order on from what its payment now says; grant and notify once."""
-    became_paid = _is_full_payment(order, payment) and order.amount_paid == 0
-    enrollment = None
-    if became_paid:
-        orders_sql.set_status(cur, order.id, "paid", amount_paid=payment.amount)
-        enrollment = _grant_for(cur, order, actor, grant_source)
-    elif order.status == "created":
-        orders_sql.set_status(cur, order.id, "attempted", amount_paid=0)
-    if payment.status in SETTLED_STATUSES and not _is_full_payment(order, payment):
-        log.warning("payment %s does not match order %s; not fulfilled", payment.id, order.id)
-    order = orders_sql.get(cur, order.id) or order
-    if became_paid:
-        notifications.payment_event(cur, "order.paid", order, payment)
-        if enrollment is not None:
-            notifications.enrollment_changed(cur, enrollment)
-    return PaymentOutcome(order, payment, enrollment, became_paid, changed=True)
+    """apply_payment within the caller's transaction (which it leaves holding the order's
+    lock). Raises NotFound when the payment's order is not one of ours."""
+    order = orders_sql.lock_by_razorpay_id(cur, str(entity.get("order_id")))
+    if order is None:
+        raise NotFound(f"payment {entity.get('id')} is for an order this service did not make")
+    fact = PaymentFact(order, payments_sql.get(cur, entity["id"]), entity)
+    (outcome,) = apply_to_locked_orders(cur, [fact], actor, grant_source)
+    return outcome
+
+
+def apply_to_locked_orders(
+    cur: Cursor, facts: list[PaymentFact], actor: str, grant_source: str = "purchase"
+) -> list[PaymentOutcome]:
+    """apply_payment's state machine for several payments at once, in the caller's
+    transaction (which holds every order's lock); outcomes in the order of ``facts``.
+
+    One payment per order: apply an order's next payment in a later call, with the order
+    its outcome returns. Each table is written with one statement, however many payments.
+    Raises ValueError or KeyError for a malformed entity, before writing anything.
+    """
+    if len({fact.order.id for fact in facts}) != len(facts):
+        raise ValueError("apply one payment per order at a time")
+    records = [_merge(fact.order.id, fact.existing, fact.entity) for fact in facts]
+    outcomes: dict[str, PaymentOutcome] = {}
+    changing = []
+    for fact, record in zip(facts, records, strict=True):
+        if fact.existing is not None and _is_recorded(fact.order, fact.existing, record):
+            outcomes[record.id] = PaymentOutcome(
+                fact.order, fact.existing, None, order_became_paid=False, changed=False
+            )
+        else:
+            changing.append((fact, record))
+    stored = {p.id: p for p in payments_sql.upsert_many(cur, [record for _, record in changing])}
+    settled = _settle_orders(
+        cur, [(fact.order, stored[record.id]) for fact, record in changing], actor, grant_source
+    )
+    for (fact, _), outcome in zip(changing, settled, strict=True):
+        _notify(cur, fact.existing, outcome)
+        outcomes[outcome.payment.id] = outcome
+    return [outcomes[record.id] for record in records]
+
+
+def is_recorded(order: Order, existing: Payment | None, entity: dict[str, Any]) -> bool:
+    """Whether applying ``entity`` to ``order`` would change nothing we hold.
+
+    Raises ValueError or KeyError for a malformed entity.
+    """
+    record = _merge(order.id, existing, entity)
+    return existing is not None and _is_recorded(order, existing, record)
+
+
+def _settle_orders(
+    cur: Cursor, settling: list[tuple[Order, Payment]], actor: str, grant_source: str
+) -> list[PaymentOutcome]:
+    """Move each locked order on from what its payment now says; grant once."""
+    paying = {
+        order.id
+        for order, payment in settling
+        if _is_full_payment(order, payment) and order.amount_paid == 0
+    }
+    changes = [
+        StatusChange(order.id, "paid", payment.amount)
+        if order.id in paying
+        else StatusChange(order.id, "attempted", 0)
+        for order, payment in settling
+        if order.id in paying or order.status == "created"
+    ]
+    moved = {order.id: order for order in orders_sql.set_statuses(cur, changes)}
+    # Sorted, so transactions granting several at once take the unique index's locks in
+    # one order (and the first of two orders for one customer and SKU still wins).
+    grants = sorted(
+        (_grant_for(order, actor, grant_source) for order, _ in settling if order.id in paying),
+        key=lambda grant: (grant.customer_email, grant.sku),
+    )
+    granted = {e.order_id: e for e in enrollments_sql.insert_many_if_absent(cur, grants)}
+    outcomes = []
+    for order, payment in settling:
+        if payment.status in SETTLED_STATUSES and not _is_full_payment(order, payment):
+            log.warning("payment %s does not match order %s; not fulfilled", payment.id, order.id)
+        became_paid = order.id in paying
+        outcomes.append(
+            PaymentOutcome(
+                moved.get(order.id, order),
+                payment,
+                granted.get(order.id),
+                order_became_paid=became_paid,
+                changed=True,
+            )
+        )
+    return outcomes
+
+
+def _notify(cur: Cursor, existing: Payment | None, outcome: PaymentOutcome) -> None:
+    """Tell the order's site it was paid (and every site of the grant), or of a failure."""
+    order, payment = outcome.order, outcome.payment
+    if outcome.order_became_paid:
+        notifications.order_paid(cur, order, payment, outcome.enrollment)
+    if payment.status == "failed" and (existing is None or existing.status != "failed"):
+        notifications.payment_event(cur, "payment.failed", order, payment)
 
 
 def order_state(db: Database, order_id: str) -> tuple[Order, list[Payment], list[Enrollment]]:
@@ -153,6 +234,11 @@ def _is_full_payment(order: Order, payment: Payment) -> bool:
     )
 
 
+def _is_recorded(order: Order, existing: Payment, record: PaymentRecord) -> bool:
+    # An order still `created` has not yet been moved on by its payment.
+    return not _differs(existing, record) and order.status != "created"
+
+
 def _differs(existing: Payment, record: PaymentRecord) -> bool:
     return any(
         getattr(existing, name) != value
@@ -161,10 +247,9 @@ def _differs(existing: Payment, record: PaymentRecord) -> bool:
     )
 
 
-def _grant_for(cur: Cursor, order: Order, actor: str, source: str) -> Enrollment | None:
-    return enrollments_sql.insert_if_absent(
-        cur,
-        enrollment_id=new_id("enr"),
+def _grant_for(order: Order, actor: str, source: str) -> NewEnrollment:
+    return NewEnrollment(
+        id=new_id("enr"),
         customer_email=order.customer_email,
         sku=order.product_sku,
         source=source,

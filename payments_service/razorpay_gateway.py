@@ -11,7 +11,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, TypeVar
 
 import razorpay
@@ -28,6 +28,27 @@ PAGE_SIZE = 100  # Razorpay's largest page
 _TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout)
 
 
+class _SdkClient(razorpay.Client):  # type: ignore[misc]
+    """The official client, except that it reads its own version (for the User-Agent) from
+    the installed package's metadata once rather than on every request (~0.25 ms each)."""
+
+    @cached_property
+    def _sdk_version(self) -> str:
+        return str(super()._get_version())
+
+    def _get_version(self) -> str:
+        return self._sdk_version
+
+
+def _session_for(base_url: str) -> requests.Session:
+    """An HTTP session whose proxies (HTTPS_PROXY, NO_PROXY) are read from the environment
+    once, here: by default requests reads them on every request, ~8% of an order's CPU."""
+    session = requests.Session()
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    session.trust_env = False
+    return session
+
+
 class RazorpayGateway:
     """Orders, payments and captures at Razorpay (or at the sandbox, by base URL)."""
 
@@ -42,7 +63,9 @@ class RazorpayGateway:
         observe: Callable[[str, str, float], None] | None = None,
     ) -> None:
         self.key_id = key_id
-        self._client = razorpay.Client(auth=(key_id, key_secret), base_url=base_url)
+        self._client = _SdkClient(
+            session=_session_for(base_url), auth=(key_id, key_secret), base_url=base_url
+        )
         self._client.set_app_details({"title": "payments_service", "version": "0.1"})
         self._timeout = (min(3.05, timeout_seconds), timeout_seconds)
         self._read_attempts = read_attempts
@@ -116,23 +139,26 @@ class RazorpayGateway:
         )
         return list(found.get("items", []))
 
-    def iter_payments(self, start: int, end: int) -> Iterator[Entity]:
-        """Every payment created in [start, end] (unix seconds), paged 100 at a time."""
-        return self._iterate("payment.all", self._client.payment.all, start, end)
+    def iter_payment_pages(self, start: int, end: int) -> Iterator[list[Entity]]:
+        """The payments created in [start, end] (unix seconds), a page of up to 100 at a
+        time, newest first."""
+        return self._pages("payment.all", self._client.payment.all, start, end)
 
     def iter_refunds(self, start: int, end: int) -> Iterator[Entity]:
         """Every refund created in [start, end] (unix seconds), paged 100 at a time."""
-        return self._iterate("refund.all", self._client.refund.all, start, end)
+        for page in self._pages("refund.all", self._client.refund.all, start, end):
+            yield from page
 
-    def _iterate(
+    def _pages(
         self, operation: str, list_call: Callable[..., Entity], start: int, end: int
-    ) -> Iterator[Entity]:
+    ) -> Iterator[list[Entity]]:
         skip = 0
         while True:
             query = {"from": start, "to": end, "count": PAGE_SIZE, "skip": skip}
             page = self._read(operation, partial(list_call, query, **self._opts))
             items: list[Entity] = list(page.get("items", []))
-            yield from items
+            if items:
+                yield items
             if len(items) < PAGE_SIZE:
                 return
             skip += len(items)

@@ -3,22 +3,17 @@
 Creating one reserves its amount under the order's row lock (so concurrent requests can
 never exceed what was captured), asks Razorpay outside any transaction with a stable
 X-Refund-Idempotency key, then records Razorpay's answer. Refund webhooks and
-reconciliation settle status through the same apply_refund.
+reconciliation settle status through the same apply_refund (refund_settlement.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Final
 
-from . import notifications
 from .auth import Caller
 from .db import Cursor, Database
-from .db import enrollments as enrollments_sql
 from .db import orders as orders_sql
 from .db import payments as payments_sql
 from .db import refunds as sql
@@ -38,13 +33,7 @@ from .money import MINIMUM_AMOUNT
 from .pagination import Page, decode_cursor, page_of
 from .payments import SETTLED_STATUSES
 from .razorpay_gateway import RazorpayGateway
-
-log = logging.getLogger(__name__)
-
-REFUND_STATUS_RANK: Final = {"requested": 0, "pending": 1, "processed": 2, "failed": 2}
-ATTENTION_FAILED_AFTER_REVOKE = (
-    "the refund failed after access was revoked: decide whether to re-grant the enrollment"
-)
+from .refund_settlement import apply_refund, find_at_razorpay
 
 
 @dataclass(frozen=True)
@@ -96,44 +85,6 @@ def create_refund(
     return _ask_razorpay(db, gateway, reserved, outcome_unknown=False), True
 
 
-def apply_refund(db: Database, entity: dict[str, Any], actor: str) -> Refund:
-    """Merge a Razorpay refund entity into our records, forward only, in one transaction.
-
-    Derives the payment's and order's refunded amounts and statuses, revokes access on a
-    full refund that asks for it, and flags a failed refund that had revoked access.
-    Raises NotFound when the refund's payment is not one of ours.
-    """
-    with db.transaction() as cur:
-        payment = payments_sql.get(cur, str(entity.get("payment_id")))
-        order = orders_sql.lock_for_update(cur, payment.order_id) if payment else None
-        if payment is None or order is None:
-            raise NotFound(f"refund {entity.get('id')} is of a payment this service did not take")
-        refund = _find(cur, entity, payment)
-        before = refund.status if refund else None
-        incoming = "pending" if entity["status"] in ("created", "pending") else entity["status"]
-        if refund is None:
-            refund = _record_foreign(cur, entity, payment, incoming)
-        elif REFUND_STATUS_RANK[incoming] > REFUND_STATUS_RANK[refund.status]:
-            refund = sql.settle(
-                cur,
-                refund.id,
-                status=incoming,
-                razorpay_refund_id=entity["id"],
-                speed_processed=entity.get("speed_processed"),
-            )
-        _derive_totals(cur, order, payment, refund, actor)
-        if refund.status in ("processed", "failed") and refund.status != before:
-            notifications.refund_settled(cur, orders_sql.get(cur, order.id) or order, refund)
-        return sql.get(cur, refund.id) or refund
-
-
-def refund_state(db: Database, razorpay_refund_id: str) -> tuple[str, int] | None:
-    """(status, amount) of the refund Razorpay knows by this id, if we have it."""
-    with db.transaction() as cur:
-        refund = sql.get_by_razorpay_id(cur, razorpay_refund_id)
-    return (refund.status, refund.amount) if refund else None
-
-
 def get_refund(db: Database, caller: Caller, refund_id: str) -> Refund:
     """One refund the caller may see. Raises NotFound otherwise."""
     with db.transaction() as cur:
@@ -166,29 +117,6 @@ def list_refunds(
             limit=limit + 1,
         )
     return page_of(rows, limit, lambda row: (row.created_at, row.id))
-
-
-def resolve_requested_refunds(
-    db: Database, gateway: RazorpayGateway, older_than: timedelta, limit: int = 50
-) -> int:
-    """Worker pass: learn the outcome of refunds whose Razorpay answer was lost.
-
-    A reservation Razorpay never heard of is released: the refund did not happen.
-    """
-    with db.transaction() as cur:
-        stale = sql.list_requested(cur, datetime.now(UTC) - older_than, limit)
-    for refund in stale:
-        try:
-            found = _look_up(gateway, refund)
-        except GatewayError:
-            continue
-        if found is None:
-            with db.transaction() as cur:
-                sql.delete_requested(cur, refund.id)
-            log.warning("refund %s never reached Razorpay; reservation released", refund.id)
-        else:
-            apply_refund(db, found, actor="reconcile")
-    return len(stale)
 
 
 def _reserve(
@@ -275,7 +203,7 @@ def _ask_razorpay(
     db: Database, gateway: RazorpayGateway, refund: Refund, outcome_unknown: bool
 ) -> Refund:
     # A failed look-up leaves the outcome unknown: the reservation stays (no except here).
-    entity = _look_up(gateway, refund) if outcome_unknown else None
+    entity = find_at_razorpay(gateway, refund) if outcome_unknown else None
     if entity is None:
         try:
             entity = gateway.create_refund(
@@ -292,82 +220,3 @@ def _ask_razorpay(
                 sql.delete_requested(cur, refund.id)
             raise
     return apply_refund(db, entity, actor=refund.requested_by)
-
-
-def _look_up(gateway: RazorpayGateway, refund: Refund) -> dict[str, Any] | None:
-    for entity in gateway.payment_refunds(refund.payment_id):
-        notes = entity.get("notes")
-        if isinstance(notes, dict) and notes.get("refund_ref") == refund.id:
-            return entity
-    return None
-
-
-def _find(cur: Cursor, entity: dict[str, Any], payment: Payment) -> Refund | None:
-    found = sql.get_by_razorpay_id(cur, str(entity["id"]))
-    notes = entity.get("notes")
-    ref = notes.get("refund_ref") if isinstance(notes, dict) else None
-    if found is None and isinstance(ref, str):
-        mine = sql.get(cur, ref)
-        found = mine if mine is not None and mine.payment_id == payment.id else None
-    return found
-
-
-def _record_foreign(cur: Cursor, entity: dict[str, Any], payment: Payment, status: str) -> Refund:
-    """A refund made outside this service (e.g. on the dashboard): record it as Razorpay's."""
-    stored = sql.insert(
-        cur,
-        NewRefund(
-            id=new_id("rfd"),
-            payment_id=payment.id,
-            order_id=payment.order_id,
-            amount=int(entity["amount"]),
-            currency=str(entity["currency"]),
-            speed_requested=str(entity.get("speed_requested") or "normal"),
-            reason=None,
-            revokes_access=True,
-            requested_by="razorpay",
-            idempotency_scope=None,
-            idempotency_key=None,
-            request_fingerprint=None,
-            status=status,
-            razorpay_refund_id=str(entity["id"]),
-        ),
-    )
-    if stored is None:
-        raise RuntimeError("a refund without an Idempotency-Key cannot conflict on it")
-    return sql.settle(
-        cur,
-        stored.id,
-        status=status,
-        razorpay_refund_id=None,
-        speed_processed=entity.get("speed_processed"),
-    )
-
-
-def _derive_totals(cur: Cursor, order: Order, payment: Payment, refund: Refund, actor: str) -> None:
-    payments_sql.set_refunded(cur, payment.id, sql.refunded_total(cur, payment.id))
-    refunded = sql.order_refunded_total(cur, order.id)
-    if order.amount_paid > 0:
-        status = (
-            "paid"
-            if refunded == 0
-            else "refunded"
-            if refunded >= order.amount_paid
-            else "partially_refunded"
-        )
-        orders_sql.set_refund_status(cur, order.id, status, refunded)
-        if status == "refunded" and refund.revokes_access and refund.status != "failed":
-            _revoke_for(cur, order, refund, actor)
-    if refund.status == "failed" and refund.revoked_access:
-        sql.mark_access(cur, refund.id, revoked=False, attention=ATTENTION_FAILED_AFTER_REVOKE)
-
-
-def _revoke_for(cur: Cursor, order: Order, refund: Refund, actor: str) -> None:
-    enrollment = enrollments_sql.active_for_order(cur, order.id)
-    if enrollment is None:
-        return
-    reason = f"order {order.id} fully refunded ({refund.id})"
-    revoked = enrollments_sql.revoke(cur, enrollment.id, revoked_by=actor, reason=reason)
-    if revoked is not None:
-        sql.mark_access(cur, refund.id, revoked=True, attention=None)
-        notifications.enrollment_changed(cur, revoked)

@@ -18,7 +18,7 @@ import requests
 from .notifications import deliver_due
 from .razorpay_events import retry_stale_events
 from .reconcile import heal_open_orders
-from .refunds import resolve_requested_refunds
+from .refund_settlement import resolve_requested_refunds
 from .services import Services
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,10 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 import psycopg2.pool
+from psycopg2.errors import DeadlockDetected
 from psycopg2.extras import RealDictCursor as Cursor
 
-__all__ = ["Cursor", "Database", "Row", "is_unique_violation"]
+__all__ = ["Cursor", "Database", "DeadlockDetected", "Row", "is_unique_violation"]
 
 Row = dict[str, Any]
 _BEGIN = "BEGIN ISOLATION LEVEL {level}; SET LOCAL statement_timeout = {timeout_ms:d}"

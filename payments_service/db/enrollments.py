@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from psycopg2.extras import execute_values
+
 from . import Cursor
 
 _COLUMNS = """id, customer_email, sku, status, source, order_id, granted_by, grant_reason,
@@ -62,6 +64,43 @@ def insert_if_absent(
     )
     row = cur.fetchone()
     return Enrollment(**row) if row else None
+
+
+@dataclass(frozen=True)
+class NewEnrollment:
+    """A grant to store: insert_if_absent's arguments."""
+
+    id: str
+    customer_email: str
+    sku: str
+    source: str
+    order_id: str | None
+    granted_by: str
+    grant_reason: str | None = None
+
+
+def insert_many_if_absent(cur: Cursor, grants: list[NewEnrollment]) -> list[Enrollment]:
+    """insert_if_absent for several grants in one statement; returns those stored (of two
+    for the same customer and SKU, only the first), in no particular order."""
+    if not grants:
+        return []
+    rows = execute_values(
+        cur,
+        f"""
+        INSERT INTO enrollments (id, customer_email, sku, source, order_id, granted_by,
+                                 grant_reason)
+        VALUES %s
+        ON CONFLICT (customer_email, sku) WHERE status = 'active' DO NOTHING
+        RETURNING {_COLUMNS}
+        """,  # noqa: S608 - only the fixed column list is formatted in
+        [
+            (g.id, g.customer_email, g.sku, g.source, g.order_id, g.granted_by, g.grant_reason)
+            for g in grants
+        ],
+        page_size=len(grants),
+        fetch=True,
+    )
+    return [Enrollment(**row) for row in rows]
 
 
 def get_active(cur: Cursor, customer_email: str, sku: str) -> Enrollment | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from psycopg2.extras import Json
+from psycopg2.extras import Json, execute_values
 
 from . import Cursor
 
@@ -14,6 +14,8 @@ _COLUMNS = """id, razorpay_order_id, site_id, status, amount, currency, amount_p
               amount_refunded, product_sku, product_name, customer_email, customer_name,
               customer_contact, site_user_id, receipt, notes, idempotency_key,
               request_fingerprint, created_at, updated_at, paid_at"""
+
+_QUALIFIED_COLUMNS = ", ".join("o." + column.strip() for column in _COLUMNS.split(","))
 
 IDEMPOTENCY_CONSTRAINT = "orders_site_idempotency_key"
 
@@ -102,6 +104,17 @@ def get_by_razorpay_id(cur: Cursor, razorpay_order_id: str) -> Order | None:
     return Order(**row) if row else None
 
 
+def find_by_razorpay_ids(cur: Cursor, razorpay_order_ids: list[str]) -> list[Order]:
+    """The orders among ``razorpay_order_ids`` that are ours, read without locking."""
+    if not razorpay_order_ids:
+        return []
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM orders WHERE razorpay_order_id = ANY(%s)",  # noqa: S608
+        (razorpay_order_ids,),
+    )
+    return [Order(**row) for row in cur.fetchall()]
+
+
 def get_by_idempotency_key(cur: Cursor, site_id: str, key: str) -> Order | None:
     """The order a site created earlier with this Idempotency-Key."""
     cur.execute(
@@ -122,6 +135,32 @@ def lock_for_update(cur: Cursor, order_id: str) -> Order | None:
     return Order(**row) if row else None
 
 
+def lock_by_razorpay_id(cur: Cursor, razorpay_order_id: str) -> Order | None:
+    """Read the order Razorpay knows as ``razorpay_order_id`` and hold its row lock."""
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM orders WHERE razorpay_order_id = %s FOR UPDATE",  # noqa: S608
+        (razorpay_order_id,),
+    )
+    row = cur.fetchone()
+    return Order(**row) if row else None
+
+
+def lock_by_razorpay_ids(cur: Cursor, razorpay_order_ids: list[str]) -> list[Order]:
+    """Read the orders among ``razorpay_order_ids`` that are ours and hold their row locks.
+
+    Locks are taken in our id order, so two transactions locking overlapping sets never
+    wait for each other in a cycle.
+    """
+    if not razorpay_order_ids:
+        return []
+    cur.execute(
+        f"""SELECT {_COLUMNS} FROM orders WHERE razorpay_order_id = ANY(%s)
+             ORDER BY id FOR UPDATE""",  # noqa: S608 - only the fixed column list is formatted in
+        (razorpay_order_ids,),
+    )
+    return [Order(**row) for row in cur.fetchall()]
+
+
 def set_status(cur: Cursor, order_id: str, status: str, *, amount_paid: int) -> None:
     """Move the order to ``status``; stamps paid_at the first time it is paid."""
     cur.execute(
@@ -133,6 +172,37 @@ def set_status(cur: Cursor, order_id: str, status: str, *, amount_paid: int) -> 
         """,
         {"id": order_id, "status": status, "amount_paid": amount_paid},
     )
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """An order's new status and paid amount (set_status's arguments)."""
+
+    order_id: str
+    status: str
+    amount_paid: int
+
+
+def set_statuses(cur: Cursor, changes: list[StatusChange]) -> list[Order]:
+    """set_status for several orders (ids must differ) in one statement; returns the
+    orders as they now are, in no particular order."""
+    if not changes:
+        return []
+    rows = execute_values(
+        cur,
+        f"""
+        UPDATE orders o
+           SET status = v.status, amount_paid = v.amount_paid, updated_at = now(),
+               paid_at = CASE WHEN v.amount_paid > 0 THEN coalesce(o.paid_at, now()) END
+          FROM (VALUES %s) AS v (id, status, amount_paid)
+         WHERE o.id = v.id
+        RETURNING {_QUALIFIED_COLUMNS}
+        """,  # noqa: S608 - only the fixed column list is formatted in
+        [(change.order_id, change.status, change.amount_paid) for change in changes],
+        page_size=len(changes),
+        fetch=True,
+    )
+    return [Order(**row) for row in rows]
 
 
 def claim_open(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from psycopg2.extras import execute_values
+
 from . import Cursor
 
 _COLUMNS = """id, order_id, status, amount, currency, amount_refunded, method, card_network,
@@ -73,6 +75,17 @@ def get(cur: Cursor, payment_id: str) -> Payment | None:
     return Payment(**row) if row else None
 
 
+def get_many(cur: Cursor, payment_ids: list[str]) -> list[Payment]:
+    """The payments among these Razorpay ids that we have recorded (in no particular order)."""
+    if not payment_ids:
+        return []
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM payments WHERE id = ANY(%s)",  # noqa: S608
+        (payment_ids,),
+    )
+    return [Payment(**row) for row in cur.fetchall()]
+
+
 def list_for_order(cur: Cursor, order_id: str) -> list[Payment]:
     """Every payment attempt on an order, oldest first."""
     cur.execute(
@@ -82,36 +95,47 @@ def list_for_order(cur: Cursor, order_id: str) -> list[Payment]:
     return [Payment(**row) for row in cur.fetchall()]
 
 
-def upsert(cur: Cursor, record: PaymentRecord) -> Payment:
-    """Insert or overwrite the payment; stamps each status's time the first time it is seen."""
-    cur.execute(
-        f"""
-        INSERT INTO payments (id, order_id, status, amount, currency, amount_refunded, method,
-                              card_network, card_last4, bank, wallet, vpa, fee, tax, error_code,
-                              error_description, error_reason, razorpay_created_at,
-                              authorized_at, captured_at, failed_at)
-        VALUES (%(id)s, %(order_id)s, %(status)s, %(amount)s, %(currency)s,
-                %(amount_refunded)s, %(method)s, %(card_network)s, %(card_last4)s, %(bank)s,
-                %(wallet)s, %(vpa)s, %(fee)s, %(tax)s, %(error_code)s, %(error_description)s,
-                %(error_reason)s, %(razorpay_created_at)s,
-                CASE WHEN %(status)s IN ('authorized', 'captured', 'refunded') THEN now() END,
-                CASE WHEN %(status)s IN ('captured', 'refunded') THEN now() END,
-                CASE WHEN %(status)s = 'failed' THEN now() END)
-        ON CONFLICT (id) DO UPDATE SET
-            status = EXCLUDED.status, amount_refunded = EXCLUDED.amount_refunded,
-            method = EXCLUDED.method, card_network = EXCLUDED.card_network,
-            card_last4 = EXCLUDED.card_last4, bank = EXCLUDED.bank, wallet = EXCLUDED.wallet,
-            vpa = EXCLUDED.vpa, fee = EXCLUDED.fee, tax = EXCLUDED.tax,
-            error_code = EXCLUDED.error_code, error_description = EXCLUDED.error_description,
-            error_reason = EXCLUDED.error_reason, updated_at = now(),
-            authorized_at = coalesce(payments.authorized_at, EXCLUDED.authorized_at),
-            captured_at = coalesce(payments.captured_at, EXCLUDED.captured_at),
-            failed_at = coalesce(payments.failed_at, EXCLUDED.failed_at)
-        RETURNING {_COLUMNS}
-        """,  # noqa: S608 - only the fixed column list is formatted in
-        record.__dict__,
+_UPSERT = f"""
+    INSERT INTO payments (id, order_id, status, amount, currency, amount_refunded, method,
+                          card_network, card_last4, bank, wallet, vpa, fee, tax, error_code,
+                          error_description, error_reason, razorpay_created_at,
+                          authorized_at, captured_at, failed_at)
+    VALUES %s
+    ON CONFLICT (id) DO UPDATE SET
+        status = EXCLUDED.status, amount_refunded = EXCLUDED.amount_refunded,
+        method = EXCLUDED.method, card_network = EXCLUDED.card_network,
+        card_last4 = EXCLUDED.card_last4, bank = EXCLUDED.bank, wallet = EXCLUDED.wallet,
+        vpa = EXCLUDED.vpa, fee = EXCLUDED.fee, tax = EXCLUDED.tax,
+        error_code = EXCLUDED.error_code, error_description = EXCLUDED.error_description,
+        error_reason = EXCLUDED.error_reason, updated_at = now(),
+        authorized_at = coalesce(payments.authorized_at, EXCLUDED.authorized_at),
+        captured_at = coalesce(payments.captured_at, EXCLUDED.captured_at),
+        failed_at = coalesce(payments.failed_at, EXCLUDED.failed_at)
+    RETURNING {_COLUMNS}
+"""  # noqa: S608 - only the fixed column list is formatted in
+_UPSERT_ROW = """(%(id)s, %(order_id)s, %(status)s, %(amount)s, %(currency)s,
+    %(amount_refunded)s, %(method)s, %(card_network)s, %(card_last4)s, %(bank)s, %(wallet)s,
+    %(vpa)s, %(fee)s, %(tax)s, %(error_code)s, %(error_description)s, %(error_reason)s,
+    %(razorpay_created_at)s,
+    CASE WHEN %(status)s IN ('authorized', 'captured', 'refunded') THEN now() END,
+    CASE WHEN %(status)s IN ('captured', 'refunded') THEN now() END,
+    CASE WHEN %(status)s = 'failed' THEN now() END)"""
+
+
+def upsert_many(cur: Cursor, records: list[PaymentRecord]) -> list[Payment]:
+    """Insert or overwrite each payment (ids must differ) in one statement; stamps each
+    status's time the first time it is seen. Returns the stored rows in no particular order."""
+    if not records:
+        return []
+    rows = execute_values(
+        cur,
+        _UPSERT,
+        [record.__dict__ for record in records],
+        template=_UPSERT_ROW,
+        page_size=len(records),
+        fetch=True,
     )
-    return Payment(**cur.fetchone())
+    return [Payment(**row) for row in rows]
 
 
 def set_refunded(cur: Cursor, payment_id: str, amount_refunded: int) -> None:
