@@ -1,8 +1,10 @@
 """Incoming Razorpay webhooks: record once, then route each event type to one handler.
 
-Every verified event is stored before it is applied, keyed by X-Razorpay-Event-Id, so a
-redelivery is a no-op and a crash between storing and applying is healed by the worker.
-Handlers go through the same payments.apply_payment that verify and reconcile use.
+Every verified event is stored, keyed by X-Razorpay-Event-Id, in the transaction that
+applies it, so a redelivery is a no-op and a crash leaves either both or neither (Razorpay
+redelivers what was not answered 2xx). An event whose handler fails is still stored, with
+the failure, for the worker's retry. Handlers go through the same payment state machine
+that verify and reconcile use.
 """
 
 from __future__ import annotations
@@ -14,17 +16,19 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
-from .db import Database
+from .db import Cursor, Database
 from .db import razorpay_events as sql
-from .db.razorpay_events import RazorpayEvent
+from .db.payments import Payment
+from .db.razorpay_events import EventSummary, RazorpayEvent
 from .errors import GatewayError, InvalidSignature, MalformedWebhook, NotFound
 from .metrics import Metrics
 from .pagination import Page, decode_cursor, page_of
-from .payments import apply_payment
+from .payments import apply_payment, apply_payment_in
 from .razorpay_gateway import RazorpayGateway
-from .refunds import apply_refund
+from .refund_settlement import apply_refund_in
 from .signatures import is_valid_webhook_signature
 
 log = logging.getLogger(__name__)
@@ -49,19 +53,33 @@ class EventContext:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What applying one event did: applied, unmatched (not ours) or ignored."""
+    """What applying one event did: applied, unmatched (not ours) or ignored; and an
+    authorized payment to capture once the transaction has committed."""
 
     status: str
     detail: str | None = None
     order_id: str | None = None
+    capture: Payment | None = None
+
+
+class NotApplied(Exception):
+    """A handler failed; its writes are to be rolled back and this outcome recorded."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.detail)
+        self.outcome = outcome
 
 
 @dataclass(frozen=True)
 class Receipt:
-    """The stored event and whether this delivery repeated an earlier one."""
+    """The stored event's id, type and outcome, and whether this delivery repeated it."""
 
-    event: RazorpayEvent
+    event: EventSummary
     is_duplicate: bool
+
+    @classmethod
+    def first(cls, event: RazorpayEvent) -> Receipt:
+        return cls(EventSummary(event.id, event.event_type, event.status), is_duplicate=False)
 
 
 def receive_webhook(
@@ -100,30 +118,88 @@ def _count(ctx: EventContext, event_type: str, outcome: str) -> None:
 
 
 def receive_event(ctx: EventContext, event_id: str, envelope: dict[str, Any]) -> Receipt:
-    """Store a verified webhook and apply it, unless its id was seen before."""
+    """Store a verified webhook and apply it, unless its id was seen before.
+
+    A redelivery is recognised by one read. A new event is stored, applied and its outcome
+    recorded in one transaction; if applying fails, that transaction is rolled back and the
+    event is stored with the failure on its own, for the worker's retry.
+    """
+    with ctx.db.read() as cur:
+        earlier = sql.summary(cur, event_id)
+    if earlier is not None:
+        return Receipt(earlier, is_duplicate=True)
     account = envelope.get("account_id")
-    with ctx.db.transaction() as cur:
-        stored = sql.insert_if_new(
-            cur,
-            event_id=event_id,
-            event_type=str(envelope.get("event") or "unknown"),
-            account_id=account if isinstance(account, str) else None,
-            payload=envelope,
-            razorpay_created_at=_event_time(envelope.get("created_at")),
-        )
-        earlier = None if stored else sql.get(cur, event_id)
-    if stored is not None:
-        return Receipt(process_event(ctx, stored), is_duplicate=False)
-    if earlier is None:
-        raise RuntimeError(f"event {event_id} conflicted on insert but cannot be read")
-    return Receipt(earlier, is_duplicate=True)
+    store = partial(
+        sql.insert_if_new,
+        event_id=event_id,
+        event_type=str(envelope.get("event") or "unknown"),
+        account_id=account if isinstance(account, str) else None,
+        payload=envelope,
+        razorpay_created_at=_event_time(envelope.get("created_at")),
+    )
+    try:
+        with ctx.db.transaction() as cur:
+            stored = store(cur)
+            if stored is None:  # a concurrent delivery of the same event won
+                return Receipt(_summary(cur, event_id), is_duplicate=True)
+            event, outcome = _apply_stored(ctx, cur, stored)
+    except NotApplied as failure:
+        with ctx.db.transaction() as cur:
+            stored = store(cur)
+            if stored is None:
+                return Receipt(_summary(cur, event_id), is_duplicate=True)
+            event = _record(cur, stored, failure.outcome)
+        return Receipt.first(event)
+    return Receipt.first(_follow_up(ctx, event, outcome))
 
 
 def process_event(ctx: EventContext, event: RazorpayEvent) -> RazorpayEvent:
-    """Apply a stored event through its handler and record the outcome on its row."""
-    outcome = _outcome_of(ctx, event)
+    """Apply a stored event through its handler and record the outcome on its row, in one
+    transaction (a failure rolls the handler's writes back and is recorded on its own)."""
+    try:
+        with ctx.db.transaction() as cur:
+            recorded, outcome = _apply_stored(ctx, cur, event)
+    except NotApplied as failure:
+        with ctx.db.transaction() as cur:
+            return _record(cur, event, failure.outcome)
+    return _follow_up(ctx, recorded, outcome)
+
+
+def _summary(cur: Cursor, event_id: str) -> EventSummary:
+    event = sql.summary(cur, event_id)
+    if event is None:
+        raise RuntimeError(f"event {event_id} conflicted on insert but cannot be read")
+    return event
+
+
+def _apply_stored(
+    ctx: EventContext, cur: Cursor, event: RazorpayEvent
+) -> tuple[RazorpayEvent, Outcome]:
+    outcome = _outcome_of(ctx, cur, event)
+    return _record(cur, event, outcome), outcome
+
+
+def _record(cur: Cursor, event: RazorpayEvent, outcome: Outcome) -> RazorpayEvent:
+    return sql.record_outcome(cur, event.id, outcome.status, outcome.detail, outcome.order_id)
+
+
+def _follow_up(ctx: EventContext, event: RazorpayEvent, outcome: Outcome) -> RazorpayEvent:
+    """What an applied event asks for once its transaction has committed: capturing an
+    authorized payment (a Razorpay call, so never inside a transaction)."""
+    payment = outcome.capture
+    if payment is None:
+        return event
+    try:
+        captured = ctx.gateway.capture_payment(payment.id, payment.amount, payment.currency)
+        after = apply_payment(ctx.db, captured, actor="webhook")
+        final = Outcome("applied", f"payment {after.payment.status}", after.order.id)
+    except GatewayError as exc:
+        final = Outcome("failed", f"Razorpay unavailable: {exc.detail}")
+    except Exception as exc:  # recorded for the worker's retry, as in _outcome_of
+        log.exception("capturing payment %s of event %s failed", payment.id, event.id)
+        final = Outcome("failed", f"internal error ({type(exc).__name__})")
     with ctx.db.transaction() as cur:
-        return sql.record_outcome(cur, event.id, outcome.status, outcome.detail, outcome.order_id)
+        return sql.record_outcome(cur, event.id, final.status, final.detail, final.order_id)
 
 
 def reapply_event(ctx: EventContext, event_id: str) -> RazorpayEvent:
@@ -174,26 +250,26 @@ def _event_time(created_at: Any) -> datetime | None:
     return datetime.fromtimestamp(created_at, UTC)
 
 
-def _outcome_of(ctx: EventContext, event: RazorpayEvent) -> Outcome:
+def _outcome_of(ctx: EventContext, cur: Cursor, event: RazorpayEvent) -> Outcome:
+    """Run the event's handler in ``cur``'s transaction. Raises NotApplied when it fails,
+    so the caller rolls its writes back."""
     if ctx.account_id and event.account_id and event.account_id != ctx.account_id:
         return Outcome("ignored", f"event of another Razorpay account {event.account_id}")
     handler = HANDLERS.get(event.event_type)
     if handler is None:
         return Outcome("ignored", f"{event.event_type} is not an event this service applies")
     try:
-        return handler(ctx, event.payload)
+        return handler(ctx, cur, event.payload)
     except NotFound as exc:
-        return Outcome("unmatched", exc.detail)
+        raise NotApplied(Outcome("unmatched", exc.detail)) from exc
     except MalformedEvent as exc:
-        return Outcome("failed", f"malformed event: {exc}")
-    except GatewayError as exc:
-        return Outcome("failed", f"Razorpay unavailable: {exc.detail}")
+        raise NotApplied(Outcome("failed", f"malformed event: {exc}")) from exc
     except Exception as exc:
         # Deliberately broad: a webhook must be answered 2xx once stored, or Razorpay
         # retries and eventually disables it for every site. The row keeps the failure
         # for the worker's retry and an admin's reapply; the traceback goes to the log.
         log.exception("applying event %s (%s) failed", event.id, event.event_type)
-        return Outcome("failed", f"internal error ({type(exc).__name__})")
+        raise NotApplied(Outcome("failed", f"internal error ({type(exc).__name__})")) from exc
 
 
 def _entity(envelope: dict[str, Any], name: str) -> dict[str, Any]:
@@ -206,31 +282,30 @@ def _entity(envelope: dict[str, Any], name: str) -> dict[str, Any]:
     return entity
 
 
-def _apply_payment_event(ctx: EventContext, envelope: dict[str, Any]) -> Outcome:
-    outcome = apply_payment(ctx.db, _entity(envelope, "payment"), actor="webhook")
+def _apply_payment_event(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
+    outcome = apply_payment_in(cur, _entity(envelope, "payment"), actor="webhook")
     return Outcome("applied", f"payment {outcome.payment.status}", outcome.order.id)
 
 
-def _on_payment_authorized(ctx: EventContext, envelope: dict[str, Any]) -> Outcome:
-    entity = _entity(envelope, "payment")
-    outcome = apply_payment(ctx.db, entity, actor="webhook")
+def _on_payment_authorized(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
+    outcome = apply_payment_in(cur, _entity(envelope, "payment"), actor="webhook")
     order, payment = outcome.order, outcome.payment
-    if (
+    capture = (
         ctx.capture_authorized
         and payment.status == "authorized"
         and (payment.amount, payment.currency) == (order.amount, order.currency)
-    ):
-        captured = ctx.gateway.capture_payment(payment.id, payment.amount, payment.currency)
-        outcome = apply_payment(ctx.db, captured, actor="webhook")
-    return Outcome("applied", f"payment {outcome.payment.status}", order.id)
+    )
+    return Outcome(
+        "applied", f"payment {payment.status}", order.id, capture=payment if capture else None
+    )
 
 
-def _apply_refund_event(ctx: EventContext, envelope: dict[str, Any]) -> Outcome:
-    refund = apply_refund(ctx.db, _entity(envelope, "refund"), actor="webhook")
+def _apply_refund_event(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
+    refund = apply_refund_in(cur, _entity(envelope, "refund"), actor="webhook")
     return Outcome("applied", f"refund {refund.status}", refund.order_id)
 
 
-HANDLERS: dict[str, Callable[[EventContext, dict[str, Any]], Outcome]] = {
+HANDLERS: dict[str, Callable[[EventContext, Cursor, dict[str, Any]], Outcome]] = {
     "payment.authorized": _on_payment_authorized,
     "payment.captured": _apply_payment_event,
     "payment.failed": _apply_payment_event,

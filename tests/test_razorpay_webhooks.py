@@ -387,6 +387,52 @@ def test_an_unmatched_event_can_be_reapplied_once_its_order_exists(
     assert db_rows("SELECT status FROM orders") == [{"status": "paid"}]
 
 
+def test_an_event_failing_half_way_keeps_none_of_its_writes_and_is_stored_as_failed(
+    checkout: Checkout,
+    webhooks: RazorpayWebhooks,
+    new_site: SiteCredentials,
+    admin_headers: dict[str, str],
+    client: Any,
+    dsn: str,
+    db_rows: Any,
+) -> None:
+    import psycopg
+
+    order = _paid_without_verify(checkout, new_site)
+    event = webhooks.event(order["razorpay_order_id"], "payment.captured")
+    # The grant is written after the payment and the order's new status: make it fail.
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'enrollments are down'; END $$;"
+            " CREATE TRIGGER refuse BEFORE INSERT ON enrollments"
+            " FOR EACH ROW EXECUTE FUNCTION refuse()"
+        )
+
+    answer = webhooks.deliver(event)
+
+    assert answer.status_code == 200 and answer.get_json()["status"] == "failed"
+    assert db_rows("SELECT status, amount_paid FROM orders") == [
+        {"status": "created", "amount_paid": 0}
+    ]
+    assert db_rows("SELECT id FROM payments") == []
+    assert db_rows("SELECT id FROM notifications") == []
+    (stored,) = db_rows("SELECT status, detail, attempts FROM razorpay_events")
+    assert stored == {
+        "status": "failed",
+        "detail": "internal error (RaiseException)",
+        "attempts": 1,
+    }
+    with psycopg.connect(dsn) as conn:
+        conn.execute("DROP TRIGGER refuse ON enrollments")
+
+    again = client.post(f"/v1/webhook-events/{event['id']}/reapply", headers=admin_headers)
+
+    assert again.get_json()["status"] == "applied" and again.get_json()["attempts"] == 2
+    assert db_rows("SELECT status FROM orders") == [{"status": "paid"}]
+    assert len(db_rows("SELECT id FROM enrollments")) == 1
+
+
 def test_webhook_event_admin_endpoints_need_an_admin(
     client: Any, new_site: SiteCredentials
 ) -> None:

@@ -60,6 +60,22 @@ def insert_if_new(
     return RazorpayEvent(**row) if row else None
 
 
+@dataclass(frozen=True)
+class EventSummary:
+    """What a redelivery is answered with: the stored event's id, type and outcome."""
+
+    id: str
+    event_type: str
+    status: str
+
+
+def summary(cur: Cursor, event_id: str) -> EventSummary | None:
+    """The stored event's id, type and status, without its payload."""
+    cur.execute("SELECT id, event_type, status FROM razorpay_events WHERE id = %s", (event_id,))
+    row = cur.fetchone()
+    return EventSummary(**row) if row else None
+
+
 def get(cur: Cursor, event_id: str) -> RazorpayEvent | None:
     """The stored event with this id."""
     cur.execute(f"SELECT {_COLUMNS} FROM razorpay_events WHERE id = %s", (event_id,))  # noqa: S608
