@@ -65,9 +65,9 @@ def wait_for(url: str, seconds: float = 30, process: subprocess.Popen[bytes] | N
         if process is not None and process.poll() is not None:
             raise SystemExit(f"{url}: the process serving it exited ({process.returncode})")
         try:
-            if requests.get(url, timeout=1).status_code == 200:
+            if requests.get(url, timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # still booting
             pass
         time.sleep(0.2)
     raise SystemExit(f"{url} did not come up")

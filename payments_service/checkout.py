@@ -58,7 +58,7 @@ def verify_checkout(
 
 
 def _order_for(db: Database, razorpay_order_id: str) -> Order:
-    with db.transaction() as cur:
+    with db.read() as cur:
         order = orders_sql.get_by_razorpay_id(cur, razorpay_order_id)
     if order is None:
         raise NotFound(
@@ -69,7 +69,7 @@ def _order_for(db: Database, razorpay_order_id: str) -> Order:
 
 def _already_settled(db: Database, order: Order, payment_id: str) -> PaymentOutcome | None:
     """A verify that repeats a settled one needs no Razorpay call."""
-    with db.transaction() as cur:
+    with db.read() as cur:
         payment = payments_sql.get(cur, payment_id)
     if payment is None or payment.order_id != order.id or payment.status not in SETTLED_STATUSES:
         return None

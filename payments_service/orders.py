@@ -79,7 +79,7 @@ def create_order(
 
 def get_order(db: Database, caller: Caller, order_id: str) -> Order:
     """One order the caller may see. Raises NotFound otherwise."""
-    with db.transaction() as cur:
+    with db.read() as cur:
         order = sql.get(cur, order_id)
     if order is None or not caller.can_see_site(order.site_id):
         raise NotFound(f"no order {order_id!r}")
@@ -131,7 +131,7 @@ def checkout_options(order: Order, key_id: str, merchant_name: str) -> dict[str,
 
 
 def _replay(db: Database, site_id: str, key: str, fingerprint: str) -> Order | None:
-    with db.transaction() as cur:
+    with db.read() as cur:
         earlier = sql.get_by_idempotency_key(cur, site_id, key)
     if earlier is not None and earlier.request_fingerprint != fingerprint:
         raise IdempotencyKeyReused(
