@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .db import Database
 from .metrics import Metrics
-from .razorpay_events import EventContext
+from .razorpay_event_handlers import EventContext
 from .razorpay_gateway import RazorpayGateway
 from .settings import Settings
 

@@ -31,35 +31,6 @@ class RazorpayEvent:
     processed_at: datetime | None
 
 
-def insert_if_new(
-    cur: Cursor,
-    *,
-    event_id: str,
-    event_type: str,
-    account_id: str | None,
-    payload: dict[str, Any],
-    razorpay_created_at: datetime | None,
-) -> RazorpayEvent | None:
-    """Store a verified event; None when this event id was stored before."""
-    cur.execute(
-        f"""
-        INSERT INTO razorpay_events (id, event_type, account_id, payload, razorpay_created_at)
-        VALUES (%(id)s, %(type)s, %(account)s, %(payload)s, %(created)s)
-        ON CONFLICT (id) DO NOTHING
-        RETURNING {_COLUMNS}
-        """,  # noqa: S608 - only the fixed column list is formatted in
-        {
-            "id": event_id,
-            "type": event_type,
-            "account": account_id,
-            "payload": Json(payload),
-            "created": razorpay_created_at,
-        },
-    )
-    row = cur.fetchone()
-    return RazorpayEvent(**row) if row else None
-
-
 @dataclass(frozen=True)
 class EventSummary:
     """What a redelivery is answered with: the stored event's id, type and outcome."""
@@ -67,6 +38,44 @@ class EventSummary:
     id: str
     event_type: str
     status: str
+
+
+def insert_processed(
+    cur: Cursor,
+    *,
+    event_id: str,
+    event_type: str,
+    account_id: str | None,
+    payload: dict[str, Any],
+    razorpay_created_at: datetime | None,
+    status: str,
+    detail: str | None,
+    order_id: str | None,
+) -> EventSummary | None:
+    """Store a verified event with the outcome of its first processing; None when this
+    event id was stored before (by a concurrent delivery, once that one commits)."""
+    cur.execute(
+        """
+        INSERT INTO razorpay_events (id, event_type, account_id, payload, razorpay_created_at,
+                                     status, detail, order_id, attempts, processed_at)
+        VALUES (%(id)s, %(type)s, %(account)s, %(payload)s, %(created)s,
+                %(status)s, %(detail)s, %(order_id)s, 1, now())
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id, event_type, status
+        """,
+        {
+            "id": event_id,
+            "type": event_type,
+            "account": account_id,
+            "payload": Json(payload),
+            "created": razorpay_created_at,
+            "status": status,
+            "detail": detail,
+            "order_id": order_id,
+        },
+    )
+    row = cur.fetchone()
+    return EventSummary(**row) if row else None
 
 
 def summary(cur: Cursor, event_id: str) -> EventSummary | None:

@@ -1,0 +1,128 @@
+"""What each Razorpay event type does to our records: one handler per type, each running
+in the caller's transaction through the same payment and refund state machines that
+verify and reconciliation use."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .db import Cursor, Database
+from .db.payments import Payment
+from .errors import NotFound
+from .metrics import Metrics
+from .payments import apply_payment_in
+from .razorpay_gateway import RazorpayGateway
+from .refund_settlement import apply_refund_in
+
+log = logging.getLogger(__name__)
+
+
+class MalformedEvent(Exception):
+    """A signed event that lacks what its type must carry (e.g. payload.payment.entity)."""
+
+
+@dataclass(frozen=True)
+class EventContext:
+    """What handlers may use."""
+
+    db: Database
+    gateway: RazorpayGateway
+    capture_authorized: bool
+    account_id: str | None
+    webhook_secrets: tuple[str, ...]
+    metrics: Metrics | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What applying one event did: applied, unmatched (not ours) or ignored; and an
+    authorized payment to capture once the transaction has committed."""
+
+    status: str
+    detail: str | None = None
+    order_id: str | None = None
+    capture: Payment | None = None
+
+
+class NotApplied(Exception):
+    """A handler failed; its writes are to be rolled back and this outcome recorded."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.detail)
+        self.outcome = outcome
+
+
+def outcome_of(
+    ctx: EventContext,
+    cur: Cursor,
+    event_id: str,
+    event_type: str,
+    account_id: str | None,
+    payload: dict[str, Any],
+) -> Outcome:
+    """Run the event's handler in ``cur``'s transaction. Raises NotApplied when it fails,
+    so the caller rolls its writes back."""
+    if ctx.account_id and account_id and account_id != ctx.account_id:
+        return Outcome("ignored", f"event of another Razorpay account {account_id}")
+    handler = HANDLERS.get(event_type)
+    if handler is None:
+        return Outcome("ignored", f"{event_type} is not an event this service applies")
+    try:
+        return handler(ctx, cur, payload)
+    except NotFound as exc:
+        raise NotApplied(Outcome("unmatched", exc.detail)) from exc
+    except MalformedEvent as exc:
+        raise NotApplied(Outcome("failed", f"malformed event: {exc}")) from exc
+    except Exception as exc:
+        # Deliberately broad: a webhook must be answered 2xx once stored, or Razorpay
+        # retries and eventually disables it for every site. The row keeps the failure
+        # for the worker's retry and an admin's reapply; the traceback goes to the log.
+        log.exception("applying event %s (%s) failed", event_id, event_type)
+        raise NotApplied(Outcome("failed", f"internal error ({type(exc).__name__})")) from exc
+
+
+def _entity(envelope: dict[str, Any], name: str) -> dict[str, Any]:
+    try:
+        entity = envelope["payload"][name]["entity"]
+    except (KeyError, TypeError):
+        raise MalformedEvent(f"payload.{name}.entity is missing") from None
+    if not isinstance(entity, dict) or not isinstance(entity.get("id"), str):
+        raise MalformedEvent(f"payload.{name}.entity has no id")
+    return entity
+
+
+def _apply_payment_event(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
+    outcome = apply_payment_in(cur, _entity(envelope, "payment"), actor="webhook")
+    return Outcome("applied", f"payment {outcome.payment.status}", outcome.order.id)
+
+
+def _on_payment_authorized(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
+    outcome = apply_payment_in(cur, _entity(envelope, "payment"), actor="webhook")
+    order, payment = outcome.order, outcome.payment
+    capture = (
+        ctx.capture_authorized
+        and payment.status == "authorized"
+        and (payment.amount, payment.currency) == (order.amount, order.currency)
+    )
+    return Outcome(
+        "applied", f"payment {payment.status}", order.id, capture=payment if capture else None
+    )
+
+
+def _apply_refund_event(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
+    refund = apply_refund_in(cur, _entity(envelope, "refund"), actor="webhook")
+    return Outcome("applied", f"refund {refund.status}", refund.order_id)
+
+
+HANDLERS: dict[str, Callable[[EventContext, Cursor, dict[str, Any]], Outcome]] = {
+    "payment.authorized": _on_payment_authorized,
+    "payment.captured": _apply_payment_event,
+    "payment.failed": _apply_payment_event,
+    "order.paid": _apply_payment_event,
+    "refund.created": _apply_refund_event,
+    "refund.processed": _apply_refund_event,
+    "refund.failed": _apply_refund_event,
+}
