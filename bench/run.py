@@ -98,6 +98,7 @@ class Snapshot:
     sessions: int
     transactions: int
     api_log_size: int
+    split_cpu: tuple[float, float, float]  # CPU seconds of the API, the sandbox, PostgreSQL
 
 
 @dataclass
@@ -111,6 +112,7 @@ class Measured:
     check: str = ""
     unit: str = "req/s"
     ok: bool | None = None  # reconcile: the run reported what it should
+    cpu_ms: tuple[float, float, float] | None = None  # per request: API, sandbox, PostgreSQL
 
     @property
     def sessions_per_request(self) -> float | None:
@@ -164,6 +166,11 @@ class Monitor:
             sessions=sessions,
             transactions=transactions,
             api_log_size=self._api_log().stat().st_size,
+            split_cpu=(
+                _tree_cpu(self._stack.api_pid),
+                _tree_cpu(self._stack.sandbox_pid),
+                _tree_cpu(self._postmaster),
+            ),
         )
 
     def measure(self, result: LoadResult, before: Snapshot, **extra: Any) -> Measured:
@@ -175,8 +182,11 @@ class Monitor:
             file.seek(before.api_log_size)
             restarts = file.read().count(b"Booting worker with pid")
         self.sample_rss()
+        spent = [b - a for a, b in zip(before.split_cpu, after.split_cpu, strict=True)]
+        api, sandbox, database = (1000 * seconds / max(result.requests, 1) for seconds in spent)
         return Measured(
             result,
+            cpu_ms=(api, sandbox, database),
             db_sessions=after.sessions - before.sessions,
             restarts=restarts,
             other_cpu=max(0.0, 100 * other / (wall * (psutil.cpu_count() or 1))),
@@ -762,6 +772,12 @@ def _number(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+def _cpu_split(run: Measured) -> str:
+    if run.cpu_ms is None or run.unit != "req/s":
+        return "-"
+    return "/".join(f"{value:.2f}" for value in run.cpu_ms)
+
+
 def report(bench: Bench, rss: dict[int, int], failures: list[str]) -> str:
     lines: list[str] = []
     cpus = psutil.cpu_count() or 0
@@ -772,7 +788,8 @@ def report(bench: Bench, rss: dict[int, int], failures: list[str]) -> str:
         f"{bench.stack.env['DB_POOL_MAX']}; {cpus} CPUs; fresh embedded PostgreSQL; sandbox"
     )
     lines.append(
-        "errors = non-2xx + socket errors; DB conn/req = PostgreSQL sessions opened per "
+        "errors = non-2xx + socket errors; CPU ms/req = CPU time the API workers, the sandbox "
+        "and PostgreSQL spent per request; DB conn/req = PostgreSQL sessions opened per "
         "request; restarts = gunicorn workers booted during the run; other CPU = share of "
         "the machine used by processes outside the bench; conns = wrk's connections held by "
         "each API worker mid-run"
@@ -780,7 +797,8 @@ def report(bench: Bench, rss: dict[int, int], failures: list[str]) -> str:
     width = max([len(s.title) for s in bench.scenarios.values()] + [20])
     header = (
         f"{'scenario':<{width}}  run {'rate':>14} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
-        f" {'DB conn/req':>11} {'restarts':>8} {'other CPU':>9}  check"
+        f" {'CPU ms/req api/sbx/db':>21} {'DB conn/req':>11} {'restarts':>8} {'other CPU':>9}"
+        "  check"
     )
     lines += ["", header, "-" * len(header)]
     for scenario in bench.scenarios.values():
@@ -793,7 +811,8 @@ def report(bench: Bench, rss: dict[int, int], failures: list[str]) -> str:
                 f"{scenario.title if n == 1 else '':<{width}}  {n:>3}"
                 f" {_number(result.rate):>7} {run.unit:<6}"
                 f" {_number(result.p50_ms, 1):>8} {_number(result.p99_ms, 1):>8}"
-                f" {result.errors:>7} {_number(run.sessions_per_request, 2):>11}"
+                f" {result.errors:>7} {_cpu_split(run):>21}"
+                f" {_number(run.sessions_per_request, 2):>11}"
                 f" {_number(run.restarts):>8}"
                 f" {_number(run.other_cpu):>8}%  {run.check}"
                 + (f" (cycled: {result.distinct:,} distinct)" if result.cycled else "")

@@ -49,6 +49,7 @@ class Stack:
     admin_token: str
     site_id: str = "bench-site"
     api_pid: int = 0
+    sandbox_pid: int = 0
     env: dict[str, str] = field(default_factory=dict)  # the API's (DATABASE_URL, RAZORPAY_...)
     log_dir: Path = Path()
 
@@ -174,6 +175,7 @@ def running_stack(
             mint_admin_token(settings, "bench", timedelta(hours=2)),
             site_id=site.id,
             api_pid=api.pid,
+            sandbox_pid=sandbox.pid,
             env=env,
             log_dir=logs,
         )
