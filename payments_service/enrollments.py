@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import notifications
+from . import notification_queue
 from .auth import Caller, require_admin
 from .db import Database
 from .db import enrollments as sql
@@ -49,7 +49,7 @@ def grant_enrollment(
             grant_reason=reason,
         )
         if granted is not None:
-            notifications.enrollment_changed(cur, granted)
+            notification_queue.enrollment_changed(cur, granted)
     if granted is None:
         raise Conflict(f"{customer_email} already has an active enrollment in {sku}")
     return granted
@@ -64,7 +64,7 @@ def revoke_enrollment(db: Database, caller: Caller, enrollment_id: str, reason: 
             raise NotFound(f"no enrollment {enrollment_id!r}")
         revoked = sql.revoke(cur, enrollment_id, revoked_by=caller.actor, reason=reason)
         if revoked is not None:
-            notifications.enrollment_changed(cur, revoked)
+            notification_queue.enrollment_changed(cur, revoked)
     if revoked is None:
         raise Conflict(f"enrollment {enrollment_id} is already revoked")
     return revoked

@@ -1,7 +1,7 @@
 """Telling sites what happened: an outbox of signed callbacks, delivered at least once.
 
-State changes call the ``queue_*`` functions with their own cursor, so a notification is
-written in the same transaction as the change it reports. The worker delivers them:
+State changes queue them with their own cursor (notification_queue.py), so a notification
+is written in the same transaction as the change it reports. The worker delivers them:
 POST the exact stored body with X-Payments-Event-Id and X-Payments-Signature, 2xx means
 delivered, anything else is retried with exponential backoff and jitter for at least
 24 hours, then the notification is dead until an admin redelivers it.
@@ -9,26 +9,19 @@ delivered, anything else is retried with exponential backoff and jitter for at l
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import requests
 
 from .auth import Caller, require_admin
-from .db import Cursor, Database
+from .db import Database
 from .db import notifications as sql
-from .db.enrollments import Enrollment
 from .db.notifications import Delivery, Notification
-from .db.orders import Order
-from .db.payments import Payment
-from .db.refunds import Refund
 from .errors import NotFound
-from .ids import new_id
 from .pagination import Page, decode_cursor, page_of
 from .signatures import callback_signature_header
 
@@ -39,7 +32,6 @@ FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
 LEASE = timedelta(seconds=60)
 DELIVERY_TIMEOUT = (3.05, 10.0)
-ENROLLMENT_EVENTS = ("enrollment.granted", "enrollment.revoked")
 Clock = Callable[[], datetime]
 
 
@@ -50,25 +42,6 @@ class DeliveryReport:
     delivered: int
     failed: int
     dead: int
-
-
-def queue_for_order_site(
-    cur: Cursor,
-    site_id: str,
-    customer_email: str,
-    event_type: str,
-    subject: str,
-    data: dict[str, Any],
-) -> None:
-    """Queue an order/payment/refund event for the site that created the order."""
-    _queue(cur, sql.recipients(cur, site_id, customer_email), event_type, subject, data)
-
-
-def queue_for_every_site(
-    cur: Cursor, customer_email: str, event_type: str, subject: str, data: dict[str, Any]
-) -> None:
-    """Queue an enrollment event for every active site; each hears its own user id."""
-    _queue(cur, sql.recipients(cur, None, customer_email), event_type, subject, data)
 
 
 def retry_delay(attempts: int, rng: random.Random) -> timedelta:
@@ -147,141 +120,6 @@ def redeliver(db: Database, caller: Caller, notification_id: str) -> Notificatio
         raise NotFound(f"no notification {notification_id!r}")
     log.info("notification %s requeued by %s", notification_id, caller.actor)
     return found
-
-
-def payment_event(cur: Cursor, event_type: str, order: Order, payment: Payment) -> None:
-    """Queue order.paid or payment.failed for the order's site."""
-    queue_for_order_site(
-        cur,
-        order.site_id,
-        order.customer_email,
-        event_type,
-        order.id,
-        {"order": _order(order), "payment": _payment(payment)},
-    )
-
-
-def order_paid(cur: Cursor, order: Order, payment: Payment, enrollment: Enrollment | None) -> None:
-    """Queue order.paid for the order's site and, with the purchase's grant,
-    enrollment.granted for every site: one look-up of the recipients, one insert."""
-    everyone = sql.recipients(cur, None, order.customer_email)
-    rows = _rows(
-        [recipient for recipient in everyone if recipient.site_id == order.site_id],
-        "order.paid",
-        order.id,
-        {"order": _order(order), "payment": _payment(payment)},
-    )
-    if enrollment is not None:
-        rows += _rows(everyone, *_enrollment_event(enrollment))
-    if rows:
-        sql.insert_many(cur, rows)
-
-
-def refund_settled(cur: Cursor, order: Order, refund: Refund) -> None:
-    """Queue refund.processed or refund.failed for the order's site."""
-    queue_for_order_site(
-        cur,
-        order.site_id,
-        order.customer_email,
-        f"refund.{refund.status}",
-        order.id,
-        {
-            "order": _order(order),
-            "refund": {
-                "id": refund.id,
-                "razorpay_refund_id": refund.razorpay_refund_id,
-                "payment_id": refund.payment_id,
-                "amount": refund.amount,
-                "currency": refund.currency,
-                "status": refund.status,
-            },
-        },
-    )
-
-
-def enrollment_changed(cur: Cursor, enrollment: Enrollment) -> None:
-    """Queue enrollment.granted or enrollment.revoked for every site."""
-    event_type, subject, data = _enrollment_event(enrollment)
-    queue_for_every_site(cur, enrollment.customer_email, event_type, subject, data)
-
-
-def _enrollment_event(enrollment: Enrollment) -> tuple[str, str, dict[str, Any]]:
-    """(event type, subject, data) of a grant or revoke."""
-    event_type = "enrollment.granted" if enrollment.status == "active" else "enrollment.revoked"
-    return (
-        event_type,
-        f"{enrollment.customer_email}|{enrollment.sku}",
-        {
-            "enrollment": {
-                "id": enrollment.id,
-                "customer_email": enrollment.customer_email,
-                "sku": enrollment.sku,
-                "status": enrollment.status,
-                "source": enrollment.source,
-                "order_id": enrollment.order_id,
-                "granted_at": enrollment.granted_at.isoformat(),
-                "revoked_at": enrollment.revoked_at.isoformat() if enrollment.revoked_at else None,
-            }
-        },
-    )
-
-
-def _order(order: Order) -> dict[str, Any]:
-    return {
-        "id": order.id,
-        "razorpay_order_id": order.razorpay_order_id,
-        "status": order.status,
-        "amount": order.amount,
-        "currency": order.currency,
-        "sku": order.product_sku,
-        "customer_email": order.customer_email,
-        "site_user_id": order.site_user_id,
-    }
-
-
-def _payment(payment: Payment) -> dict[str, Any]:
-    return {
-        "id": payment.id,
-        "status": payment.status,
-        "amount": payment.amount,
-        "currency": payment.currency,
-        "method": payment.method,
-        "error_code": payment.error_code,
-        "error_reason": payment.error_reason,
-    }
-
-
-def _queue(
-    cur: Cursor,
-    recipients: list[sql.Recipient],
-    event_type: str,
-    subject: str,
-    data: dict[str, Any],
-) -> None:
-    rows = _rows(recipients, event_type, subject, data)
-    if rows:
-        sql.insert_many(cur, rows)
-
-
-def _rows(
-    recipients: list[sql.Recipient], event_type: str, subject: str, data: dict[str, Any]
-) -> list[tuple[str, str, str, str, str, datetime]]:
-    now = datetime.now(UTC)
-    rows = []
-    for recipient in recipients:
-        notification_id = new_id("evt")
-        body = {
-            "id": notification_id,
-            "type": event_type,
-            "created_at": now.isoformat(),
-            "site_id": recipient.site_id,
-            "data": data,
-        }
-        if event_type in ENROLLMENT_EVENTS:
-            body["data"] = {**data, "site_user_id": recipient.site_user_id}
-        raw = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-        rows.append((notification_id, recipient.site_id, event_type, subject, raw, now))
-    return rows
 
 
 def _post(

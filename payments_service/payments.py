@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from . import notifications
+from . import notification_queue
 from .auth import Caller
 from .db import Cursor, Database
 from .db import enrollments as enrollments_sql
@@ -184,9 +184,9 @@ def _notify(cur: Cursor, existing: Payment | None, outcome: PaymentOutcome) -> N
     """Tell the order's site it was paid (and every site of the grant), or of a failure."""
     order, payment = outcome.order, outcome.payment
     if outcome.order_became_paid:
-        notifications.order_paid(cur, order, payment, outcome.enrollment)
+        notification_queue.order_paid(cur, order, payment, outcome.enrollment)
     if payment.status == "failed" and (existing is None or existing.status != "failed"):
-        notifications.payment_event(cur, "payment.failed", order, payment)
+        notification_queue.payment_event(cur, "payment.failed", order, payment)
 
 
 def order_state(db: Database, order_id: str) -> tuple[Order, list[Payment], list[Enrollment]]:

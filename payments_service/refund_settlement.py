@@ -11,7 +11,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from . import notifications
+from . import notification_queue
 from .db import Cursor, Database
 from .db import enrollments as enrollments_sql
 from .db import orders as orders_sql
@@ -65,7 +65,7 @@ def apply_refund_in(cur: Cursor, entity: dict[str, Any], actor: str) -> Refund:
         )
     _derive_totals(cur, order, payment, refund, actor)
     if refund.status in ("processed", "failed") and refund.status != before:
-        notifications.refund_settled(cur, orders_sql.get(cur, order.id) or order, refund)
+        notification_queue.refund_settled(cur, orders_sql.get(cur, order.id) or order, refund)
     return sql.get(cur, refund.id) or refund
 
 
@@ -176,4 +176,4 @@ def _revoke_for(cur: Cursor, order: Order, refund: Refund, actor: str) -> None:
     revoked = enrollments_sql.revoke(cur, enrollment.id, revoked_by=actor, reason=reason)
     if revoked is not None:
         sql.mark_access(cur, refund.id, revoked=True, attention=None)
-        notifications.enrollment_changed(cur, revoked)
+        notification_queue.enrollment_changed(cur, revoked)
