@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -74,6 +75,7 @@ def register_demo_sites(db: Database, data_dir: Path) -> dict[str, dict[str, str
 
 def main() -> None:
     """Start everything, print the URLs and tokens, wait for Ctrl-C."""
+    ensure_ports_free([API_PORT, SANDBOX_PORT, *(port for _, port, _ in DEMO_SITES.values())])
     ensure_env_file()
     load_dotenv()
     settings = Settings.from_env()
@@ -126,6 +128,22 @@ def _checkout_script(settings: Settings) -> str:
 def _spawn(arguments: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     """Run ``python <arguments>`` with this interpreter."""
     return subprocess.Popen([sys.executable, *arguments], env=env)  # noqa: S603 - our own modules
+
+
+def ensure_ports_free(ports: list[int]) -> None:
+    """Stop with a clear message when a port is taken, e.g. by a `make run` still running
+    (the API's workers listen with SO_REUSEPORT, so a second API would quietly share it)."""
+    for port in ports:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise SystemExit(
+                    f"port {port} on 127.0.0.1 is in use (is `make run` already running?): "
+                    "stop that, or choose other ports with API_PORT, SANDBOX_PORT, "
+                    "OLD_SITE_PORT and NEW_SITE_PORT"
+                ) from None
 
 
 def _wait_until_ready(url: str, seconds: float = 30) -> None:
