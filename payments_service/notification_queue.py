@@ -38,13 +38,13 @@ def queue_for_every_site(
     _queue(cur, sql.recipients(cur, None, customer_email), event_type, subject, data)
 
 
-def payment_event(cur: Cursor, event_type: str, order: Order, payment: Payment) -> None:
-    """Queue order.paid or payment.failed for the order's site."""
+def payment_failed(cur: Cursor, order: Order, payment: Payment) -> None:
+    """Queue payment.failed for the order's site."""
     queue_for_order_site(
         cur,
         order.site_id,
         order.customer_email,
-        event_type,
+        "payment.failed",
         order.id,
         {"order": _order(order), "payment": _payment(payment)},
     )

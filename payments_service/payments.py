@@ -186,7 +186,7 @@ def _notify(cur: Cursor, existing: Payment | None, outcome: PaymentOutcome) -> N
     if outcome.order_became_paid:
         notification_queue.order_paid(cur, order, payment, outcome.enrollment)
     if payment.status == "failed" and (existing is None or existing.status != "failed"):
-        notification_queue.payment_event(cur, "payment.failed", order, payment)
+        notification_queue.payment_failed(cur, order, payment)
 
 
 def order_state(db: Database, order_id: str) -> tuple[Order, list[Payment], list[Enrollment]]:

@@ -137,12 +137,8 @@ def lock_for_update(cur: Cursor, order_id: str) -> Order | None:
 
 def lock_by_razorpay_id(cur: Cursor, razorpay_order_id: str) -> Order | None:
     """Read the order Razorpay knows as ``razorpay_order_id`` and hold its row lock."""
-    cur.execute(
-        f"SELECT {_COLUMNS} FROM orders WHERE razorpay_order_id = %s FOR UPDATE",  # noqa: S608
-        (razorpay_order_id,),
-    )
-    row = cur.fetchone()
-    return Order(**row) if row else None
+    found = lock_by_razorpay_ids(cur, [razorpay_order_id])
+    return found[0] if found else None
 
 
 def lock_by_razorpay_ids(cur: Cursor, razorpay_order_ids: list[str]) -> list[Order]:
@@ -161,22 +157,9 @@ def lock_by_razorpay_ids(cur: Cursor, razorpay_order_ids: list[str]) -> list[Ord
     return [Order(**row) for row in cur.fetchall()]
 
 
-def set_status(cur: Cursor, order_id: str, status: str, *, amount_paid: int) -> None:
-    """Move the order to ``status``; stamps paid_at the first time it is paid."""
-    cur.execute(
-        """
-        UPDATE orders
-           SET status = %(status)s, amount_paid = %(amount_paid)s, updated_at = now(),
-               paid_at = CASE WHEN %(amount_paid)s > 0 THEN coalesce(paid_at, now()) END
-         WHERE id = %(id)s
-        """,
-        {"id": order_id, "status": status, "amount_paid": amount_paid},
-    )
-
-
 @dataclass(frozen=True)
 class StatusChange:
-    """An order's new status and paid amount (set_status's arguments)."""
+    """An order's new status and paid amount."""
 
     order_id: str
     status: str
@@ -184,8 +167,9 @@ class StatusChange:
 
 
 def set_statuses(cur: Cursor, changes: list[StatusChange]) -> list[Order]:
-    """set_status for several orders (ids must differ) in one statement; returns the
-    orders as they now are, in no particular order."""
+    """Move each order to its new status (ids must differ) in one statement, stamping
+    paid_at the first time it is paid; returns the orders as they now are, in no particular
+    order."""
     if not changes:
         return []
     rows = execute_values(
