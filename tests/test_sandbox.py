@@ -26,7 +26,7 @@ from payments_service.sandbox.__main__ import build_config, parse_arguments
 from payments_service.sandbox.checkout import format_amount
 from payments_service.sandbox.config import ConfigError
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "razorpay" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "razorpay"
 SANDBOX_PACKAGE = Path(__file__).resolve().parents[1] / "payments_service" / "sandbox"
 KEY_ID = "rzp_test_SandboxKey0001"
 KEY_SECRET = "sandbox_key_secret"
@@ -38,9 +38,7 @@ Json = dict[str, Any]
 
 
 def sample(name: str) -> Any:
-    """Load a shared reference JSON file; skips the test when the fixtures are absent."""
-    if not FIXTURES.is_dir():
-        pytest.skip(f"Razorpay reference fixtures not found at {FIXTURES}")
+    """Load one of Razorpay's reference JSON shapes from tests/fixtures/razorpay."""
     return json.loads((FIXTURES / name).read_text())
 
 
