@@ -50,8 +50,10 @@ def _echo(data: Any) -> None:
 
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
-    """Apply pending migrations from sql/."""
-    _echo({"applied": apply_migrations(_services().db.dsn)})
+    """Apply pending migrations from sql/ (over MIGRATION_DATABASE_URL when it is set)."""
+    services = _services()
+    dsn = services.settings.migration_database_url or services.db.dsn
+    _echo({"applied": apply_migrations(dsn)})
 
 
 @sites_cli.command("create")

@@ -24,6 +24,7 @@ class Settings:
 
     admin_jwt_secret: str = field(repr=False)
     database_url: str | None = field(default=None, repr=False)
+    migration_database_url: str | None = field(default=None, repr=False)
     data_dir: Path = Path(".data")
     razorpay_key_id: str = SANDBOX_KEY_ID
     razorpay_key_secret: str = field(default=SANDBOX_KEY_SECRET, repr=False)
@@ -72,6 +73,7 @@ class Settings:
         return cls(
             admin_jwt_secret=admin_secret,
             database_url=_get(env, "DATABASE_URL"),
+            migration_database_url=_get(env, "MIGRATION_DATABASE_URL"),
             data_dir=Path(_get(env, "PAYMENTS_DATA_DIR") or ".data"),
             razorpay_key_id=key_id or SANDBOX_KEY_ID,
             razorpay_key_secret=key_secret or SANDBOX_KEY_SECRET,
