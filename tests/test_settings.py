@@ -85,3 +85,14 @@ def test_migrations_can_have_their_own_database_url_kept_out_of_the_repr() -> No
     assert "direct@" not in repr(settings)
     assert Settings.from_env(ADMIN).migration_database_url is None
 
+
+def test_live_keys_are_never_sent_over_plain_http_not_even_to_a_sandbox() -> None:
+    live = {
+        **ADMIN,
+        "RAZORPAY_KEY_ID": "rzp_live_abcdefghijklmn",
+        "RAZORPAY_KEY_SECRET": "s3cret",
+        "RAZORPAY_WEBHOOK_SECRET": "whsec",
+    }
+    assert Settings.from_env(live).razorpay_api_base_url == RAZORPAY_LIVE_API
+    with pytest.raises(ConfigurationError, match="RAZORPAY_API_BASE_URL must be an https URL"):
+        Settings.from_env({**live, "RAZORPAY_API_BASE_URL": "http://sandbox:8010"})
