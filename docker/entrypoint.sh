@@ -4,6 +4,8 @@
 set -eu
 case "${1:-api}" in
   api)
+    # Over MIGRATION_DATABASE_URL when it is set (Neon's direct URL), else DATABASE_URL;
+    # safe at every start and from several api containers at once (README: Neon).
     flask --app payments_service db upgrade
     # gunicorn runs several processes: Prometheus counters are merged through files.
     export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/prometheus}"

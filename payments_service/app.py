@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 
+import click
 from dotenv import load_dotenv
 from flask import Flask, Response, current_app, g, request
 
@@ -16,6 +17,7 @@ from .api.fields import refuse_nul_in_path
 from .api.problems import register_error_handlers
 from .api.security import init_jwt
 from .cli import register_commands
+from .cli_errors import reported_as_cli_errors
 from .db import Database
 from .embedded_db import start_embedded_postgres
 from .logs import configure_logging
@@ -32,8 +34,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the API app from ``settings`` (default: the environment and .env)."""
     if settings is None:
-        load_dotenv()
-        settings = Settings.from_env()
+        settings = _settings_from_environment()
     configure_logging(settings.log_level)
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=settings.max_request_bytes, JSON_SORT_KEYS=False)
@@ -47,6 +48,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(refuse_nul_in_path)
     app.after_request(_echo_request_id)
     return app
+
+
+def _settings_from_environment() -> Settings:
+    load_dotenv()
+    if click.get_current_context(silent=True) is None:  # gunicorn: the traceback stops the boot
+        return Settings.from_env()
+    with reported_as_cli_errors():  # `flask --app payments_service ...`: one line, exit 1
+        return Settings.from_env()
 
 
 def _build_services(settings: Settings) -> Services:

@@ -1,4 +1,7 @@
-"""Flask commands (scriptable, JSON output): db upgrade, sites create/list, tokens mint."""
+"""Flask commands (scriptable, JSON output): db upgrade, sites create/list, tokens mint.
+
+Ordinary failures print one line on stderr and exit 1 (cli_errors.py); a traceback is a bug.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +16,10 @@ from typing import Any
 import click
 import requests
 from flask import Flask, current_app
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import with_appcontext
 
 from .auth import mint_admin_token, mint_site_token
+from .cli_errors import ServiceCommand, ServiceGroup
 from .legacy_import import LegacyImport, load_sku_rules
 from .migrations import apply_migrations
 from .reconcile import reconcile_window
@@ -30,9 +34,9 @@ from .sites import (
 )
 from .worker import run_forever, run_pass
 
-db_cli = AppGroup("db", help="Database schema.")
-sites_cli = AppGroup("sites", help="Websites that share this backend.")
-tokens_cli = AppGroup("tokens", help="Bearer tokens for sites and admins.")
+db_cli = ServiceGroup("db", help="Database schema.")
+sites_cli = ServiceGroup("sites", help="Websites that share this backend.")
+tokens_cli = ServiceGroup("tokens", help="Bearer tokens for sites and admins.")
 
 
 def _services() -> Services:
@@ -46,8 +50,10 @@ def _echo(data: Any) -> None:
 
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
-    """Apply pending migrations from sql/."""
-    _echo({"applied": apply_migrations(_services().db.dsn)})
+    """Apply pending migrations from sql/ (over MIGRATION_DATABASE_URL when it is set)."""
+    services = _services()
+    dsn = services.settings.migration_database_url or services.db.dsn
+    _echo({"applied": apply_migrations(dsn)})
 
 
 @sites_cli.command("create")
@@ -163,7 +169,7 @@ def tokens_mint(site_id: str | None, is_admin: bool, sub: str | None, ttl_minute
     click.echo(mint_site_token(site.jwt_secret, site.id, settings.jwt_audience, sub, ttl))
 
 
-@click.command("reconcile")
+@click.command("reconcile", cls=ServiceCommand)
 @with_appcontext
 @click.option("--from", "start", required=True, type=click.DateTime(), help="Window start (UTC).")
 @click.option("--to", "end", required=True, type=click.DateTime(), help="Window end (UTC).")
@@ -193,7 +199,7 @@ def reconcile_command(
     _echo(report.as_dict())
 
 
-@click.command("worker")
+@click.command("worker", cls=ServiceCommand)
 @with_appcontext
 @click.option("--once", is_flag=True, help="Run one pass and exit.")
 def worker_command(once: bool) -> None:

@@ -42,10 +42,16 @@ class LegacyImport:
 def load_sku_rules(path: Path) -> tuple[SkuRule, ...]:
     """Read a JSON list of {"pattern": regex, "sku": ..., "name": ...}.
 
-    Raises ValidationFailed naming the entry that is wrong.
+    Raises ValidationFailed naming the entry that is wrong, or when the file is no such list.
     """
+    try:
+        entries = json.loads(path.read_text())
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise ValidationFailed(f"SKU map {path} is not JSON: {exc}") from exc
+    if not isinstance(entries, list):
+        raise ValidationFailed(f"SKU map {path} must be a JSON list of {{pattern, sku, name}}")
     rules = []
-    for index, entry in enumerate(json.loads(path.read_text())):
+    for index, entry in enumerate(entries):
         try:
             pattern = re.compile(entry["pattern"])
             sku = str(entry["sku"])

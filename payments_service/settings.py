@@ -24,6 +24,7 @@ class Settings:
 
     admin_jwt_secret: str = field(repr=False)
     database_url: str | None = field(default=None, repr=False)
+    migration_database_url: str | None = field(default=None, repr=False)
     data_dir: Path = Path(".data")
     razorpay_key_id: str = SANDBOX_KEY_ID
     razorpay_key_secret: str = field(default=SANDBOX_KEY_SECRET, repr=False)
@@ -50,19 +51,9 @@ class Settings:
         Raises ConfigurationError naming the variable that is missing or malformed.
         """
         env = os.environ if environ is None else environ
-        key_id, key_secret = _get(env, "RAZORPAY_KEY_ID"), _get(env, "RAZORPAY_KEY_SECRET")
-        if bool(key_id) != bool(key_secret):
-            raise ConfigurationError(
-                "RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET must be set together "
-                "(or both left unset for the local sandbox)"
-            )
+        key_id, key_secret = _razorpay_keys(env)
         is_sandbox = key_id is None
-        if key_id is not None and not key_id.startswith(("rzp_test_", "rzp_live_")):
-            raise ConfigurationError("RAZORPAY_KEY_ID must start with rzp_test_ or rzp_live_")
-        default_base = SANDBOX_API if is_sandbox else RAZORPAY_LIVE_API
-        base_url = _url(env, "RAZORPAY_API_BASE_URL", default_base).rstrip("/")
-        if base_url.endswith("/v1"):
-            raise ConfigurationError("RAZORPAY_API_BASE_URL must not end in /v1: the SDK adds it")
+        base_url = _razorpay_base_url(env, key_id)
         admin_secret = _get(env, "ADMIN_JWT_SECRET")
         if admin_secret is None or len(admin_secret) < 32:
             raise ConfigurationError(
@@ -72,6 +63,7 @@ class Settings:
         return cls(
             admin_jwt_secret=admin_secret,
             database_url=_get(env, "DATABASE_URL"),
+            migration_database_url=_get(env, "MIGRATION_DATABASE_URL"),
             data_dir=Path(_get(env, "PAYMENTS_DATA_DIR") or ".data"),
             razorpay_key_id=key_id or SANDBOX_KEY_ID,
             razorpay_key_secret=key_secret or SANDBOX_KEY_SECRET,
@@ -92,6 +84,33 @@ class Settings:
             max_request_bytes=int(_number(env, "MAX_REQUEST_BYTES", 64 * 1024)),
             log_level=(_get(env, "LOG_LEVEL") or "INFO").upper(),
         )
+
+
+def _razorpay_keys(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    key_id, key_secret = _get(env, "RAZORPAY_KEY_ID"), _get(env, "RAZORPAY_KEY_SECRET")
+    if bool(key_id) != bool(key_secret):
+        raise ConfigurationError(
+            "RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET must be set together "
+            "(or both left unset for the local sandbox)"
+        )
+    if key_id is not None and not key_id.startswith(("rzp_test_", "rzp_live_")):
+        raise ConfigurationError("RAZORPAY_KEY_ID must start with rzp_test_ or rzp_live_")
+    return key_id, key_secret
+
+
+def _razorpay_base_url(env: Mapping[str, str], key_id: str | None) -> str:
+    """Without keys the local sandbox, with keys Razorpay; live keys only ever over https."""
+    default = SANDBOX_API if key_id is None else RAZORPAY_LIVE_API
+    base_url = _url(env, "RAZORPAY_API_BASE_URL", default).rstrip("/")
+    if base_url.endswith("/v1"):
+        raise ConfigurationError("RAZORPAY_API_BASE_URL must not end in /v1: the SDK adds it")
+    is_live = key_id is not None and key_id.startswith("rzp_live_")
+    if is_live and urlsplit(base_url).scheme != "https":
+        raise ConfigurationError(
+            f"RAZORPAY_API_BASE_URL must be an https URL with live keys, got {base_url!r} "
+            "(the sandbox is for running without keys)"
+        )
+    return base_url
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import json
 import threading
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
 from payments_service.migrations import apply_migrations, load_migrations
+from tests.test_cli import UNREACHABLE_DATABASE, assert_one_line_error, flask_cli
 
 
 @pytest.fixture
@@ -35,6 +38,29 @@ def test_all_migrations_apply_to_an_empty_database_and_rerun_is_a_no_op(empty_ds
     assert versions and versions == sorted(versions)
     assert apply_migrations(empty_dsn) == versions
     assert apply_migrations(empty_dsn) == []
+    with psycopg.connect(empty_dsn) as conn:
+        rows = conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
+    assert [r[0] for r in rows] == versions
+
+
+def test_db_upgrade_migrates_over_migration_database_url_when_it_is_set(
+    empty_dsn: str, tmp_path: Path
+) -> None:
+    """Neon: the api runs on the pooled DATABASE_URL, migrations on the direct URL."""
+    without = flask_cli(tmp_path, "db", "upgrade", DATABASE_URL=UNREACHABLE_DATABASE)
+    assert_one_line_error(without.returncode, without.stderr, "database")
+
+    result = flask_cli(
+        tmp_path,
+        "db",
+        "upgrade",
+        DATABASE_URL=UNREACHABLE_DATABASE,
+        MIGRATION_DATABASE_URL=empty_dsn,
+    )
+
+    assert result.returncode == 0, result.stderr
+    versions = [m.version for m in load_migrations()]
+    assert json.loads(result.stdout) == {"applied": versions}
     with psycopg.connect(empty_dsn) as conn:
         rows = conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
     assert [r[0] for r in rows] == versions

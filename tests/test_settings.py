@@ -71,3 +71,28 @@ def test_secrets_stay_out_of_the_repr() -> None:
 def test_bad_configuration_fails_fast_naming_the_variable(env: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigurationError, match=named):
         Settings.from_env(env)
+
+
+def test_migrations_can_have_their_own_database_url_kept_out_of_the_repr() -> None:
+    settings = Settings.from_env(
+        {
+            **ADMIN,
+            "DATABASE_URL": "postgresql://u:pooled@ep-x-pooler.neon.tech/db",
+            "MIGRATION_DATABASE_URL": "postgresql://u:direct@ep-x.neon.tech/db",
+        }
+    )
+    assert settings.migration_database_url == "postgresql://u:direct@ep-x.neon.tech/db"
+    assert "direct@" not in repr(settings)
+    assert Settings.from_env(ADMIN).migration_database_url is None
+
+
+def test_live_keys_are_never_sent_over_plain_http_not_even_to_a_sandbox() -> None:
+    live = {
+        **ADMIN,
+        "RAZORPAY_KEY_ID": "rzp_live_abcdefghijklmn",
+        "RAZORPAY_KEY_SECRET": "s3cret",
+        "RAZORPAY_WEBHOOK_SECRET": "whsec",
+    }
+    assert Settings.from_env(live).razorpay_api_base_url == RAZORPAY_LIVE_API
+    with pytest.raises(ConfigurationError, match="RAZORPAY_API_BASE_URL must be an https URL"):
+        Settings.from_env({**live, "RAZORPAY_API_BASE_URL": "http://sandbox:8010"})
