@@ -25,13 +25,20 @@ class CheckoutResult:
 
 
 def verify_checkout(
-    db: Database, gateway: RazorpayGateway, key_secret: str, result: CheckoutResult
+    db: Database,
+    gateway: RazorpayGateway,
+    key_secret: str,
+    result: CheckoutResult,
+    *,
+    refund_duplicates: bool,
 ) -> PaymentOutcome:
     """Prove the payment, capture it if only authorized, pay the order and grant access.
 
     The signature is checked against the order id we stored. Razorpay is asked for the
     payment (never the browser) and every call happens before the transaction that
-    applies it. Calling this twice, or twice at once, grants once.
+    applies it. Calling this twice, or twice at once, grants once. A second payment of an
+    order already paid is not captured; captured, it is a duplicate (refunded when
+    ``refund_duplicates``, else flagged) and grants nothing.
     Raises NotFound, InvalidSignature, PaymentMismatch, PaymentNotSuccessful, GatewayError.
     """
     order = _order_for(db, result.razorpay_order_id)
@@ -46,12 +53,13 @@ def verify_checkout(
         return settled
     entity = gateway.fetch_payment(result.razorpay_payment_id)
     _check_matches(order, entity)
-    if entity["status"] == "authorized":
+    if entity["status"] == "authorized" and order.amount_paid == 0:
         entity = _capture(gateway, entity)
-    outcome = apply_payment(db, entity, actor="checkout")
+    outcome = apply_payment(db, entity, actor="checkout", refund_duplicates=refund_duplicates)
     if outcome.payment.status not in SETTLED_STATUSES:
+        paid = " (the order is paid by another payment)" if outcome.order.amount_paid else ""
         raise PaymentNotSuccessful(
-            f"payment {outcome.payment.id} is {outcome.payment.status}, not captured",
+            f"payment {outcome.payment.id} is {outcome.payment.status}, not captured{paid}",
             payment_status=outcome.payment.status,
         )
     return outcome

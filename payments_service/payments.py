@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from . import notification_queue
+from . import duplicate_payments, notification_queue
 from .auth import Caller
 from .db import Cursor, Database
 from .db import enrollments as enrollments_sql
@@ -72,21 +72,35 @@ class PaymentFact:
 
 
 def apply_payment(
-    db: Database, entity: dict[str, Any], actor: str, grant_source: str = "purchase"
+    db: Database,
+    entity: dict[str, Any],
+    actor: str,
+    grant_source: str = "purchase",
+    *,
+    refund_duplicates: bool,
 ) -> PaymentOutcome:
     """Merge a Razorpay payment entity into our records, in one transaction.
 
     Locks the order row, so concurrent verify, webhook and reconcile calls for one order
     run one after another; applying the same fact twice changes nothing. A captured
     payment of the order's exact amount and currency pays the order and grants the
-    product once. Raises NotFound when the payment's order is not one of ours.
+    product once; one captured after another paid the order is a duplicate, refunded
+    (``refund_duplicates``) or flagged (duplicate_payments.py). Raises NotFound when the
+    payment's order is not one of ours.
     """
     with db.transaction() as cur:
-        return apply_payment_in(cur, entity, actor, grant_source)
+        return apply_payment_in(
+            cur, entity, actor, grant_source, refund_duplicates=refund_duplicates
+        )
 
 
 def apply_payment_in(
-    cur: Cursor, entity: dict[str, Any], actor: str, grant_source: str = "purchase"
+    cur: Cursor,
+    entity: dict[str, Any],
+    actor: str,
+    grant_source: str = "purchase",
+    *,
+    refund_duplicates: bool,
 ) -> PaymentOutcome:
     """apply_payment within the caller's transaction (which it leaves holding the order's
     lock). Raises NotFound when the payment's order is not one of ours."""
@@ -94,12 +108,19 @@ def apply_payment_in(
     if order is None:
         raise NotFound(f"payment {entity.get('id')} is for an order this service did not make")
     fact = PaymentFact(order, payments_sql.get(cur, entity["id"]), entity)
-    (outcome,) = apply_to_locked_orders(cur, [fact], actor, grant_source)
+    (outcome,) = apply_to_locked_orders(
+        cur, [fact], actor, grant_source, refund_duplicates=refund_duplicates
+    )
     return outcome
 
 
 def apply_to_locked_orders(
-    cur: Cursor, facts: list[PaymentFact], actor: str, grant_source: str = "purchase"
+    cur: Cursor,
+    facts: list[PaymentFact],
+    actor: str,
+    grant_source: str = "purchase",
+    *,
+    refund_duplicates: bool,
 ) -> list[PaymentOutcome]:
     """apply_payment's state machine for several payments at once, in the caller's
     transaction (which holds every order's lock); outcomes in the order of ``facts``.
@@ -121,6 +142,11 @@ def apply_to_locked_orders(
         else:
             changing.append((fact, record))
     stored = {p.id: p for p in payments_sql.upsert_many(cur, [record for _, record in changing])}
+    for fact, record in changing:
+        if duplicate_payments.is_new(fact.order, fact.existing, stored[record.id]):
+            stored[record.id] = duplicate_payments.record(
+                cur, fact.order, stored[record.id], refund=refund_duplicates
+            )
     settled = _settle_orders(
         cur, [(fact.order, stored[record.id]) for fact, record in changing], actor, grant_source
     )
@@ -209,6 +235,7 @@ def list_payments(
     order_id: str | None,
     customer_email: str | None,
     status: str | None,
+    needs_attention: bool | None,
     cursor: str | None,
     limit: int,
 ) -> Page[Payment]:
@@ -220,6 +247,7 @@ def list_payments(
             order_id=order_id,
             customer_email=customer_email.strip().lower() if customer_email else None,
             status=status,
+            needs_attention=needs_attention,
             after=decode_cursor(cursor) if cursor else None,
             limit=limit + 1,
         )

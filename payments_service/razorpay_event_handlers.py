@@ -31,6 +31,7 @@ class EventContext:
     db: Database
     gateway: RazorpayGateway
     capture_authorized: bool
+    refund_duplicates: bool
     account_id: str | None
     webhook_secrets: tuple[str, ...]
     metrics: Metrics | None = None
@@ -95,17 +96,26 @@ def _entity(envelope: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def _apply_payment_event(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
-    outcome = apply_payment_in(cur, _entity(envelope, "payment"), actor="webhook")
-    return Outcome("applied", f"payment {outcome.payment.status}", outcome.order.id)
+    outcome = apply_payment_in(
+        cur, _entity(envelope, "payment"), actor="webhook", refund_duplicates=ctx.refund_duplicates
+    )
+    payment = outcome.payment
+    duplicate = f" (duplicate of {payment.duplicate_of})" if payment.duplicate_of else ""
+    return Outcome("applied", f"payment {payment.status}{duplicate}", outcome.order.id)
 
 
 def _on_payment_authorized(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
-    outcome = apply_payment_in(cur, _entity(envelope, "payment"), actor="webhook")
+    outcome = apply_payment_in(
+        cur, _entity(envelope, "payment"), actor="webhook", refund_duplicates=ctx.refund_duplicates
+    )
     order, payment = outcome.order, outcome.payment
+    # Never capture a second payment of an order already paid: uncaptured, Razorpay
+    # releases it to the buyer by itself (and keeps no fee).
     capture = (
         ctx.capture_authorized
         and payment.status == "authorized"
         and (payment.amount, payment.currency) == (order.amount, order.currency)
+        and order.amount_paid == 0
     )
     return Outcome(
         "applied", f"payment {payment.status}", order.id, capture=payment if capture else None

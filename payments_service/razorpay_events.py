@@ -167,7 +167,9 @@ def _capture_if_asked(ctx: EventContext, event_id: str, outcome: Outcome) -> Out
         return None
     try:
         captured = ctx.gateway.capture_payment(payment.id, payment.amount, payment.currency)
-        after = apply_payment(ctx.db, captured, actor="webhook")
+        after = apply_payment(
+            ctx.db, captured, actor="webhook", refund_duplicates=ctx.refund_duplicates
+        )
         return Outcome("applied", f"payment {after.payment.status}", after.order.id)
     except GatewayError as exc:
         return Outcome("failed", f"Razorpay unavailable: {exc.detail}")

@@ -34,8 +34,11 @@ def reconcile_window(
     start: datetime,
     end: datetime,
     legacy: LegacyImport | None = None,
+    *,
+    refund_duplicates: bool,
 ) -> ReconcileReport:
     """Apply every Razorpay payment created in [start, end]; adopt old-site ones if asked.
+    A second captured payment of a paid order is refunded (``refund_duplicates``) or flagged.
 
     Raises ValidationFailed for an empty or over-long window, GatewayError when Razorpay
     cannot be listed at all. A payment that fails to apply is counted, logged and skipped.
@@ -51,7 +54,7 @@ def reconcile_window(
         )
     report = ReconcileReport()
     pages = gateway.iter_payment_pages(int(start.timestamp()), int(end.timestamp()))
-    with closing(applied_as_fetched(db, pages)) as applied:
+    with closing(applied_as_fetched(db, pages, refund_duplicates=refund_duplicates)) as applied:
         for counted, foreign in applied:
             report.seen += counted.seen
             report.updated += counted.updated
@@ -74,7 +77,12 @@ def reconcile_window(
 
 
 def heal_open_orders(
-    db: Database, gateway: RazorpayGateway, older_than: timedelta, limit: int = 100
+    db: Database,
+    gateway: RazorpayGateway,
+    older_than: timedelta,
+    limit: int = 100,
+    *,
+    refund_duplicates: bool,
 ) -> ReconcileReport:
     """Worker pass: ask Razorpay about orders still created/attempted after ``older_than``."""
     now = datetime.now(UTC)
@@ -91,7 +99,9 @@ def heal_open_orders(
             continue
         for entity in payments:
             report.seen += 1
-            outcome = apply_payment(db, entity, actor="reconcile")
+            outcome = apply_payment(
+                db, entity, actor="reconcile", refund_duplicates=refund_duplicates
+            )
             count(report, outcome.changed)
     return report
 

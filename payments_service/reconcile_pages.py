@@ -45,7 +45,7 @@ class ReconcileReport:
 
 
 def applied_as_fetched(
-    db: Database, pages: Iterator[list[Entity]]
+    db: Database, pages: Iterator[list[Entity]], *, refund_duplicates: bool
 ) -> Generator[tuple[ReconcileReport, list[Entity]]]:
     """Apply pages while the next ones are fetched, APPLIERS at a time, each in its own
     transaction; yields what each page counted and its payments of orders not ours, in
@@ -59,7 +59,7 @@ def applied_as_fetched(
     try:
         applying: deque[Future[tuple[ReconcileReport, list[Entity]]]] = deque()
         for page in pages:
-            applying.append(appliers.submit(_reconcile_page, db, page))
+            applying.append(appliers.submit(_reconcile_page, db, page, refund_duplicates))
             if len(applying) > APPLIERS:
                 yield applying.popleft().result()
         while applying:
@@ -68,12 +68,14 @@ def applied_as_fetched(
         appliers.shutdown(cancel_futures=True)
 
 
-def _reconcile_page(db: Database, page: list[Entity]) -> tuple[ReconcileReport, list[Entity]]:
+def _reconcile_page(
+    db: Database, page: list[Entity], refund_duplicates: bool
+) -> tuple[ReconcileReport, list[Entity]]:
     """_apply_page, tried again when PostgreSQL broke a deadlock by rolling it back (two
     pages crossing one customer's orders in a rare order can still deadlock)."""
     for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
         try:
-            return _apply_page(db, page)
+            return _apply_page(db, page, refund_duplicates)
         except DeadlockDetected:
             if attempt == DEADLOCK_ATTEMPTS:
                 raise
@@ -81,7 +83,9 @@ def _reconcile_page(db: Database, page: list[Entity]) -> tuple[ReconcileReport, 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _apply_page(db: Database, page: list[Entity]) -> tuple[ReconcileReport, list[Entity]]:
+def _apply_page(
+    db: Database, page: list[Entity], refund_duplicates: bool
+) -> tuple[ReconcileReport, list[Entity]]:
     """Apply a page's payments of our orders in one transaction; returns what it counted
     and the page's payments of orders that are not ours.
 
@@ -100,7 +104,7 @@ def _apply_page(db: Database, page: list[Entity]) -> tuple[ReconcileReport, list
         }
         ours = [entity for entity in stale if str(entity.get("order_id")) in orders]
         if ours:
-            _apply_ours(cur, orders, ours, counted)
+            _apply_ours(cur, orders, ours, counted, refund_duplicates)
     return counted, [entity for entity in stale if str(entity.get("order_id")) not in orders]
 
 
@@ -131,7 +135,11 @@ def _skip_recorded(cur: Cursor, page: list[Entity], report: ReconcileReport) -> 
 
 
 def _apply_ours(
-    cur: Cursor, orders: dict[str, Order], entities: list[Entity], report: ReconcileReport
+    cur: Cursor,
+    orders: dict[str, Order],
+    entities: list[Entity],
+    report: ReconcileReport,
+    refund_duplicates: bool,
 ) -> None:
     """Apply payments of orders this transaction has locked (``orders``, by Razorpay id)."""
     recorded = {
@@ -145,7 +153,7 @@ def _apply_ours(
             )
             for entity in batch
         ]
-        for outcome in _apply_batch(cur, facts, report):
+        for outcome in _apply_batch(cur, facts, report, refund_duplicates):
             # The order's next payment in this page sees what this one changed.
             orders[outcome.order.razorpay_order_id] = outcome.order
             recorded[outcome.payment.id] = outcome.payment
@@ -153,16 +161,22 @@ def _apply_ours(
 
 
 def _apply_batch(
-    cur: Cursor, facts: list[PaymentFact], report: ReconcileReport
+    cur: Cursor, facts: list[PaymentFact], report: ReconcileReport, refund_duplicates: bool
 ) -> list[PaymentOutcome]:
     try:
-        return apply_to_locked_orders(cur, facts, actor="reconcile")
+        return apply_to_locked_orders(
+            cur, facts, actor="reconcile", refund_duplicates=refund_duplicates
+        )
     except (ValueError, KeyError) as exc:  # raised before anything was written
         if len(facts) == 1:
             skipped(report, facts[0].entity, type(exc).__name__)
             return []
     # One of them is malformed: apply each on its own, so only that one is skipped.
-    return [outcome for fact in facts for outcome in _apply_batch(cur, [fact], report)]
+    return [
+        outcome
+        for fact in facts
+        for outcome in _apply_batch(cur, [fact], report, refund_duplicates)
+    ]
 
 
 def _one_per_order(entities: list[Entity]) -> list[list[Entity]]:

@@ -30,6 +30,9 @@ REFUND_STATUS_RANK: Final = {"requested": 0, "pending": 1, "processed": 2, "fail
 ATTENTION_FAILED_AFTER_REVOKE = (
     "the refund failed after access was revoked: decide whether to re-grant the enrollment"
 )
+ATTENTION_DUPLICATE_REFUND_FAILED = (
+    "a duplicate payment whose refund failed: refund it again (POST /v1/refunds)"
+)
 
 
 def apply_refund(db: Database, entity: dict[str, Any], actor: str) -> Refund:
@@ -151,7 +154,8 @@ def _record_foreign(cur: Cursor, entity: dict[str, Any], payment: Payment, statu
 
 
 def _derive_totals(cur: Cursor, order: Order, payment: Payment, refund: Refund, actor: str) -> None:
-    payments_sql.set_refunded(cur, payment.id, sql.refunded_total(cur, payment.id))
+    payment_refunded = sql.refunded_total(cur, payment.id)
+    payments_sql.set_refunded(cur, payment.id, payment_refunded)
     refunded = sql.order_refunded_total(cur, order.id)
     if order.amount_paid > 0:
         status = (
@@ -162,10 +166,15 @@ def _derive_totals(cur: Cursor, order: Order, payment: Payment, refund: Refund, 
             else "partially_refunded"
         )
         orders_sql.set_refund_status(cur, order.id, status, refunded)
-        if status == "refunded" and refund.revokes_access and refund.status != "failed":
+        # Refunding a duplicate payment gives back money the order never needed: it takes
+        # nothing away, whatever it asked for.
+        revokes = refund.revokes_access and not payment.duplicate_of
+        if status == "refunded" and revokes and refund.status != "failed":
             _revoke_for(cur, order, refund, actor)
     if refund.status == "failed" and refund.revoked_access:
         sql.mark_access(cur, refund.id, revoked=False, attention=ATTENTION_FAILED_AFTER_REVOKE)
+    if refund.status == "failed" and payment.duplicate_of and payment_refunded < payment.amount:
+        payments_sql.flag(cur, payment.id, ATTENTION_DUPLICATE_REFUND_FAILED)
 
 
 def _revoke_for(cur: Cursor, order: Order, refund: Refund, actor: str) -> None:

@@ -161,10 +161,10 @@ def _target(cur: Cursor, caller: Caller, request: RefundRequest) -> tuple[Paymen
     if request.payment_id:
         payment = payments_sql.get(cur, request.payment_id)
     else:
-        captured = [
+        captured = [  # the payment that paid the order, never a duplicate of it
             p
             for p in payments_sql.list_for_order(cur, str(request.order_id))
-            if p.status in SETTLED_STATUSES
+            if p.status in SETTLED_STATUSES and p.duplicate_of is None
         ]
         payment = captured[0] if captured else None
     order = orders_sql.get(cur, payment.order_id) if payment else None

@@ -32,6 +32,7 @@ class Settings:
     razorpay_api_base_url: str = SANDBOX_API
     razorpay_account_id: str | None = None
     capture_authorized_payments: bool = False
+    refund_duplicate_payments: bool = True
     razorpay_timeout_seconds: float = 10.0
     is_sandbox: bool = True
     jwt_audience: str = "payments-service"
@@ -71,6 +72,7 @@ class Settings:
             razorpay_api_base_url=base_url,
             razorpay_account_id=_get(env, "RAZORPAY_ACCOUNT_ID"),
             capture_authorized_payments=_flag(env, "RAZORPAY_CAPTURE_AUTHORIZED"),
+            refund_duplicate_payments=_flag(env, "REFUND_DUPLICATE_PAYMENTS", default=True),
             razorpay_timeout_seconds=_number(env, "RAZORPAY_TIMEOUT_SECONDS", 10.0),
             is_sandbox=is_sandbox,
             jwt_audience=_get(env, "JWT_AUDIENCE") or "payments-service",
@@ -126,8 +128,8 @@ def _url(env: Mapping[str, str], name: str, default: str) -> str:
     return value
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = (_get(env, name) or "false").lower()
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    raw = (_get(env, name) or str(default)).lower()
     if raw not in ("true", "false", "1", "0", "yes", "no"):
         raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
     return raw in ("true", "1", "yes")

@@ -1,7 +1,8 @@
 """The worker: the background passes that keep sites informed and the money trail whole.
 
 Each pass delivers due notifications to sites, retries webhooks that were stored but not
-applied, settles refunds whose Razorpay answer was lost, and asks Razorpay about orders
+applied, settles refunds whose Razorpay answer was lost, asks Razorpay for the refunds of
+duplicate payments (duplicate_payments.py), and asks Razorpay about orders
 still unpaid after a while (a closed tab whose webhooks were lost). Several workers may
 run at once: claims use SKIP LOCKED leases and every pass is idempotent.
 """
@@ -15,6 +16,7 @@ from datetime import timedelta
 
 import requests
 
+from .duplicate_payments import refund_reserved
 from .notifications import deliver_due
 from .razorpay_events import retry_stale_events
 from .reconcile import heal_open_orders
@@ -34,6 +36,7 @@ class PassReport:
     notifications_failed: int
     events_retried: int
     refunds_resolved: int
+    duplicates_refunded: int
     orders_checked: int
     orders_updated: int
 
@@ -43,10 +46,22 @@ def run_pass(services: Services, session: requests.Session) -> PassReport:
     delivered = deliver_due(services.db, session)
     retried = retry_stale_events(services.event_context, STALE_EVENT_AGE)
     resolved = resolve_requested_refunds(services.db, services.gateway, UNANSWERED_REFUND_AGE)
+    duplicates = refund_reserved(services.db, services.gateway)
     age = timedelta(seconds=services.settings.reconcile_open_orders_after_seconds)
-    healed = heal_open_orders(services.db, services.gateway, older_than=age)
+    healed = heal_open_orders(
+        services.db,
+        services.gateway,
+        older_than=age,
+        refund_duplicates=services.settings.refund_duplicate_payments,
+    )
     return PassReport(
-        delivered.delivered, delivered.failed, retried, resolved, healed.seen, healed.updated
+        delivered.delivered,
+        delivered.failed,
+        retried,
+        resolved,
+        duplicates,
+        healed.seen,
+        healed.updated,
     )
 
 

@@ -44,6 +44,8 @@ class PaymentSchema(Schema):
     amount_refunded = fields.Integer()
     method = fields.String(allow_none=True)
     captured_at = fields.DateTime(allow_none=True)
+    duplicate_of = fields.String(allow_none=True)
+    needs_attention = fields.String(allow_none=True)
 
 
 class VerifyResultSchema(Schema):
@@ -63,7 +65,11 @@ def verify() -> dict[str, Any]:
     body = load_json(VERIFY)
     settings = services().settings
     outcome: PaymentOutcome = verify_checkout(
-        services().db, services().gateway, settings.razorpay_key_secret, CheckoutResult(**body)
+        services().db,
+        services().gateway,
+        settings.razorpay_key_secret,
+        CheckoutResult(**body),
+        refund_duplicates=settings.refund_duplicate_payments,
     )
     result: dict[str, Any] = VERIFY_RESULT.dump(outcome)
     return result

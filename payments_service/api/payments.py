@@ -19,6 +19,7 @@ class PaymentQuerySchema(PageQuerySchema):
     order_id = fields.String(load_default=None)
     customer_email = fields.Email(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(list(PAYMENT_STATUS_RANK)))
+    needs_attention = fields.Boolean(load_default=None)
 
 
 # Built once: a marshmallow schema is reusable and building one costs more than loading.

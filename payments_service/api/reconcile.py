@@ -28,6 +28,12 @@ def reconcile() -> dict[str, Any]:
     """Apply every Razorpay payment created in the window; report what changed."""
     current_admin()
     body = load_json(RECONCILE)
-    report = reconcile_window(services().db, services().gateway, body["from_"], body["to"])
+    report = reconcile_window(
+        services().db,
+        services().gateway,
+        body["from_"],
+        body["to"],
+        refund_duplicates=services().settings.refund_duplicate_payments,
+    )
     services().metrics.record_reconcile(report.counts())
     return report.as_dict()

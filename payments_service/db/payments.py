@@ -12,7 +12,7 @@ from . import Cursor
 _COLUMNS = """id, order_id, status, amount, currency, amount_refunded, method, card_network,
               card_last4, bank, wallet, vpa, fee, tax, error_code, error_description,
               error_reason, razorpay_created_at, authorized_at, captured_at, failed_at,
-              created_at, updated_at"""
+              created_at, updated_at, duplicate_of, needs_attention"""
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,8 @@ class Payment:
     failed_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    duplicate_of: str | None
+    needs_attention: str | None
 
 
 @dataclass(frozen=True)
@@ -139,16 +141,53 @@ def upsert_many(cur: Cursor, records: list[PaymentRecord]) -> list[Payment]:
 
 
 def set_refunded(cur: Cursor, payment_id: str, amount_refunded: int) -> None:
-    """Record how much of the payment is refunded; fully refunded payments are `refunded`."""
+    """Record how much of the payment is refunded; fully refunded payments are `refunded`
+    (and a fully refunded duplicate needs no more attention)."""
     cur.execute(
         """
         UPDATE payments
            SET amount_refunded = %(refunded)s, updated_at = now(),
                status = CASE WHEN %(refunded)s >= amount THEN 'refunded'
-                             WHEN status = 'refunded' THEN 'captured' ELSE status END
+                             WHEN status = 'refunded' THEN 'captured' ELSE status END,
+               needs_attention = CASE WHEN %(refunded)s >= amount AND duplicate_of IS NOT NULL
+                                      THEN NULL ELSE needs_attention END
          WHERE id = %(id)s
         """,
         {"id": payment_id, "refunded": amount_refunded},
+    )
+
+
+def paying_payment(cur: Cursor, order_id: str, other_than: str) -> Payment | None:
+    """The captured payment (refunded since or not) that paid the order: the earliest
+    captured one that is not a duplicate, other than ``other_than``."""
+    cur.execute(
+        f"""SELECT {_COLUMNS} FROM payments
+             WHERE order_id = %s AND id <> %s AND duplicate_of IS NULL
+               AND status IN ('captured', 'refunded')
+             ORDER BY captured_at, razorpay_created_at, id LIMIT 1""",  # noqa: S608
+        (order_id, other_than),
+    )
+    row = cur.fetchone()
+    return Payment(**row) if row else None
+
+
+def mark_duplicate(
+    cur: Cursor, payment_id: str, duplicate_of: str, attention: str | None
+) -> Payment:
+    """Record that the payment duplicates ``duplicate_of``, flagged for an admin or not."""
+    cur.execute(
+        f"""UPDATE payments SET duplicate_of = %s, needs_attention = %s, updated_at = now()
+             WHERE id = %s RETURNING {_COLUMNS}""",  # noqa: S608
+        (duplicate_of, attention, payment_id),
+    )
+    return Payment(**cur.fetchone())
+
+
+def flag(cur: Cursor, payment_id: str, attention: str) -> None:
+    """Note what an admin must decide about this payment."""
+    cur.execute(
+        "UPDATE payments SET needs_attention = %s, updated_at = now() WHERE id = %s",
+        (attention, payment_id),
     )
 
 
@@ -159,6 +198,7 @@ def list_page(
     order_id: str | None,
     customer_email: str | None,
     status: str | None,
+    needs_attention: bool | None,
     after: tuple[datetime, str] | None,
     limit: int,
 ) -> list[Payment]:
@@ -168,6 +208,8 @@ def list_page(
         SELECT {_COLUMNS} FROM payments p
          WHERE (%(order_id)s::text IS NULL OR order_id = %(order_id)s)
            AND (%(status)s::text IS NULL OR status = %(status)s)
+           AND (%(attention)s::boolean IS NULL
+                OR (needs_attention IS NOT NULL) = %(attention)s::boolean)
            AND (%(site_id)s::text IS NULL AND %(email)s::text IS NULL
                 OR EXISTS (SELECT 1 FROM orders o WHERE o.id = p.order_id
                            AND (%(site_id)s::text IS NULL OR o.site_id = %(site_id)s)
@@ -182,6 +224,7 @@ def list_page(
             "order_id": order_id,
             "email": customer_email,
             "status": status,
+            "attention": needs_attention,
             "after_at": after[0] if after else None,
             "after_id": after[1] if after else None,
             "limit": limit,

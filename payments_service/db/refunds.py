@@ -15,6 +15,9 @@ _COLUMNS = """id, razorpay_refund_id, payment_id, order_id, status, amount, curr
 IDEMPOTENCY_CONSTRAINT = "refunds_idempotency_key"
 # Amounts that are, or may become, money sent back: they bound what is still refundable.
 HOLDING_STATUSES = ("requested", "pending", "processed")
+# The idempotency scope of the refunds this service makes of duplicate payments on its own
+# (keyed by the payment's id, so each duplicate is refunded at most once).
+DUPLICATE_SCOPE = "duplicate-payment"
 
 
 @dataclass(frozen=True)
@@ -133,21 +136,38 @@ def refunded_total(cur: Cursor, payment_id: str) -> int:
 
 
 def order_refunded_total(cur: Cursor, order_id: str) -> int:
-    """What Razorpay has accepted to refund across the order's payments."""
+    """What Razorpay has accepted to refund of the payment that paid the order (refunds of
+    duplicate payments give back money the order never needed, so they do not count)."""
     cur.execute(
-        "SELECT coalesce(sum(amount), 0)::bigint AS total FROM refunds "
-        "WHERE order_id = %s AND status IN ('pending', 'processed')",
+        "SELECT coalesce(sum(r.amount), 0)::bigint AS total FROM refunds r "
+        "JOIN payments p ON p.id = r.payment_id "
+        "WHERE r.order_id = %s AND r.status IN ('pending', 'processed') "
+        "AND p.duplicate_of IS NULL",
         (order_id,),
     )
     return int(cur.fetchone()["total"])
 
 
 def list_requested(cur: Cursor, created_before: datetime, limit: int) -> list[Refund]:
-    """Reservations whose Razorpay outcome was never learnt, oldest first."""
+    """Reservations whose Razorpay outcome was never learnt, oldest first (refunds of
+    duplicate payments excepted: the worker asks Razorpay for those until it answers)."""
     cur.execute(
         f"""SELECT {_COLUMNS} FROM refunds WHERE status = 'requested' AND created_at < %s
+               AND idempotency_scope IS DISTINCT FROM %s
              ORDER BY created_at LIMIT %s""",  # noqa: S608
-        (created_before, limit),
+        (created_before, DUPLICATE_SCOPE, limit),
+    )
+    return [Refund(**row) for row in cur.fetchall()]
+
+
+def list_requested_duplicates(cur: Cursor, limit: int) -> list[Refund]:
+    """Refunds of duplicate payments not yet asked of Razorpay (or not yet answered),
+    oldest first."""
+    cur.execute(
+        f"""SELECT {_COLUMNS} FROM refunds WHERE status = 'requested'
+               AND idempotency_scope = %s
+             ORDER BY created_at LIMIT %s""",  # noqa: S608
+        (DUPLICATE_SCOPE, limit),
     )
     return [Refund(**row) for row in cur.fetchall()]
 

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 
 from .errors import RazorpayError
 from .extension import current_sandbox
-from .payments import METHODS
+from .payments import METHODS, payment_refusal
 
 CURRENCY_SYMBOLS = {"INR": "₹", "USD": "$", "EUR": "€", "GBP": "£"}
 ORIGIN_PATTERN = re.compile(r"^https?://[^/?#\s]+$")
@@ -59,11 +59,12 @@ def payment_page() -> tuple[str, int]:
     try:
         with sandbox.state.reading() as state:
             order = state.order(args.get("order_id", ""))
-            amount, currency, status = order.amount, order.currency, order.status
+            amount, currency = order.amount, order.currency
+            refusal = payment_refusal(state, order)
     except RazorpayError as exc:
         return render_template("pay.html", error=exc.description), 400
-    if status == "paid":
-        return render_template("pay.html", error="This order has already been paid"), 400
+    if refusal is not None:
+        return render_template("pay.html", error=refusal), 400
     method = args.get("prefill_method", "card")
     page = PaymentPage(
         order_id=order.id,

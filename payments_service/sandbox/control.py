@@ -13,7 +13,7 @@ from flask import Blueprint
 from .config import ConfigError
 from .errors import NO_SUCH_ID, invalid_request
 from .extension import current_sandbox
-from .payments import METHODS, Attempt, attempt_payment
+from .payments import METHODS, Attempt, attempt_payment, authorize_late
 from .refunds import settle_refund
 from .validation import json_body, parse_choice, parse_notes, reject_unknown, required
 from .webhooks import sign
@@ -52,12 +52,23 @@ def order_pay(order_id: str) -> Json:
                 "metadata": {"order_id": order.id, "payment_id": payment.id},
             }
         }
-    message = f"{order.id}|{payment.id}".encode()
-    return {
-        "razorpay_payment_id": payment.id,
-        "razorpay_order_id": order.id,
-        "razorpay_signature": sign(sandbox.config.key_secret, message),
-    }
+    return _checkout_success(order.id, payment.id)
+
+
+@control.post("/payments/<payment_id>/authorize")
+def payment_authorize_late(payment_id: str) -> Json:
+    """Act as the bank answering late: authorise a payment that had failed (Razorpay's late
+    authorisation), captured at once with automatic capture, even on an order another
+    payment has paid since (the one way an order ends up with two captured payments).
+
+    Answers the success fields Checkout would have handed the page had the answer been on
+    time, so a test can also report the payment through verify.
+    """
+    reject_unknown(json_body(), ())
+    with current_sandbox().state.transaction() as transaction:
+        payment = transaction.state.payment(payment_id)
+        authorize_late(transaction, payment)
+    return _checkout_success(payment.order_id, payment.id)
 
 
 @control.post("/refunds/<refund_id>/settle")
@@ -134,6 +145,16 @@ def reset() -> Json:
     sandbox.webhooks.clear()
     sandbox.chaos.reseed()
     return {"reset": True}
+
+
+def _checkout_success(order_id: str, payment_id: str) -> Json:
+    """What Checkout hands the merchant page for a successful payment, signed."""
+    message = f"{order_id}|{payment_id}".encode()
+    return {
+        "razorpay_payment_id": payment_id,
+        "razorpay_order_id": order_id,
+        "razorpay_signature": sign(current_sandbox().config.key_secret, message),
+    }
 
 
 def _parse_attempt(body: Json) -> Attempt:

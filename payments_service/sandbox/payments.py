@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .entities import Card, Notes, Order, Payment, PaymentError, gateway_fee, new_id, random_digits
-from .errors import BAD_REQUEST_ERROR, invalid_request
-from .state import Transaction
+from .errors import BAD_REQUEST_ERROR, RazorpayError, invalid_request
+from .state import SandboxState, Transaction
 from .validation import parse_amount, reject_unknown, required
 
 METHODS = ("card", "upi", "netbanking", "wallet")
+ORDER_ALREADY_PAID = "Order has already been paid"
+PAYMENT_AUTHORIZED = "A payment on this order is already authorized"
 GATEWAY_ERROR = "GATEWAY_ERROR"
 GENERIC_FAILURE = PaymentError(
     BAD_REQUEST_ERROR, "Payment failed", "customer", "payment_authorization", "payment_failed"
@@ -162,13 +164,47 @@ def _captures_automatically(transaction: Transaction, order: Order) -> bool:
     return transaction.config.auto_capture
 
 
+def payment_refusal(state: SandboxState, order: Order) -> str | None:
+    """Why Razorpay refuses a new payment on the order, or None when it accepts one.
+
+    A paid order takes no further payment, and neither does one whose payment is
+    authorized and awaits capture.
+    """
+    if order.status == "paid":
+        return ORDER_ALREADY_PAID
+    if any(payment.status == "authorized" for payment in state.payments_of(order.id)):
+        return PAYMENT_AUTHORIZED
+    return None
+
+
 def _check_payable(transaction: Transaction, order: Order) -> None:
     """Refuse a new attempt on a paid order or one whose payment awaits capture."""
-    if order.status == "paid":
-        raise invalid_request("Order has already been paid")
-    payments = transaction.state.payments_of(order.id)
-    if any(payment.status == "authorized" for payment in payments):
-        raise invalid_request("A payment on this order is already authorized")
+    refusal = payment_refusal(transaction.state, order)
+    if refusal is not None:
+        raise RazorpayError(refusal, metadata={"order_id": order.id})
+
+
+def authorize_late(transaction: Transaction, payment: Payment) -> None:
+    """Late authorisation: the bank authorises a payment Razorpay had already marked failed.
+
+    Razorpay cannot refuse this one, so it happens even when another payment has paid the
+    order since: a second captured payment on one order. Emits ``payment.authorized`` and,
+    with automatic capture, ``payment.captured`` and ``order.paid`` (the sandbox's choice:
+    whether Razorpay repeats ``order.paid`` for an order already paid is not documented).
+    Raises RazorpayError unless the payment failed.
+    """
+    if payment.status != "failed":
+        raise invalid_request("Only a failed payment can be authorized late")
+    payment.status = "authorized"
+    payment.error = None
+    payment.acquirer_data = _instrument(Attempt(succeeds=True, method=payment.method))[
+        "acquirer_data"
+    ]
+    if payment.vpa is not None:
+        payment.vpa = "success@razorpay"
+    transaction.emit("payment.authorized", payment=payment.to_json())
+    if _captures_automatically(transaction, transaction.state.order(payment.order_id)):
+        capture(transaction, payment)
 
 
 def _instrument(attempt: Attempt) -> dict[str, Any]:

@@ -63,7 +63,8 @@
       });
       const result = await response.json();
       if (!response.ok) {
-        show(result.error.description, true);
+        // Refused before any payment was made (e.g. the order was paid in another tab).
+        show(result.error.description.replace(/\.?$/, ". No payment was made."), true);
         setBusy(false);
       } else if (result.razorpay_payment_id) {
         show("Payment successful: " + result.razorpay_payment_id, false);
