@@ -81,10 +81,9 @@ def _already_settled(db: Database, order: Order, payment_id: str) -> PaymentOutc
         payment = payments_sql.get(cur, payment_id)
     if payment is None or payment.order_id != order.id or payment.status not in SETTLED_STATUSES:
         return None
-    current, _, enrollments = order_state(db, order.id)
+    current, enrollment = order_state(db, order.id)
     if current.amount_paid == 0:
         return None
-    enrollment = enrollments[0] if enrollments else None
     return PaymentOutcome(current, payment, enrollment, order_became_paid=False, changed=False)
 
 

@@ -39,6 +39,13 @@ class Conflict(ServiceError):
     title = "Conflict"
 
 
+class AlreadyOwned(Conflict):
+    """The customer already has an active enrollment in the product being sold."""
+
+    code = "already_owned"
+    title = "Already owned"
+
+
 class MalformedWebhook(ServiceError):
     """A correctly signed webhook whose body is not a Razorpay event."""
 

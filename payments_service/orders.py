@@ -9,9 +9,10 @@ from typing import Any
 
 from .auth import Caller
 from .db import Database
+from .db import enrollments as enrollments_sql
 from .db import orders as sql
 from .db.orders import NewOrder, Order
-from .errors import Forbidden, IdempotencyKeyReused, NotFound
+from .errors import AlreadyOwned, Forbidden, IdempotencyKeyReused, NotFound
 from .ids import new_id
 from .pagination import Page, decode_cursor, page_of
 from .razorpay_gateway import RazorpayGateway
@@ -44,14 +45,18 @@ def create_order(
     caller: Caller,
     request: OrderRequest,
     idempotency_key: str | None,
+    allow_owned: bool = False,
 ) -> tuple[Order, bool]:
     """Create the order at Razorpay, then store it; return it and whether it is new.
 
-    The same Idempotency-Key with the same body returns the first order; with another
-    body it raises IdempotencyKeyReused. Razorpay is called before any transaction opens,
-    so a Razorpay failure writes nothing. Two concurrent requests with one key may both
-    reach Razorpay; only one order is stored and both get it (the other Razorpay order is
-    never shown to a buyer, so it can never be paid).
+    The same Idempotency-Key with the same body returns the first order (even once it is
+    paid); with another body it raises IdempotencyKeyReused. A new order for a product the
+    customer already owns (an active enrollment) raises AlreadyOwned unless
+    ``allow_owned`` says it is a deliberate repeat; the flag is not part of the body a key
+    compares. Razorpay is called before any transaction opens, so a Razorpay failure
+    writes nothing. Two concurrent requests with one key may both reach Razorpay; only
+    one order is stored and both get it (the other Razorpay order is never shown to a
+    buyer, so it can never be paid).
     """
     if caller.site_id is None:
         raise Forbidden("orders are created by a site: use a site token")
@@ -60,6 +65,8 @@ def create_order(
         earlier = _replay(db, caller.site_id, idempotency_key, fingerprint)
         if earlier is not None:
             return earlier, False
+    if not allow_owned:
+        _refuse_if_owned(db, request)
     new = _new_order(caller.site_id, request, idempotency_key, fingerprint)
     notes = {**request.notes, "sku": request.sku, "site_id": new.site_id, "order_ref": new.id}
     created = gateway.create_order(
@@ -139,6 +146,18 @@ def _replay(db: Database, site_id: str, key: str, fingerprint: str) -> Order | N
             field="Idempotency-Key",
         )
     return earlier
+
+
+def _refuse_if_owned(db: Database, request: OrderRequest) -> None:
+    email = request.customer_email.lower()
+    with db.read() as cur:
+        owned = enrollments_sql.get_active(cur, email, request.sku)
+    if owned is not None:
+        raise AlreadyOwned(
+            f"{email} already owns {request.sku} (enrollment {owned.id}); "
+            "send allow_owned: true to sell it again",
+            enrollment_id=owned.id,
+        )
 
 
 def _new_order(

@@ -4,7 +4,7 @@ webhooks and reconciliation all go through."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -45,7 +45,12 @@ SETTLED_STATUSES: Final = frozenset({"captured", "refunded"})
 
 @dataclass(frozen=True)
 class PaymentOutcome:
-    """The order, payment and enrollment after applying one payment fact."""
+    """The order, payment and enrollment after applying one payment fact.
+
+    ``enrollment`` is the order's own, whoever granted it (this fact, or an earlier verify,
+    webhook or reconciliation; revoked if it since was); None when the order granted none:
+    it is unpaid, or the buyer already owned the product when it was paid.
+    """
 
     order: Order
     payment: Payment
@@ -153,7 +158,20 @@ def apply_to_locked_orders(
     for (fact, _), outcome in zip(changing, settled, strict=True):
         _notify(cur, fact.existing, outcome)
         outcomes[outcome.payment.id] = outcome
-    return [outcomes[record.id] for record in records]
+    return _with_order_enrollments(cur, [outcomes[record.id] for record in records])
+
+
+def _with_order_enrollments(cur: Cursor, outcomes: list[PaymentOutcome]) -> list[PaymentOutcome]:
+    """Fill in the enrollment of each paid order whose grant this call did not make (a fact
+    already recorded, or an order another channel paid first), with one query."""
+    missing = [o.order.id for o in outcomes if o.enrollment is None and o.order.amount_paid > 0]
+    if not missing:
+        return outcomes
+    found = {e.order_id: e for e in enrollments_sql.for_orders(cur, missing)}
+    return [
+        replace(o, enrollment=found.get(o.order.id)) if o.enrollment is None else o
+        for o in outcomes
+    ]
 
 
 def is_recorded(order: Order, existing: Payment | None, entity: dict[str, Any]) -> bool:
@@ -215,17 +233,14 @@ def _notify(cur: Cursor, existing: Payment | None, outcome: PaymentOutcome) -> N
         notification_queue.payment_failed(cur, order, payment)
 
 
-def order_state(db: Database, order_id: str) -> tuple[Order, list[Payment], list[Enrollment]]:
-    """An order with its payments and enrollments, read in one transaction."""
+def order_state(db: Database, order_id: str) -> tuple[Order, Enrollment | None]:
+    """An order with its enrollment (as PaymentOutcome.enrollment), read in one transaction."""
     with db.transaction() as cur:
         order = orders_sql.get(cur, order_id)
         if order is None:
             raise NotFound(f"no order {order_id!r}")
-        return (
-            order,
-            payments_sql.list_for_order(cur, order_id),
-            enrollments_sql.list_for_order(cur, order_id),
-        )
+        found = enrollments_sql.for_orders(cur, [order_id])
+        return order, found[0] if found else None
 
 
 def list_payments(

@@ -2,7 +2,8 @@
 
 Refund webhooks, reconciliation, the worker and refund creation all settle a refund through
 apply_refund: statuses move forward only, the payment's and order's refunded amounts are
-derived from the refunds, and a full refund that asks for it revokes access.
+derived from the refunds, and a full refund that asks for it revokes access in the name of
+the refund's requester, whichever of them settles it first.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from .razorpay_gateway import RazorpayGateway
 log = logging.getLogger(__name__)
 
 REFUND_STATUS_RANK: Final = {"requested": 0, "pending": 1, "processed": 2, "failed": 2}
+# requested_by of a refund made outside this service (e.g. on the Razorpay Dashboard).
+FOREIGN_REQUESTER: Final = "razorpay"
 ATTENTION_FAILED_AFTER_REVOKE = (
     "the refund failed after access was revoked: decide whether to re-grant the enrollment"
 )
@@ -40,6 +43,8 @@ def apply_refund(db: Database, entity: dict[str, Any], actor: str) -> Refund:
 
     Derives the payment's and order's refunded amounts and statuses, revokes access on a
     full refund that asks for it, and flags a failed refund that had revoked access.
+    ``actor`` is who reports the entity (e.g. ``webhook``, ``reconcile``); a revoke names
+    the refund's requester instead, so it reads the same whichever report lands first.
     Raises NotFound when the refund's payment is not one of ours.
     """
     with db.transaction() as cur:
@@ -134,7 +139,7 @@ def _record_foreign(cur: Cursor, entity: dict[str, Any], payment: Payment, statu
             speed_requested=str(entity.get("speed_requested") or "normal"),
             reason=None,
             revokes_access=True,
-            requested_by="razorpay",
+            requested_by=FOREIGN_REQUESTER,
             idempotency_scope=None,
             idempotency_key=None,
             request_fingerprint=None,
@@ -178,11 +183,19 @@ def _derive_totals(cur: Cursor, order: Order, payment: Payment, refund: Refund, 
 
 
 def _revoke_for(cur: Cursor, order: Order, refund: Refund, actor: str) -> None:
+    """Revoke the order's grant in the name of whoever asked for the refund."""
     enrollment = enrollments_sql.active_for_order(cur, order.id)
     if enrollment is None:
         return
-    reason = f"order {order.id} fully refunded ({refund.id})"
-    revoked = enrollments_sql.revoke(cur, enrollment.id, revoked_by=actor, reason=reason)
+    if refund.requested_by == FOREIGN_REQUESTER:
+        reason = f"order {order.id} fully refunded outside this service ({refund.id}, via {actor})"
+    else:
+        reason = (
+            f"order {order.id} fully refunded ({refund.id}) at the request of {refund.requested_by}"
+        )
+    revoked = enrollments_sql.revoke(
+        cur, enrollment.id, revoked_by=refund.requested_by, reason=reason
+    )
     if revoked is not None:
         sql.mark_access(cur, refund.id, revoked=True, attention=None)
         notification_queue.enrollment_changed(cur, revoked)

@@ -306,3 +306,20 @@ def live_api(app: Flask) -> Iterator[str]:
     server.shutdown()
     server.server_close()
     thread.join()
+
+
+@pytest.fixture
+def sync_webhooks(live_api: str, sandbox: Any) -> Iterator[None]:
+    """The sandbox delivers its webhooks to the live app before answering the API call that
+    caused them, so a webhook deterministically lands first (e.g. during verify's capture)."""
+    requests.patch(
+        f"{sandbox.url}/_sandbox/config",
+        json={"webhook_urls": [f"{live_api}/v1/webhooks/razorpay"], "webhook_delivery": "sync"},
+        timeout=5,
+    ).raise_for_status()
+    yield
+    requests.patch(
+        f"{sandbox.url}/_sandbox/config",
+        json={"webhook_urls": [], "webhook_delivery": "off"},
+        timeout=5,
+    ).raise_for_status()

@@ -326,6 +326,10 @@ def test_every_operation_has_a_declared_tag_and_a_unique_operation_id() -> None:
         (order_body(customer={"email": "a@b.co", "age": 30}), False),
         ({k: v for k, v in order_body().items() if k != "customer"}, False),
         (order_body(surprise=1), False),
+        (order_body(allow_owned=True), True),
+        (order_body(allow_owned=False), True),
+        (order_body(allow_owned="true"), False),
+        (order_body(allow_owned=1), False),
     ],
 )
 def test_the_create_order_schema_accepts_what_the_api_accepts(
@@ -494,7 +498,7 @@ def test_real_checkout_responses_match_the_contract(
     assert paid.get_json()["enrollment"]["order_id"] == first["id"]
 
     # Buying a course the buyer already owns pays the order but grants nothing new.
-    again = checkout.verify(checkout.pay(checkout.create_order(new_site)))
+    again = checkout.verify(checkout.pay(checkout.create_order(new_site, allow_owned=True)))
     assert_conforms(again, "/v1/payments/verify", 200)
     assert again.get_json()["enrollment"] is None
 
@@ -998,7 +1002,7 @@ def test_refund_error_responses_match_the_contract(
     )
 
     theirs = checkout.buy(old_site, customer={"email": "other@example.com"})
-    unpaid = checkout.create_order(new_site)
+    unpaid = checkout.create_order(new_site, allow_owned=True)
     for missing in (
         {"payment_id": UNKNOWN_PAYMENT},
         {"payment_id": theirs["payment_id"]},  # another site's

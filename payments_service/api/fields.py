@@ -28,6 +28,15 @@ class Paise(fields.Integer):
         return int(super()._deserialize(value, attr, data, **kwargs))
 
 
+class JsonBoolean(fields.Boolean):
+    """A JSON true or false (never 1, 0 or a string)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("must be true or false")
+        return value
+
+
 def currency_field(load_default: str | None = "INR") -> fields.String:
     """An ISO 4217 code this service accepts; INR when omitted."""
     return fields.String(

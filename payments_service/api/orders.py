@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from ..orders import OrderRequest, checkout_options, create_order, get_order, list_orders
 from .fields import (
+    JsonBoolean,
     PageQuerySchema,
     Paise,
     currency_field,
@@ -49,6 +50,7 @@ class CreateOrderSchema(Schema):
     receipt = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
     # Razorpay allows 15 notes; the service adds sku, site_id and order_ref.
     notes = notes_field(max_pairs=12)
+    allow_owned = JsonBoolean(load_default=False)
 
 
 class ListOrdersQuerySchema(PageQuerySchema):
@@ -100,7 +102,12 @@ def create() -> tuple[dict[str, Any], int]:
     caller = current_site()
     body = load_json(CREATE_ORDER)
     order, is_new = create_order(
-        services().db, services().gateway, caller, _order_request(body), idempotency_key()
+        services().db,
+        services().gateway,
+        caller,
+        _order_request(body),
+        idempotency_key(),
+        allow_owned=body["allow_owned"],
     )
     return ORDER.dump(order), 201 if is_new else 200
 

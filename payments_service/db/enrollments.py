@@ -114,11 +114,14 @@ def get_active(cur: Cursor, customer_email: str, sku: str) -> Enrollment | None:
     return Enrollment(**row) if row else None
 
 
-def list_for_order(cur: Cursor, order_id: str) -> list[Enrollment]:
-    """Enrollments an order granted."""
+def for_orders(cur: Cursor, order_ids: list[str]) -> list[Enrollment]:
+    """Each order's enrollment: the active one it granted, else the last it granted (then
+    revoked); orders that granted none are left out. In no particular order."""
     cur.execute(
-        f"SELECT {_COLUMNS} FROM enrollments WHERE order_id = %s ORDER BY granted_at",  # noqa: S608
-        (order_id,),
+        f"""SELECT DISTINCT ON (order_id) {_COLUMNS} FROM enrollments
+             WHERE order_id = ANY (%s)
+             ORDER BY order_id, status = 'active' DESC, granted_at DESC, id DESC""",  # noqa: S608
+        (order_ids,),
     )
     return [Enrollment(**row) for row in cur.fetchall()]
 
