@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +43,30 @@ def _server(data_dir: Path) -> Any:
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it narrates every pg_ctl call
     pgdata = (data_dir / "pg").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
+    with pgserver.PostgresServer._lock:  # type: ignore[attr-defined]  # guards the count below
+        _forget_killed_users(pgdata / ".handle_pids.json")
     server = pgserver.get_server(pgdata)  # type: ignore[attr-defined]
     log.warning("DATABASE_URL is unset: using embedded PostgreSQL in %s", pgdata)
     return server
+
+
+def _forget_killed_users(handles: Path) -> None:
+    """pgserver counts the processes using a server in this file and stops the server when the
+    last one lets go; a process killed outright (kill -9) stays counted, and the server would
+    then never stop again. Forget those before joining."""
+    if not handles.exists():
+        return
+    pids: list[int] = json.loads(handles.read_text())
+    alive = [pid for pid in pids if _is_alive(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        pass
+    return True

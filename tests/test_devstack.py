@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -77,6 +79,24 @@ def test_an_api_that_accepts_but_does_not_answer_is_waited_for_until_the_named_d
             wait_until_ready([("the API", url)], Children(), StopSignals(), 1, 0.2)
 
 
+@pytest.mark.slow
+def test_the_embedded_postgres_stops_after_use_even_when_an_earlier_user_was_killed(
+    data_dir: Path,
+) -> None:
+    use = "from pathlib import Path; from payments_service.embedded_db import embedded_postgres\n"
+    use += f"with embedded_postgres(Path({str(data_dir)!r})):\n    print('in use', flush=True)\n"
+    with subprocess.Popen(
+        [sys.executable, "-c", use + "    input()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    ) as killed:
+        assert killed.stdout is not None and killed.stdout.readline() == b"in use\n"
+        killed.kill()  # as a `make run` killed by kill -9: it never lets go of the server
+    assert (data_dir / "pg" / "postmaster.pid").exists()
+
+    subprocess.run([sys.executable, "-c", use], check=True, timeout=STOP_SECONDS)
+
+    assert not (data_dir / "pg" / "postmaster.pid").exists()
+
+
 # --- the real `make run`, end to end ---------------------------------------------------
 
 
@@ -85,21 +105,18 @@ class Devstack:
     """One `python -m payments_service.devstack` in ``workdir``, its output in a file."""
 
     workdir: Path
+    data_dir: Path
     ports: dict[str, int]
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
-    started: list[psutil.Process] = field(default_factory=list)
+    started: dict[int, psutil.Process] = field(default_factory=dict)  # by pid
+    sessions: set[int] = field(default_factory=set)  # theirs, noted while they ran
 
-    @property
-    def log(self) -> Path:
-        return self.workdir / "devstack.log"
-
-    def start(self) -> subprocess.Popen[bytes]:
-        self.log.write_bytes(b"")
+    def start(self) -> None:
         env = {name: os.environ[name] for name in KEPT_VARIABLES if name in os.environ}
         env.update({name: str(port) for name, port in self.ports.items()})
-        env.update(PAYMENTS_DATA_DIR=str(self.workdir / ".data"), **self.extra_env)
-        with self.log.open("wb") as output:
+        env.update(PAYMENTS_DATA_DIR=str(self.data_dir), **self.extra_env)
+        with (self.workdir / "devstack.log").open("wb") as output:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "payments_service.devstack"],
                 cwd=self.workdir,
@@ -109,18 +126,20 @@ class Devstack:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # a process group of its own, as a shell's job
             )
-        self.started = []
-        return self.process
+        self.started, self.sessions = {}, set()
 
     def output(self) -> str:
-        return self.log.read_text(errors="replace")
+        return (self.workdir / "devstack.log").read_text(errors="replace")
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def wait_for_banner(self) -> dict[str, str]:
         """The banner's tokens by name, once printed; notes every process started."""
-        assert self.process is not None
         deadline = time.monotonic() + BANNER_SECONDS
         while "NEW_SITE_TOKEN=" not in self.output():
-            assert self.process.poll() is None, f"devstack exited:\n{self.output()}"
+            assert self.alive, f"devstack exited:\n{self.output()}"
             assert time.monotonic() < deadline, f"no banner in {BANNER_SECONDS} s"
             time.sleep(0.2)
         self.note_processes()
@@ -128,12 +147,13 @@ class Devstack:
         return dict(line.split("=", 1) for line in lines if "_TOKEN=" in line)
 
     def note_processes(self) -> None:
-        """Add the processes devstack runs now to those noted."""
+        """Add the processes devstack runs now, and their sessions, to those noted."""
         assert self.process is not None
-        known = {process.pid for process in self.started}
         with contextlib.suppress(psutil.NoSuchProcess):
-            now = psutil.Process(self.process.pid).children(recursive=True)
-            self.started += [process for process in now if process.pid not in known]
+            for process in psutil.Process(self.process.pid).children(recursive=True):
+                self.started.setdefault(process.pid, process)
+                self.sessions.add(_session_of(process) or 0)
+        self.sessions.discard(0)
 
     def ctrl_c(self) -> int:
         """SIGINT to devstack's process group, as the terminal sends it on Ctrl-C."""
@@ -141,20 +161,15 @@ class Devstack:
         os.killpg(self.process.pid, signal.SIGINT)
         return self.process.wait(timeout=STOP_SECONDS)
 
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
     def wait(self) -> int:
         assert self.process is not None
         return self.process.wait(timeout=BANNER_SECONDS + STOP_SECONDS)
 
     def left_running(self) -> list[psutil.Process]:
         """The processes started, and any other in their sessions, still running."""
-        sessions = {_session_of(process) for process in self.started} - {None}
-        left = {process.pid: process for process in self.started if _running(process)}
+        left = {pid: process for pid, process in self.started.items() if _running(process)}
         for process in psutil.process_iter():
-            if _session_of(process) in sessions and _running(process):
+            if _session_of(process) in self.sessions and _running(process):
                 left.setdefault(process.pid, process)
         return list(left.values())
 
@@ -163,19 +178,17 @@ class Devstack:
         left = [process.pid for process in self.left_running()]
         assert left == [], f"left running: {left}\n{self.output()}"
         ensure_ports_free(list(self.ports.values()))  # SystemExit naming a port still taken
-        postmaster = self.workdir / ".data" / "pg" / "postmaster.pid"
+        postmaster = self.data_dir / "pg" / "postmaster.pid"
         assert not postmaster.exists(), "the embedded PostgreSQL still runs"
 
     def kill_leftovers(self) -> None:
         """Teardown: SIGKILL whatever a failed test left running."""
-        processes = self.left_running()
-        if self.process is not None and self.process.poll() is None:
-            processes.append(psutil.Process(self.process.pid))
-        for process in processes:
+        if self.process is not None and self.alive:
+            self.process.kill()
+            self.process.wait(timeout=STOP_SECONDS)
+        for process in self.left_running():
             with contextlib.suppress(psutil.Error):
                 process.kill()
-        if self.process is not None and self.process.poll() is None:
-            self.process.wait(timeout=STOP_SECONDS)
 
 
 def _running(process: psutil.Process) -> bool:
@@ -192,6 +205,23 @@ def _session_of(process: psutil.Process) -> int | None:
         return None
 
 
+def stop_postgres(pgdata: Path) -> None:
+    """Stop the PostgreSQL running in ``pgdata``, if any (a fast shutdown)."""
+    with contextlib.suppress(FileNotFoundError, ProcessLookupError, ValueError):
+        os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGINT)
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """PAYMENTS_DATA_DIR for one test, outside pytest's own temporary directories: those are
+    made private (0700) again whenever another pytest run starts, and as root the embedded
+    PostgreSQL runs as another user, which must reach its data directory."""
+    directory = Path(tempfile.mkdtemp(prefix="payments-devstack-"))
+    yield directory
+    stop_postgres(directory / "pg")  # if a failed test left it running
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 def free_ports() -> dict[str, int]:
     """A free loopback port for each of the four variables (held together while chosen)."""
     names = ("API_PORT", "SANDBOX_PORT", "OLD_SITE_PORT", "NEW_SITE_PORT")
@@ -203,8 +233,8 @@ def free_ports() -> dict[str, int]:
 
 
 @pytest.fixture
-def devstack(tmp_path: Path) -> Iterator[Devstack]:
-    stack = Devstack(tmp_path, free_ports())
+def devstack(tmp_path: Path, data_dir: Path) -> Iterator[Devstack]:
+    stack = Devstack(tmp_path, data_dir, free_ports())
     yield stack
     stack.kill_leftovers()
 
@@ -250,7 +280,7 @@ def test_make_run_takes_a_purchase_and_ctrl_c_leaves_nothing_behind_five_times(
 
         assert devstack.ctrl_c() == 0, devstack.output()
         assert devstack.output().rstrip().endswith("stopped")
-        assert "exited" not in devstack.output()
+        assert "stopping the rest" not in devstack.output()  # no process died on its own
         devstack.assert_nothing_left()
 
 
@@ -278,7 +308,7 @@ def test_a_process_that_dies_while_running_stops_the_rest_and_is_named(
 ) -> None:
     devstack.start()
     devstack.wait_for_banner()
-    worker = next(p for p in devstack.started if p.cmdline()[-1] == "worker")
+    worker = next(p for p in devstack.started.values() if p.cmdline()[-1] == "worker")
 
     worker.kill()
 
