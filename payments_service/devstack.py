@@ -273,7 +273,7 @@ def _print_banner(
         "",
         "payments_service is running (Ctrl-C stops everything)",
         f"  API              {api}",
-        f"  API docs         {api}/docs/   (Swagger UI; contract: {api}/openapi.yaml)",
+        f"  API docs         {api}/docs/   (Swagger UI; contract: /openapi.yaml)",
     ]
     if settings.is_sandbox:
         lines.append(f"  Razorpay sandbox http://127.0.0.1:{ports.sandbox}")
