@@ -125,6 +125,8 @@ def register_demo_sites(
 def main() -> None:
     """Start everything, print the URLs and tokens, run until Ctrl-C or a failure, then stop
     every process started; exit 0 after a requested stop, 1 after a failure."""
+    signals, children = StopSignals(), Children()
+    signals.install()
     ports = Ports.from_env(os.environ)
     ensure_ports_free(ports.all())
     env_file = Path(".env").resolve()
@@ -134,8 +136,6 @@ def main() -> None:
         settings = Settings.from_env()
     except ConfigurationError as exc:
         raise SystemExit(f"cannot start: {exc}") from None
-    signals, children = StopSignals(), Children()
-    signals.install()
     with contextlib.ExitStack() as stack:  # on leaving: the children stop, then the database
         status = _run(settings, ports, signals, children, stack)
     print("stopped", flush=True)
@@ -151,6 +151,7 @@ def _run(
 ) -> int:
     """Run the stack until a stop is asked for (0) or something fails (1)."""
     try:
+        signals.check()
         dsn = _database(settings, signals, stack)
         stack.callback(children.stop, STOP_SECONDS)
         _start_and_watch(settings, ports, dsn, signals, children)

@@ -100,7 +100,8 @@ class Children:
                 continue  # reaped already: its pid may belong to someone else now
             while not _has_exited(child.process):
                 if time.monotonic() >= deadline:
-                    print(f"{child.name} did not stop in {timeout:.0f} s; killing it", flush=True)
+                    with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+                        print(f"{child.name} did not stop in {timeout:.0f} s; killing it")
                     break
                 time.sleep(0.05)
             _end_group(child.process)
