@@ -2,40 +2,87 @@
 
 Embedded PostgreSQL, migrations, the Razorpay sandbox (sending its webhooks to the API),
 the API under gunicorn, the worker and two demo storefronts ("old-site" and "new-site"),
-each its own process; Ctrl-C stops all.
+each its own process; Ctrl-C stops all, and so does any failure (devstack_processes.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from types import FrameType
 
-import requests
 from dotenv import load_dotenv
 
 from .auth import mint_admin_token, mint_site_token
 from .db import Database
-from .embedded_db import start_embedded_postgres
+from .devstack_processes import (
+    Children,
+    StartFailed,
+    StopRequested,
+    StopSignals,
+    wait_until_ready,
+)
+from .embedded_db import embedded_postgres
+from .errors import ConfigurationError
 from .migrations import apply_migrations
 from .settings import Settings
 from .sites import create_site, list_sites
 
-API_PORT = int(os.environ.get("API_PORT", "8000"))
-SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8010"))
-DEMO_SITES = {
-    "old-site": ("Old Course Site", int(os.environ.get("OLD_SITE_PORT", "8021")), "#b45309"),
-    "new-site": ("New Course Site", int(os.environ.get("NEW_SITE_PORT", "8022")), "#2563eb"),
+GUNICORN_CONF = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
+READY_SECONDS = 120  # a cold first start on a busy 2-core machine takes well under this
+STOP_SECONDS = 30  # more than gunicorn's graceful timeout (GUNICORN_GRACEFUL_TIMEOUT, 20 s)
+DEMO_SITES = {  # site id: (title, the variable naming its port, its default, accent colour)
+    "old-site": ("Old Course Site", "OLD_SITE_PORT", 8021, "#b45309"),
+    "new-site": ("New Course Site", "NEW_SITE_PORT", 8022, "#2563eb"),
 }
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Where each process listens on 127.0.0.1."""
+
+    api: int
+    sandbox: int
+    sites: dict[str, int]  # demo site id -> port
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Ports:
+        """API_PORT, SANDBOX_PORT, OLD_SITE_PORT and NEW_SITE_PORT, or their defaults."""
+        return cls(
+            api=_port(env, "API_PORT", 8000),
+            sandbox=_port(env, "SANDBOX_PORT", 8010),
+            sites={
+                site_id: _port(env, variable, default)
+                for site_id, (_, variable, default, _) in DEMO_SITES.items()
+            },
+        )
+
+    def all(self) -> list[int]:
+        return [self.api, self.sandbox, *self.sites.values()]
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip() or str(default)
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise SystemExit(f"{name} must be a TCP port number (1-65535), got {raw!r}")
+    return int(raw)
+
+
+def demo_sites(ports: Ports) -> dict[str, tuple[str, int, str]]:
+    """site id: (title, port, accent colour) for each demo storefront."""
+    return {
+        site_id: (title, ports.sites[site_id], accent)
+        for site_id, (title, _, _, accent) in DEMO_SITES.items()
+    }
 
 
 def ensure_env_file(path: Path = Path(".env")) -> None:
@@ -48,17 +95,19 @@ def ensure_env_file(path: Path = Path(".env")) -> None:
     )
 
 
-def register_demo_sites(db: Database, data_dir: Path) -> dict[str, dict[str, str]]:
+def register_demo_sites(
+    db: Database, data_dir: Path, sites: dict[str, tuple[str, int, str]]
+) -> dict[str, dict[str, str]]:
     """Create the two demo sites once; their secrets are kept in .data for the demo."""
     credentials_file = data_dir / "demo-sites.json"
     if credentials_file.exists():
         saved: dict[str, dict[str, str]] = json.loads(credentials_file.read_text())
         return saved
     existing = {site.id for site in list_sites(db)}
-    if existing & set(DEMO_SITES):
-        raise SystemExit(f"demo sites exist but {credentials_file} is gone: remove {data_dir}")
+    if existing & set(sites):
+        raise StartFailed(f"demo sites exist but {credentials_file} is gone: remove {data_dir}")
     saved = {}
-    for site_id, (title, port, _) in DEMO_SITES.items():
+    for site_id, (title, port, _) in sites.items():
         origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
         site = create_site(
             db,
@@ -74,60 +123,127 @@ def register_demo_sites(db: Database, data_dir: Path) -> dict[str, dict[str, str
 
 
 def main() -> None:
-    """Start everything, print the URLs and tokens, wait for Ctrl-C."""
-    ensure_ports_free([API_PORT, SANDBOX_PORT, *(port for _, port, _ in DEMO_SITES.values())])
-    ensure_env_file()
-    load_dotenv()
-    settings = Settings.from_env()
-    dsn = settings.database_url or start_embedded_postgres(settings.data_dir)
-    apply_migrations(dsn)
-    db = Database(dsn, 2, settings.db_statement_timeout_ms)
-    site_secrets = register_demo_sites(db, settings.data_dir)
-    db.close()
+    """Start everything, print the URLs and tokens, run until Ctrl-C or a failure, then stop
+    every process started; exit 0 after a requested stop, 1 after a failure."""
+    signals, children = StopSignals(), Children()
+    signals.install()
+    ports = Ports.from_env(os.environ)
+    ensure_ports_free(ports.all())
+    env_file = Path(".env").resolve()
+    ensure_env_file(env_file)
+    load_dotenv(env_file)
+    try:
+        settings = Settings.from_env()
+    except ConfigurationError as exc:
+        raise SystemExit(f"cannot start: {exc}") from None
+    with contextlib.ExitStack() as stack:  # on leaving: the children stop, then the database
+        status = _run(settings, ports, signals, children, stack)
+    print("stopped", flush=True)
+    sys.exit(status)
 
-    env = {**os.environ, "DATABASE_URL": dsn}
-    children: list[subprocess.Popen[bytes]] = []
+
+def _run(
+    settings: Settings,
+    ports: Ports,
+    signals: StopSignals,
+    children: Children,
+    stack: contextlib.ExitStack,
+) -> int:
+    """Run the stack until a stop is asked for (0) or something fails (1)."""
+    try:
+        signals.check()
+        dsn = _database(settings, signals, stack)
+        stack.callback(children.stop, STOP_SECONDS)
+        _start_and_watch(settings, ports, dsn, signals, children)
+    except StopRequested:
+        print("stopping...", flush=True)
+        return 0
+    except StartFailed as failure:
+        print(f"{failure}; stopping the rest", file=sys.stderr, flush=True)
+    return 1
+
+
+def _database(settings: Settings, signals: StopSignals, stack: contextlib.ExitStack) -> str:
+    """DATABASE_URL, or the embedded server, which stops when `stack` closes."""
+    if settings.database_url is not None:
+        return settings.database_url
+    try:
+        return stack.enter_context(embedded_postgres(settings.data_dir))
+    except Exception:
+        signals.check()  # Ctrl-C reached initdb or pg_ctl too, which gave up: a stop
+        raise
+
+
+def _start_and_watch(
+    settings: Settings, ports: Ports, dsn: str, signals: StopSignals, children: Children
+) -> None:
+    """Migrate, start the processes, print the banner once they answer, then watch them:
+    returns only by StopRequested or StartFailed (a process exited)."""
+    signals.check()
+    apply_migrations(dsn)
+    sites = demo_sites(ports)
+    db = Database(dsn, 2, settings.db_statement_timeout_ms)
+    try:
+        site_secrets = register_demo_sites(db, settings.data_dir, sites)
+    finally:
+        db.close()
+    signals.check()
+    _start_children(settings, ports, sites, site_secrets, dsn, children)
+    ready = [("the API", f"http://127.0.0.1:{ports.api}/readyz")]
     if settings.is_sandbox:
-        webhook_url = f"http://127.0.0.1:{API_PORT}/v1/webhooks/razorpay"
-        sandbox = ["-m", "payments_service.sandbox", "--port", str(SANDBOX_PORT)]
-        children.append(_spawn([*sandbox, "--webhook-url", webhook_url], env))
-        env["RAZORPAY_API_BASE_URL"] = f"http://127.0.0.1:{SANDBOX_PORT}"
+        ready.append(("the Razorpay sandbox", f"http://127.0.0.1:{ports.sandbox}/"))
+    ready += [(title, f"http://127.0.0.1:{port}/") for title, port, _ in sites.values()]
+    wait_until_ready(ready, children, signals, READY_SECONDS)
+    _print_banner(settings, ports, sites, site_secrets)
+    while (exited := children.first_exit()) is None:
+        signals.check()
+        time.sleep(0.5)
+    raise StartFailed(exited)
+
+
+def _start_children(
+    settings: Settings,
+    ports: Ports,
+    sites: dict[str, tuple[str, int, str]],
+    site_secrets: dict[str, dict[str, str]],
+    dsn: str,
+    children: Children,
+) -> None:
+    env = {**os.environ, "DATABASE_URL": dsn}
+    if settings.is_sandbox:
+        webhook_url = f"http://127.0.0.1:{ports.api}/v1/webhooks/razorpay"
+        sandbox = ["-m", "payments_service.sandbox", "--port", str(ports.sandbox)]
+        children.spawn("the Razorpay sandbox", [*sandbox, "--webhook-url", webhook_url], env)
+        env["RAZORPAY_API_BASE_URL"] = f"http://127.0.0.1:{ports.sandbox}"
     metrics_dir = (settings.data_dir / "prometheus").resolve()
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     api_env = {
         **env,
-        "GUNICORN_BIND": f"127.0.0.1:{API_PORT}",
+        "GUNICORN_BIND": f"127.0.0.1:{ports.api}",
         "WEB_CONCURRENCY": "2",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
-    api = ["-m", "gunicorn", "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null"]
-    children.append(_spawn([*api, "payments_service:create_app()"], api_env))
-    children.append(_spawn(["-m", "flask", "--app", "payments_service", "worker"], env))
-    for site_id, (title, port, accent) in DEMO_SITES.items():
+    api = ["-m", "gunicorn", "-c", str(GUNICORN_CONF), "--access-logfile", "/dev/null"]
+    api.append("--no-control-socket")  # its default path is one per user, not per stack
+    children.spawn("the API (gunicorn)", [*api, "payments_service:create_app()"], api_env)
+    children.spawn("the worker", ["-m", "flask", "--app", "payments_service", "worker"], env)
+    for site_id, (title, port, accent) in sites.items():
         store = ["-m", "payments_service.demo", "--site-id", site_id, "--title", title]
         store_env = {
             **env,
             "DEMO_SITE_JWT_SECRET": site_secrets[site_id]["jwt"],
             "DEMO_SITE_CALLBACK_SECRET": site_secrets[site_id]["callback"],
-            "DEMO_API_URL": f"http://127.0.0.1:{API_PORT}",
-            "DEMO_CHECKOUT_SCRIPT_URL": _checkout_script(settings),
+            "DEMO_API_URL": f"http://127.0.0.1:{ports.api}",
+            "DEMO_CHECKOUT_SCRIPT_URL": _checkout_script(settings, ports),
         }
-        children.append(_spawn([*store, "--port", str(port), "--accent", accent], store_env))
-    _wait_until_ready(f"http://127.0.0.1:{API_PORT}/readyz")
-    _print_banner(settings, site_secrets)
-    _supervise(children)
+        children.spawn(title, [*store, "--port", str(port), "--accent", accent], store_env)
 
 
-def _checkout_script(settings: Settings) -> str:
+def _checkout_script(settings: Settings, ports: Ports) -> str:
     if settings.is_sandbox:
-        return f"http://127.0.0.1:{SANDBOX_PORT}/v1/checkout.js"
+        return f"http://127.0.0.1:{ports.sandbox}/v1/checkout.js"
     return "https://checkout.razorpay.com/v1/checkout.js"
-
-
-def _spawn(arguments: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Run ``python <arguments>`` with this interpreter."""
-    return subprocess.Popen([sys.executable, *arguments], env=env)  # noqa: S603 - our own modules
 
 
 def ensure_ports_free(ports: list[int]) -> None:
@@ -146,28 +262,23 @@ def ensure_ports_free(ports: list[int]) -> None:
                 ) from None
 
 
-def _wait_until_ready(url: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"the API did not become ready at {url}")
-
-
-def _print_banner(settings: Settings, site_secrets: dict[str, dict[str, str]]) -> None:
+def _print_banner(
+    settings: Settings,
+    ports: Ports,
+    sites: dict[str, tuple[str, int, str]],
+    site_secrets: dict[str, dict[str, str]],
+) -> None:
     ttl = timedelta(hours=12)
+    api = f"http://127.0.0.1:{ports.api}"
     lines = [
         "",
         "payments_service is running (Ctrl-C stops everything)",
-        f"  API              http://127.0.0.1:{API_PORT}   (contract: /openapi.yaml)",
+        f"  API              {api}",
+        f"  API docs         {api}/docs/   (Swagger UI; contract: /openapi.yaml)",
     ]
     if settings.is_sandbox:
-        lines.append(f"  Razorpay sandbox http://127.0.0.1:{SANDBOX_PORT}")
-    for site_id, (title, port, _) in DEMO_SITES.items():
+        lines.append(f"  Razorpay sandbox http://127.0.0.1:{ports.sandbox}")
+    for site_id, (title, port, _) in sites.items():
         lines.append(f"  {title:<16} http://127.0.0.1:{port}   (site id {site_id})")
     lines += [
         "",
@@ -178,28 +289,6 @@ def _print_banner(settings: Settings, site_secrets: dict[str, dict[str, str]]) -
         token = mint_site_token(secrets_of_site["jwt"], site_id, settings.jwt_audience, None, ttl)
         lines.append(f"  {site_id.upper().replace('-', '_')}_TOKEN={token}")
     print("\n".join(lines), flush=True)
-
-
-def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
-    def stop(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        print("a process exited; stopping the rest", file=sys.stderr)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
 
 
 if __name__ == "__main__":

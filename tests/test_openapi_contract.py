@@ -528,6 +528,14 @@ def test_real_enrollment_and_operations_responses_match_the_contract(
     assert_conforms(client.get("/readyz"), "/readyz", 503)
 
 
+def test_the_bare_address_answers_where_the_docs_are(client: Any) -> None:
+    index = client.get("/")
+
+    assert_conforms(index, "/", 200)
+    assert client.get(index.get_json()["docs"]).status_code == 200
+    assert client.get(index.get_json()["openapi"]).data == OPENAPI_PATH.read_bytes()
+
+
 def test_order_error_responses_match_the_contract(
     client: Any, make_app: Any, new_site: SiteCredentials, admin_headers: dict[str, str]
 ) -> None:
