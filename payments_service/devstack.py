@@ -40,9 +40,9 @@ from .sites import create_site, list_sites
 GUNICORN_CONF = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
 READY_SECONDS = 120  # a cold first start on a busy 2-core machine takes well under this
 STOP_SECONDS = 30  # more than gunicorn's graceful timeout (GUNICORN_GRACEFUL_TIMEOUT, 20 s)
-DEMO_SITES = {  # site id: (title, the variable naming its port, its default, accent colour)
-    "old-site": ("Old Course Site", "OLD_SITE_PORT", 8021, "#b45309"),
-    "new-site": ("New Course Site", "NEW_SITE_PORT", 8022, "#2563eb"),
+DEMO_SITES = {  # site id: (title, accent colour)
+    "old-site": ("Old Course Site", "#b45309"),
+    "new-site": ("New Course Site", "#2563eb"),
 }
 
 
@@ -61,8 +61,8 @@ class Ports:
             api=_port(env, "API_PORT", 8000),
             sandbox=_port(env, "SANDBOX_PORT", 8010),
             sites={
-                site_id: _port(env, variable, default)
-                for site_id, (_, variable, default, _) in DEMO_SITES.items()
+                "old-site": _port(env, "OLD_SITE_PORT", 8021),
+                "new-site": _port(env, "NEW_SITE_PORT", 8022),
             },
         )
 
@@ -81,7 +81,7 @@ def demo_sites(ports: Ports) -> dict[str, tuple[str, int, str]]:
     """site id: (title, port, accent colour) for each demo storefront."""
     return {
         site_id: (title, ports.sites[site_id], accent)
-        for site_id, (title, _, _, accent) in DEMO_SITES.items()
+        for site_id, (title, accent) in DEMO_SITES.items()
     }
 
 
