@@ -30,6 +30,7 @@ from .sites import (
     finish_secret_rotation,
     get_active_site,
     list_sites,
+    reserved_site_ids,
     rotate_site_secrets,
     update_site,
 )
@@ -70,6 +71,7 @@ def sites_create(site_id: str, name: str, callback_url: str | None, origins: tup
         name=name,
         callback_url=callback_url,
         allowed_origins=list(origins),
+        reserved_ids=reserved_site_ids(_services().settings),
     )
     _echo(
         {
