@@ -164,9 +164,9 @@ def running_stack(
         processes.append(api)
         wait_for(f"http://127.0.0.1:{api_port}/readyz", process=api)
         wait_for(f"http://127.0.0.1:{sandbox_port}/_sandbox/config", process=sandbox)
-        token = mint_site_token(
-            site.jwt_secret, site.id, settings.jwt_audience, None, timedelta(hours=2)
-        )
+        # As long as the service lets a site token live (an hour by default): a run is shorter.
+        lifetime = timedelta(seconds=settings.site_token_max_lifetime_seconds)
+        token = mint_site_token(site.jwt_secret, site.id, settings.jwt_audience, None, lifetime)
         yield Stack(
             f"http://127.0.0.1:{api_port}",
             f"http://127.0.0.1:{sandbox_port}",

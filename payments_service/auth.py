@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 import jwt
 
@@ -14,6 +15,9 @@ from .settings import Settings
 from .sites import get_active_site
 
 ADMIN_ROLE = "admin"
+# How far a token's iat (and nbf) may lie in the future: the minting host's clock may run
+# a little ahead of ours. exp gets no such grace (see check_token_lifetime).
+CLOCK_SKEW_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,9 @@ def key_that_signed(token: str, keys: list[str]) -> str:
 
 
 def caller_from_claims(settings: Settings, claims: dict[str, Any]) -> Caller:
-    """Turn verified claims into a Caller. Raises Unauthorized for a malformed admin token."""
+    """Turn verified claims into a Caller. Raises Unauthorized for a malformed admin token,
+    or one outside its lifetime bounds (check_token_lifetime)."""
+    check_token_lifetime(settings, claims, time.time())
     sub = claims.get("sub")
     subject = sub if isinstance(sub, str) else None
     if claims["iss"] == settings.jwt_issuer:
@@ -75,6 +81,40 @@ def caller_from_claims(settings: Settings, claims: dict[str, Any]) -> Caller:
         return Caller(is_admin=True, site_id=None, subject=subject)
     # A site token is only ever that site, whatever role it claims.
     return Caller(is_admin=False, site_id=claims["iss"], subject=subject)
+
+
+def check_token_lifetime(settings: Settings, claims: dict[str, Any], now: float) -> None:
+    """Refuse a verified token that is expired, has no ``iat``, or lives longer (exp - iat)
+    than its kind may: SITE_TOKEN_MAX_LIFETIME_SECONDS or ADMIN_TOKEN_MAX_LIFETIME_SECONDS.
+
+    The signature check already refused an ``iat`` more than CLOCK_SKEW_SECONDS ahead, and
+    an ``exp`` that long past; here ``exp`` is strict. An old ``iat`` passes only with an
+    ``exp`` within the bound of it, so a token can never outlive its bound. Raises
+    Unauthorized naming the rule broken.
+    """
+    issued, expires = claims.get("iat"), claims.get("exp")
+    if not _is_numeric_date(issued):
+        raise Unauthorized("the token must carry an iat claim (when it was issued, in seconds)")
+    if not _is_numeric_date(expires):
+        raise Unauthorized("the token must carry an exp claim (in seconds)")
+    if expires <= now:
+        raise Unauthorized("the token has expired")
+    is_admin = claims.get("iss") == settings.jwt_issuer
+    kind = "admin" if is_admin else "site"
+    bound = (
+        settings.admin_token_max_lifetime_seconds
+        if is_admin
+        else settings.site_token_max_lifetime_seconds
+    )
+    if expires - issued > bound:
+        raise Unauthorized(
+            f"the token lives {int(expires - issued)} s (exp - iat); "
+            f"{kind} tokens may live at most {bound} s"
+        )
+
+
+def _is_numeric_date(value: Any) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def require_admin(caller: Caller) -> None:

@@ -24,11 +24,13 @@ from .legacy_import import LegacyImport, load_sku_rules
 from .migrations import apply_migrations
 from .reconcile import reconcile_window
 from .services import EXTENSION_KEY, Services
+from .settings import Settings
 from .sites import (
     create_site,
     finish_secret_rotation,
     get_active_site,
     list_sites,
+    reserved_site_ids,
     rotate_site_secrets,
     update_site,
 )
@@ -69,6 +71,7 @@ def sites_create(site_id: str, name: str, callback_url: str | None, origins: tup
         name=name,
         callback_url=callback_url,
         allowed_origins=list(origins),
+        reserved_ids=reserved_site_ids(_services().settings),
     )
     _echo(
         {
@@ -156,17 +159,44 @@ def sites_list() -> None:
 @click.option("--site", "site_id", default=None, help="Mint a token for this site.")
 @click.option("--admin", "is_admin", is_flag=True, help="Mint an admin token.")
 @click.option("--sub", default=None, help="Subject: the site's user id, or the admin's name.")
-@click.option("--ttl-minutes", default=60, show_default=True, type=click.IntRange(1, 60 * 24 * 30))
-def tokens_mint(site_id: str | None, is_admin: bool, sub: str | None, ttl_minutes: int) -> None:
+@click.option(
+    "--ttl-minutes",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Lifetime; at most SITE_/ADMIN_TOKEN_MAX_LIFETIME_SECONDS (default 60, or that).",
+)
+def tokens_mint(
+    site_id: str | None, is_admin: bool, sub: str | None, ttl_minutes: int | None
+) -> None:
     """Print a bearer token for a site (--site) or an admin (--admin)."""
     if is_admin == (site_id is not None):
         raise click.UsageError("give exactly one of --site SITE_ID or --admin")
-    settings, ttl = _services().settings, timedelta(minutes=ttl_minutes)
+    settings = _services().settings
+    ttl = _token_ttl(settings, is_admin, ttl_minutes)
     if is_admin:
         click.echo(mint_admin_token(settings, sub or "cli", ttl))
         return
     site = get_active_site(_services().db, str(site_id))
     click.echo(mint_site_token(site.jwt_secret, site.id, settings.jwt_audience, sub, ttl))
+
+
+def _token_ttl(settings: Settings, is_admin: bool, minutes: int | None) -> timedelta:
+    """The asked lifetime (default: an hour), refused past the service's bound for the kind:
+    a token it would mint only to refuse it."""
+    kind, bound = (
+        ("admin", settings.admin_token_max_lifetime_seconds)
+        if is_admin
+        else ("site", settings.site_token_max_lifetime_seconds)
+    )
+    if minutes is None:
+        return timedelta(seconds=min(3600, bound))
+    if minutes * 60 > bound:
+        raise click.BadParameter(
+            f"{kind} tokens may live at most {bound // 60} minutes "
+            f"({kind.upper()}_TOKEN_MAX_LIFETIME_SECONDS={bound})",
+            param_hint="--ttl-minutes",
+        )
+    return timedelta(minutes=minutes)
 
 
 @click.command("reconcile", cls=ServiceCommand)

@@ -17,7 +17,7 @@ import click
 import psycopg2
 from flask.cli import AppGroup
 
-from .errors import ConfigurationError, ServiceError
+from .errors import ConfigurationError, DatabaseUnavailable, ServiceError
 
 
 @contextmanager
@@ -25,6 +25,8 @@ def reported_as_cli_errors() -> Iterator[None]:
     """Re-raise the service's ordinary failures as one-line click errors."""
     try:
         yield
+    except DatabaseUnavailable as exc:
+        raise click.ClickException(f"database: {exc.reason}") from None
     except ServiceError as exc:
         raise click.ClickException(f"{exc.code}: {exc.detail}") from None
     except ConfigurationError as exc:

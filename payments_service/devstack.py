@@ -268,7 +268,8 @@ def _print_banner(
     sites: dict[str, tuple[str, int, str]],
     site_secrets: dict[str, dict[str, str]],
 ) -> None:
-    ttl = timedelta(hours=12)
+    admin_ttl = timedelta(seconds=settings.admin_token_max_lifetime_seconds)
+    site_ttl = timedelta(seconds=settings.site_token_max_lifetime_seconds)
     api = f"http://127.0.0.1:{ports.api}"
     lines = [
         "",
@@ -282,13 +283,20 @@ def _print_banner(
         lines.append(f"  {title:<16} http://127.0.0.1:{port}   (site id {site_id})")
     lines += [
         "",
-        "Tokens for curl (12 h):",
-        f"  ADMIN_TOKEN={mint_admin_token(settings, 'make-run', ttl)}",
+        f"Tokens for curl (admin {_hours(admin_ttl)}, sites {_hours(site_ttl)}; fresh ones:"
+        " .venv/bin/flask --app payments_service tokens mint --site new-site):",
+        f"  ADMIN_TOKEN={mint_admin_token(settings, 'make-run', admin_ttl)}",
     ]
     for site_id, secrets_of_site in site_secrets.items():
-        token = mint_site_token(secrets_of_site["jwt"], site_id, settings.jwt_audience, None, ttl)
+        token = mint_site_token(
+            secrets_of_site["jwt"], site_id, settings.jwt_audience, None, site_ttl
+        )
         lines.append(f"  {site_id.upper().replace('-', '_')}_TOKEN={token}")
     print("\n".join(lines), flush=True)
+
+
+def _hours(ttl: timedelta) -> str:
+    return f"{ttl.total_seconds() / 3600:g} h"
 
 
 if __name__ == "__main__":

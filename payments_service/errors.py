@@ -116,5 +116,23 @@ class GatewayUnavailable(GatewayError):
     title = "Payment gateway unavailable"
 
 
+class DatabaseUnavailable(ServiceError):
+    """PostgreSQL cannot be reached: connection refused or lost, the server shutting down or
+    not accepting connections. A transaction it interrupted is rolled back by the server.
+
+    ``reason`` (the driver's first line, for logs and the CLI) is never sent to HTTP callers.
+    """
+
+    code = "database_unavailable"
+    title = "Database unavailable"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            "the database cannot be reached right now; retry shortly",
+            reason=reason,
+        )
+        self.reason = reason
+
+
 class ConfigurationError(Exception):
     """The environment does not describe a runnable service; raised at start-up."""

@@ -8,6 +8,7 @@ per-process counters are merged by prometheus_client's multiprocess collector.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,9 +18,10 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from .db import Database
+from .db import Database, DatabaseUnavailable
 from .db import health as sql
 
+log = logging.getLogger(__name__)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -97,16 +99,24 @@ class _Forward(Collector):
 
 
 class _DatabaseGauges(Collector):
-    """Outbox sizes, the oldest pending notification, and the last verified webhook."""
+    """Whether the database answers; then outbox sizes, the oldest pending notification,
+    and the last verified webhook (left out while the database is away, so a scrape
+    still succeeds and says so)."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
 
     def collect(self) -> Iterator[Metric]:
-        with self._db.transaction() as cur:
-            counts = sql.notification_counts(cur)
-            oldest = sql.oldest_pending_notification_age(cur)
-            last_webhook = sql.last_webhook_epoch(cur)
+        try:
+            with self._db.transaction() as cur:
+                counts = sql.notification_counts(cur)
+                oldest = sql.oldest_pending_notification_age(cur)
+                last_webhook = sql.last_webhook_epoch(cur)
+        except DatabaseUnavailable as exc:
+            log.warning("metrics: database unavailable: %s", exc.reason)
+            yield _database_up(False)
+            return
+        yield _database_up(True)
         by_status = GaugeMetricFamily(
             "payments_notifications", "Notifications by status", labels=["status"]
         )
@@ -123,3 +133,9 @@ class _DatabaseGauges(Collector):
             "When the last verified Razorpay webhook arrived (0: never)",
             value=last_webhook,
         )
+
+
+def _database_up(up: bool) -> GaugeMetricFamily:
+    return GaugeMetricFamily(
+        "payments_database_up", "1 when the database answered this scrape, else 0", value=int(up)
+    )

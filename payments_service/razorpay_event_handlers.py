@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .db import Cursor, Database
+from .db import Cursor, Database, unavailable_error
 from .db.payments import Payment
 from .errors import NotFound
 from .metrics import Metrics
@@ -78,6 +78,10 @@ def outcome_of(
     except MalformedEvent as exc:
         raise NotApplied(Outcome("failed", f"malformed event: {exc}")) from exc
     except Exception as exc:
+        if (unavailable := unavailable_error(exc, cur.connection)) is not None:
+            # The database went away: nothing is applied or stored, and the delivery is
+            # answered 503 so Razorpay sends it again.
+            raise unavailable from exc
         # Deliberately broad: a webhook must be answered 2xx once stored, or Razorpay
         # retries and eventually disables it for every site. The row keeps the failure
         # for the worker's retry and an admin's reapply; the traceback goes to the log.

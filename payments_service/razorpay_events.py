@@ -20,7 +20,13 @@ from typing import Any
 from .db import Cursor, Database
 from .db import razorpay_events as sql
 from .db.razorpay_events import EventSummary, RazorpayEvent
-from .errors import GatewayError, InvalidSignature, MalformedWebhook, NotFound
+from .errors import (
+    DatabaseUnavailable,
+    GatewayError,
+    InvalidSignature,
+    MalformedWebhook,
+    NotFound,
+)
 from .pagination import Page, decode_cursor, page_of
 from .payments import apply_payment
 from .razorpay_event_handlers import EventContext, NotApplied, Outcome, outcome_of
@@ -173,6 +179,8 @@ def _capture_if_asked(ctx: EventContext, event_id: str, outcome: Outcome) -> Out
         return Outcome("applied", f"payment {after.payment.status}", after.order.id)
     except GatewayError as exc:
         return Outcome("failed", f"Razorpay unavailable: {exc.detail}")
+    except DatabaseUnavailable:  # recorded if it is back in time, for the worker's retry
+        return Outcome("failed", "database unavailable")
     except Exception as exc:  # recorded for the worker's retry, as in outcome_of
         log.exception("capturing payment %s of event %s failed", payment.id, event_id)
         return Outcome("failed", f"internal error ({type(exc).__name__})")

@@ -44,6 +44,8 @@ class Settings:
     db_statement_timeout_ms: int = 5000
     max_request_bytes: int = 64 * 1024
     log_level: str = "INFO"
+    site_token_max_lifetime_seconds: int = 60 * 60
+    admin_token_max_lifetime_seconds: int = 12 * 60 * 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -85,6 +87,10 @@ class Settings:
             db_statement_timeout_ms=int(_number(env, "DB_STATEMENT_TIMEOUT_MS", 5000)),
             max_request_bytes=int(_number(env, "MAX_REQUEST_BYTES", 64 * 1024)),
             log_level=(_get(env, "LOG_LEVEL") or "INFO").upper(),
+            site_token_max_lifetime_seconds=_lifetime(env, "SITE_TOKEN_MAX_LIFETIME_SECONDS", 3600),
+            admin_token_max_lifetime_seconds=_lifetime(
+                env, "ADMIN_TOKEN_MAX_LIFETIME_SECONDS", 12 * 3600
+            ),
         )
 
 
@@ -146,6 +152,14 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise ConfigurationError(f"{name} must be positive, got {raw!r}")
     return value
+
+
+def _lifetime(env: Mapping[str, str], name: str, default: int) -> int:
+    """A token lifetime bound: whole seconds, at least a minute (what `tokens mint` can mint)."""
+    value = _number(env, name, default)
+    if value != int(value) or value < 60:
+        raise ConfigurationError(f"{name} must be a whole number of seconds, at least 60")
+    return int(value)
 
 
 def _webhook_secrets(env: Mapping[str, str], is_sandbox: bool) -> tuple[str, ...]:

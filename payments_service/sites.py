@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from urllib.parse import urlsplit
 
 from .db import Database, is_unique_violation
@@ -9,6 +11,9 @@ from .db import sites as sql
 from .db.sites import Site
 from .errors import Conflict, NotFound, ValidationFailed
 from .ids import new_secret
+from .settings import Settings
+
+_SITE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")  # as the sites table's CHECK says
 
 
 def create_site(
@@ -18,17 +23,32 @@ def create_site(
     name: str,
     callback_url: str | None,
     allowed_origins: list[str],
+    reserved_ids: Collection[str] = (),
 ) -> Site:
     """Register a site with fresh JWT and callback secrets.
 
-    Raises Conflict if the id is taken, ValidationFailed for a malformed URL or origin.
+    ``reserved_ids`` are ids no site may take (the admin token issuer: reserved_site_ids).
+    Ids that differ only by ``-`` and ``_`` are one id here: such a pair names one site in
+    an environment variable (NEW_SITE_TOKEN) and is too easily mistyped for the other.
+    Raises ValidationFailed for a malformed or reserved id, URL or origin, and Conflict if
+    the id, or a variant of it, is taken.
     """
+    _check_site_id(site_id, reserved_ids)
     if callback_url is not None:
         _check_url(callback_url, "callback_url")
     for origin in allowed_origins:
         _check_origin(origin)
     try:
         with db.transaction() as cur:
+            variant = sql.lock_ids_and_find_variant(cur, _spelling(site_id))
+            if variant == site_id:
+                raise Conflict(f"a site with id {site_id!r} already exists")
+            if variant is not None:
+                raise Conflict(
+                    f"site id {site_id!r} would be confused with the site {variant!r} "
+                    "('-' and '_' are not told apart)",
+                    field="site_id",
+                )
             return sql.insert(
                 cur,
                 site_id=site_id,
@@ -42,6 +62,31 @@ def create_site(
         if is_unique_violation(exc, "sites_pkey"):
             raise Conflict(f"a site with id {site_id!r} already exists") from exc
         raise
+
+
+def reserved_site_ids(settings: Settings) -> frozenset[str]:
+    """Ids no site may take: the issuer of admin tokens (a site by that name could never
+    authenticate: its tokens would be checked with the admin key) and the audience."""
+    return frozenset({settings.jwt_issuer, settings.jwt_audience})
+
+
+def _check_site_id(site_id: str, reserved_ids: Collection[str]) -> None:
+    if not _SITE_ID.match(site_id):
+        raise ValidationFailed(
+            f"site id {site_id!r} must be 2 to 63 lowercase letters, digits, '-' or '_', "
+            "starting with a letter or digit",
+            field="site_id",
+        )
+    if _spelling(site_id) in {_spelling(reserved) for reserved in reserved_ids}:
+        raise ValidationFailed(
+            f"site id {site_id!r} is reserved: admin tokens use it as their issuer or audience",
+            field="site_id",
+        )
+
+
+def _spelling(site_id: str) -> str:
+    """The form two ids share when one would be mistaken for the other."""
+    return site_id.lower().replace("_", "-")
 
 
 def list_sites(db: Database) -> list[Site]:

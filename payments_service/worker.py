@@ -17,6 +17,7 @@ from datetime import timedelta
 import requests
 
 from .duplicate_payments import refund_reserved
+from .errors import DatabaseUnavailable
 from .notifications import deliver_due
 from .razorpay_events import retry_stale_events
 from .reconcile import heal_open_orders
@@ -75,6 +76,8 @@ def run_forever(services: Services, stop: threading.Event) -> None:
                 report = run_pass(services, session)
                 if any(vars(report).values()):
                     log.info("worker pass: %s", report)
+            except DatabaseUnavailable as exc:  # an outage, not a bug: no traceback
+                log.warning("worker pass skipped: database unavailable: %s", exc.reason)
             except Exception:
                 # A pass that fails (database restarting, Razorpay down) is retried next time.
                 log.exception("worker pass failed")

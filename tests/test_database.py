@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import psycopg2
 import pytest
 
-from payments_service.db import Database
+from payments_service.db import Cursor, Database, DatabaseUnavailable
 
 
 @pytest.fixture
@@ -95,17 +96,63 @@ def test_a_snapshot_transaction_does_not_see_rows_committed_after_its_first_read
     assert ids(db) == [7]
 
 
+def backend_pid(cur: Cursor) -> int:
+    cur.execute("SELECT pg_backend_pid() AS pid")
+    return int(cur.fetchone()["pid"])
+
+
+def terminate(dsn: str, pid: int) -> None:
+    """End a server session as an administrator (or a restart) does, and wait until it is
+    gone."""
+    with psycopg2.connect(dsn) as admin, admin.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(%s, 10000)", (pid,))
+        assert cur.fetchone() == (True,)
+    admin.close()
+
+
 def test_a_connection_killed_by_the_server_is_dropped_and_the_next_one_works(
     db: Database, dsn: str
 ) -> None:
-    with db.read() as cur:
-        cur.execute("SELECT pg_backend_pid() AS pid")
-        pid = cur.fetchone()["pid"]
-    with psycopg2.connect(dsn) as admin, admin.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
-
-    with pytest.raises(psycopg2.OperationalError), db.transaction() as cur:
+    with pytest.raises(DatabaseUnavailable), db.transaction() as cur:
+        pid = backend_pid(cur)
+        terminate(dsn, pid)
         cur.execute("SELECT 1")
+
     with db.transaction() as cur:
-        cur.execute("SELECT pg_backend_pid() AS pid")
-        assert cur.fetchone()["pid"] != pid
+        assert backend_pid(cur) != pid
+
+
+def test_a_pooled_connection_the_server_ended_while_idle_is_replaced_before_use(
+    db: Database, dsn: str
+) -> None:
+    with db.read() as cur:
+        pid = backend_pid(cur)
+    terminate(dsn, pid)
+
+    with db.transaction() as cur:  # no error: the dead connection never reaches the caller
+        assert backend_pid(cur) != pid
+
+
+def test_no_server_to_connect_to_is_database_unavailable_naming_why() -> None:
+    with socket.socket() as closed:  # a loopback port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    db = Database(f"host=127.0.0.1 port={port} user=postgres dbname=x", 2, 1000)
+    try:
+        with pytest.raises(DatabaseUnavailable) as raised:
+            with db.read() as cur:
+                cur.execute("SELECT 1")
+        with pytest.raises(DatabaseUnavailable), db.transaction() as cur:
+            cur.execute("SELECT 1")
+    finally:
+        db.close()
+    assert raised.value.code == "database_unavailable"
+    assert "Connection refused" in raised.value.reason
+    assert "Connection refused" not in raised.value.detail  # the reason is for the log only
+
+
+def test_our_own_sql_errors_are_not_the_database_being_away(db: Database) -> None:
+    with pytest.raises(psycopg2.errors.UndefinedTable), db.transaction() as cur:
+        cur.execute("SELECT * FROM no_such_table")
+    with pytest.raises(psycopg2.errors.SyntaxError), db.read() as cur:
+        cur.execute("SELEKT 1")

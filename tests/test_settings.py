@@ -66,6 +66,9 @@ def test_secrets_stay_out_of_the_repr() -> None:
         ),
         ({**ADMIN, "RAZORPAY_TIMEOUT_SECONDS": "soon"}, "RAZORPAY_TIMEOUT_SECONDS"),
         ({**ADMIN, "DB_POOL_MAX": "0"}, "DB_POOL_MAX"),
+        ({**ADMIN, "SITE_TOKEN_MAX_LIFETIME_SECONDS": "30"}, "SITE_TOKEN_MAX_LIFETIME_SECONDS"),
+        ({**ADMIN, "ADMIN_TOKEN_MAX_LIFETIME_SECONDS": "1.5"}, "ADMIN_TOKEN_MAX_LIFETIME"),
+        ({**ADMIN, "ADMIN_TOKEN_MAX_LIFETIME_SECONDS": "forever"}, "ADMIN_TOKEN_MAX_LIFETIME"),
     ],
 )
 def test_bad_configuration_fails_fast_naming_the_variable(env: dict[str, str], named: str) -> None:
@@ -96,3 +99,19 @@ def test_live_keys_are_never_sent_over_plain_http_not_even_to_a_sandbox() -> Non
     assert Settings.from_env(live).razorpay_api_base_url == RAZORPAY_LIVE_API
     with pytest.raises(ConfigurationError, match="RAZORPAY_API_BASE_URL must be an https URL"):
         Settings.from_env({**live, "RAZORPAY_API_BASE_URL": "http://sandbox:8010"})
+
+
+def test_token_lifetimes_are_bounded_by_default_and_configurable() -> None:
+    default = Settings.from_env(ADMIN)
+    assert default.site_token_max_lifetime_seconds == 3600
+    assert default.admin_token_max_lifetime_seconds == 12 * 3600
+
+    chosen = Settings.from_env(
+        {
+            **ADMIN,
+            "SITE_TOKEN_MAX_LIFETIME_SECONDS": "300",
+            "ADMIN_TOKEN_MAX_LIFETIME_SECONDS": "3600",
+        }
+    )
+    assert chosen.site_token_max_lifetime_seconds == 300
+    assert chosen.admin_token_max_lifetime_seconds == 3600

@@ -14,7 +14,8 @@ from tests.conftest import SiteCredentials
 
 
 def _token(secret: str, site_id: str = "new-site") -> str:
-    claims = {"iss": site_id, "aud": "payments-service", "exp": int(time.time()) + 300}
+    now = int(time.time())
+    claims = {"iss": site_id, "aud": "payments-service", "iat": now, "exp": now + 300}
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, request
 from marshmallow import Schema, fields, validate
 
 from ..checkout import CheckoutResult, verify_checkout
+from ..errors import DatabaseUnavailable
 from ..payments import PaymentOutcome
 from ..sites import is_allowed_origin
 from .enrollments import EnrollmentSchema
@@ -85,7 +86,10 @@ def verify_preflight() -> Response:
 
 @bp.after_request
 def _cors(response: Response) -> Response:
-    origin = _allowed_origin()
+    try:
+        origin = _allowed_origin()
+    except DatabaseUnavailable:
+        return response  # whether the origin is a site's is unknown; the 503 says why
     if origin:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"

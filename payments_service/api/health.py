@@ -9,6 +9,7 @@ import psycopg2
 from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from ..errors import DatabaseUnavailable
 from ..migrations import pending_migrations
 from ..razorpay_events import last_webhook_at
 from .fields import services
@@ -31,21 +32,30 @@ def metrics() -> Response:
 
 
 @bp.get("/readyz")
-def readyz() -> tuple[dict[str, Any], int]:
+def readyz() -> tuple[dict[str, Any], int, dict[str, str]]:
     """Readiness: the database answers and every migration is applied."""
+    retry = {"Retry-After": "5"}
     try:
         pending = pending_migrations(services().db)
         last_webhook = last_webhook_at(services().db) if not pending else None
+    except DatabaseUnavailable as exc:
+        log.warning("readiness: database unreachable (%s)", exc.reason)
+        return {"status": "unavailable", "database": "unreachable"}, 503, retry
     except psycopg2.Error as exc:
         log.warning("readiness: database unreachable (%s)", type(exc).__name__)
-        return {"status": "unavailable", "database": "unreachable"}, 503
+        return {"status": "unavailable", "database": "unreachable"}, 503, retry
     if pending:
-        return {"status": "unavailable", "database": "ok", "pending_migrations": pending}, 503
+        body = {"status": "unavailable", "database": "ok", "pending_migrations": pending}
+        return body, 503, retry
     # Informational: a webhook Razorpay disabled shows as silence here long before
     # customers notice; readiness does not depend on it.
-    return {
-        "status": "ok",
-        "database": "ok",
-        "pending_migrations": [],
-        "last_webhook_received_at": last_webhook.isoformat() if last_webhook else None,
-    }, 200
+    return (
+        {
+            "status": "ok",
+            "database": "ok",
+            "pending_migrations": [],
+            "last_webhook_received_at": last_webhook.isoformat() if last_webhook else None,
+        },
+        200,
+        {},
+    )

@@ -28,6 +28,7 @@ _STATUS: dict[type[errors.ServiceError], int] = {
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
     errors.GatewayUnavailable: 503,
+    errors.DatabaseUnavailable: 503,
     errors.GatewayError: 502,
 }
 
@@ -74,6 +75,12 @@ def _service_error(error: errors.ServiceError) -> Response:
     return problem(status_of(error), error.code, error.title, error.detail, **extra)
 
 
+def _database_unavailable(error: errors.DatabaseUnavailable) -> Response:
+    # One line, no traceback: an outage is not a bug, and it would log one per request.
+    log.warning("database unavailable: %s", error.reason)
+    return _service_error(error)
+
+
 def _validation_error(error: ValidationError) -> Response:
     fields = error.messages if isinstance(error.messages, dict) else {"_body": error.messages}
     names = ", ".join(sorted(str(name) for name in fields))
@@ -105,6 +112,7 @@ def _unexpected_error(error: Exception) -> Response:
 def register_error_handlers(app: Flask) -> None:
     """Render every error as problem+json; nothing else in the app builds error bodies."""
     app.register_error_handler(errors.ServiceError, _service_error)
+    app.register_error_handler(errors.DatabaseUnavailable, _database_unavailable)
     app.register_error_handler(ValidationError, _validation_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

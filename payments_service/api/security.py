@@ -7,7 +7,14 @@ from typing import Any
 from flask import Flask, Response, request
 from flask_jwt_extended import JWTManager, get_jwt, verify_jwt_in_request
 
-from ..auth import Caller, caller_from_claims, key_that_signed, require_admin, signing_keys_for
+from ..auth import (
+    CLOCK_SKEW_SECONDS,
+    Caller,
+    caller_from_claims,
+    key_that_signed,
+    require_admin,
+    signing_keys_for,
+)
 from ..errors import Forbidden
 from ..services import EXTENSION_KEY
 from .fields import services
@@ -36,7 +43,8 @@ def current_admin() -> Caller:
 
 
 def init_jwt(app: Flask) -> None:
-    """Bind flask-jwt-extended: per-issuer keys, HS256 only, exp required, problem errors."""
+    """Bind flask-jwt-extended: per-issuer keys, HS256 only, exp and iat required (and the
+    lifetime bounded, in caller_from_claims), problem errors."""
     settings = app.extensions[EXTENSION_KEY].settings
     app.config.update(
         JWT_SECRET_KEY=settings.admin_jwt_secret,
@@ -44,6 +52,8 @@ def init_jwt(app: Flask) -> None:
         JWT_DECODE_ALGORITHMS=["HS256"],
         JWT_DECODE_AUDIENCE=settings.jwt_audience,
         JWT_IDENTITY_CLAIM="iss",
+        # For iat and nbf a little ahead of our clock; expiry is checked strictly after.
+        JWT_DECODE_LEEWAY=CLOCK_SKEW_SECONDS,
         JWT_TOKEN_LOCATION=["headers"],
     )
     manager = JWTManager()
@@ -67,7 +77,9 @@ def init_jwt(app: Flask) -> None:
 
     @manager.invalid_token_loader
     def _invalid(reason: str) -> Response:
-        return _unauthorized("the token is invalid (signature, audience or format)")
+        # PyJWT's reason names the rule (signature, audience, format, an iat in the
+        # future), never a key.
+        return _unauthorized(f"the token is invalid: {reason}")
 
     @manager.expired_token_loader
     def _expired(header: dict[str, Any], claims: dict[str, Any]) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,10 +15,26 @@ import psycopg2.pool
 from psycopg2.errors import DeadlockDetected
 from psycopg2.extras import RealDictCursor as Cursor
 
-__all__ = ["Cursor", "Database", "DeadlockDetected", "Row", "is_unique_violation"]
+from ..errors import DatabaseUnavailable
+
+__all__ = [
+    "Cursor",
+    "Database",
+    "DatabaseUnavailable",
+    "DeadlockDetected",
+    "Row",
+    "is_unique_violation",
+    "unavailable_error",
+]
 
 Row = dict[str, Any]
 _BEGIN = "BEGIN ISOLATION LEVEL {level}; SET LOCAL statement_timeout = {timeout_ms:d}"
+# How long opening a connection may take when the DSN does not say (a host that drops
+# packets would otherwise hold a request until gunicorn kills the worker).
+CONNECT_TIMEOUT_SECONDS = 5
+# SQLSTATEs of a server that ended or refused the session: admin_shutdown, crash_shutdown,
+# cannot_connect_now; and the whole class 08, connection exceptions.
+_SERVER_GONE = ("57P01", "57P02", "57P03")
 
 
 class Database:
@@ -37,7 +54,11 @@ class Database:
             False: _BEGIN.format(level="READ COMMITTED", timeout_ms=timeout_ms),
             True: _BEGIN.format(level="REPEATABLE READ", timeout_ms=timeout_ms),
         }
-        self._pool = psycopg2.pool.ThreadedConnectionPool(0, max_connections, dsn)
+        options = psycopg2.extensions.parse_dsn(dsn)
+        timeout = (
+            {} if "connect_timeout" in options else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        )
+        self._pool = psycopg2.pool.ThreadedConnectionPool(0, max_connections, dsn, **timeout)
         # psycopg2's pool closes every returned connection beyond `minconn` idle ones, so
         # with minconn 0 each transaction would open a new session. Raising it after
         # construction keeps up to max_connections idle while still opening them lazily.
@@ -74,18 +95,40 @@ class Database:
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg2.extensions.connection]:
+        """A pooled connection for the block. Raises DatabaseUnavailable when none can be
+        opened, or when the server ends the session during the block (its transaction is
+        then rolled back by the server); any other database error is raised as it is."""
         with self._available:
-            conn = self._pool.getconn()
+            conn = self._checkout()
             broken = False
             try:
                 if not conn.autocommit:
                     conn.autocommit = True
                 yield conn
-            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
                 broken = True
-                raise
+                unavailable = unavailable_error(exc, conn)
+                if unavailable is None:
+                    raise
+                raise unavailable from exc
             finally:
                 self._pool.putconn(conn, close=broken or conn.closed != 0)
+
+    def _checkout(self) -> psycopg2.extensions.connection:
+        """An idle pooled connection the server has not ended meanwhile, else a new one.
+
+        A server that restarted or terminated a session leaves its pooled connection dead;
+        it is dropped here rather than failing the request that would have used it, so the
+        service recovers with the database's first answer. Raises DatabaseUnavailable.
+        """
+        while True:  # ends: once the idle ones are dropped, getconn opens a new connection
+            try:
+                conn = self._pool.getconn()
+            except psycopg2.OperationalError as exc:
+                raise DatabaseUnavailable(_first_line(exc)) from exc
+            if _is_open(conn):
+                return conn
+            self._pool.putconn(conn, close=True)
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -101,6 +144,34 @@ def _roll_back(conn: psycopg2.extensions.connection, cur: Cursor) -> None:
         cur.execute("ROLLBACK")
     except psycopg2.Error:
         conn.close()
+
+
+def unavailable_error(
+    exc: BaseException, conn: psycopg2.extensions.connection | None = None
+) -> DatabaseUnavailable | None:
+    """The DatabaseUnavailable that ``exc`` amounts to when it says the server is gone (the
+    session lost, shut down, refusing connections), else None: anything else, a statement
+    timeout or an error in our own SQL, is not the database being away."""
+    if not isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
+        return None
+    code = exc.pgcode or ""
+    lost = (conn is not None and conn.closed != 0) or code.startswith("08") or code in _SERVER_GONE
+    return DatabaseUnavailable(_first_line(exc)) if lost else None
+
+
+def _is_open(conn: psycopg2.extensions.connection) -> bool:
+    """Whether an idle connection is still usable. An idle session has nothing to read
+    unless the server said goodbye (a termination notice, then end of stream)."""
+    if conn.closed:
+        return False
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    return not poller.poll(0)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 def is_unique_violation(exc: BaseException, constraint: str) -> bool:

@@ -67,6 +67,18 @@ def insert(
     return Site(**cur.fetchone())
 
 
+def lock_ids_and_find_variant(cur: Cursor, spelling: str) -> str | None:
+    """The id of a site spelled ``spelling`` once '_' is read as '-', if any. Site creations
+    queue on a transaction-scoped lock first, so two variants created at once cannot both
+    pass this check."""
+    cur.execute("SELECT pg_advisory_xact_lock(hashtext('payments_service.sites.create'))")
+    cur.execute(
+        "SELECT id FROM sites WHERE replace(id, '_', '-') = %s ORDER BY id LIMIT 1", (spelling,)
+    )
+    row = cur.fetchone()
+    return str(row["id"]) if row else None
+
+
 def get(cur: Cursor, site_id: str) -> Site | None:
     """The site with this id, active or not."""
     cur.execute(f"SELECT {_COLUMNS} FROM sites WHERE id = %s", (site_id,))  # noqa: S608
