@@ -7,7 +7,8 @@ import os
 
 from werkzeug.serving import run_simple
 
-from .app import StoreConfig, create_app
+from .app import create_app
+from .service import StoreConfig
 
 
 def main() -> None:
