@@ -112,6 +112,8 @@ def main() -> None:
             "DEMO_SITE_CALLBACK_SECRET": site_secrets[site_id]["callback"],
             "DEMO_API_URL": f"http://127.0.0.1:{API_PORT}",
             "DEMO_CHECKOUT_SCRIPT_URL": _checkout_script(settings),
+            "DEMO_AUDIENCE": settings.jwt_audience,
+            "DEMO_ADMIN_JWT_SECRET": settings.admin_jwt_secret,  # for its local /admin page
         }
         children.append(_spawn([*store, "--port", str(port), "--accent", accent], store_env))
     _wait_until_ready(f"http://127.0.0.1:{API_PORT}/readyz")

@@ -3,7 +3,7 @@
 What a buyer owns is asked of the service (GET /v1/enrollments with the site's own token)
 on every page load, so every site shows a purchase made on any of them, and a restart of
 the site changes nothing on screen. The service's signed callbacks are still verified over
-the raw body and kept in memory, as a real site would log them.
+the raw body and kept for the admin page, as a real site would log them.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from flask import Flask, Response, jsonify, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import service
+from .admin import add_admin_pages
 from .notifications import Inbox, is_signed
 from .service import ServiceUnavailable, StoreConfig
 
@@ -100,4 +101,6 @@ def create_app(config: StoreConfig) -> Flask:
         inbox.accept(json.loads(raw))
         return {"status": "ok"}, 200
 
+    if config.has_admin_page:
+        add_admin_pages(app, config, inbox)
     return app

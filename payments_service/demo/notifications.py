@@ -1,6 +1,6 @@
 """The signed notifications the service POSTs to the site, checked as every site must.
 
-The demo keeps the last few it accepted in memory; what a
+The demo keeps the last few it accepted in memory, for its admin page to show; what a
 buyer owns is never taken from them (the store asks the service on every page load), so
 a restart, a late or a lost notification changes nothing the buyer sees.
 """
@@ -34,7 +34,7 @@ def is_signed(secret: str, raw: bytes, header: str, max_age: int = 300) -> bool:
 
 @dataclass(frozen=True)
 class Received:
-    """One accepted notification, summed up."""
+    """One accepted notification, as the admin page lists it."""
 
     event_id: str
     type: str
@@ -62,7 +62,7 @@ class Inbox:
                 self.items.appendleft(received)
 
     def newest_first(self) -> list[Received]:
-        """The kept notifications, newest first."""
+        """What the admin page shows."""
         with self.lock:
             return list(self.items)
 

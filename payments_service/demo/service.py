@@ -1,7 +1,8 @@
 """How the demo site talks to the payments service: HTTP with tokens it mints itself.
 
-A site token (signed with the site's own secret) for its buyers' orders and access,
-valid five minutes and minted per call.
+A site token (signed with the site's own secret) for its buyers' orders and access; an
+admin token (signed with the service's admin secret, as `make run` hands it over) only
+for the local-development admin page. Both live five minutes and are minted per call.
 """
 
 from __future__ import annotations
@@ -13,13 +14,19 @@ from typing import Any
 import jwt
 import requests
 
+# The service names itself in admin tokens with this issuer (Settings.jwt_issuer).
+ADMIN_ISSUER = "payments-service"
+ADMIN_SUBJECT = "demo-admin-page"
 TOKEN_SECONDS = 300
 TIMEOUT_SECONDS = 10
 
 
 @dataclass(frozen=True)
 class StoreConfig:
-    """One demo site: who it is, its secrets, and where the service and Checkout live."""
+    """One demo site: who it is, its secrets, and where the service and Checkout live.
+
+    Without ``admin_jwt_secret`` the site has no admin page.
+    """
 
     site_id: str
     title: str
@@ -29,6 +36,12 @@ class StoreConfig:
     checkout_script_url: str
     callback_secret: str = field(default="", repr=False)
     accent: str = "#2563eb"
+    admin_jwt_secret: str = field(default="", repr=False)
+
+    @property
+    def has_admin_page(self) -> bool:
+        """Whether this process was given the admin secret (only `make run` and tests do)."""
+        return bool(self.admin_jwt_secret)
 
 
 class ServiceUnavailable(Exception):
@@ -70,6 +83,34 @@ def create_order(config: StoreConfig, email: str, product: dict[str, Any]) -> An
     return _call(config, "POST", "/v1/orders", _site_token(config), json=body)
 
 
+def recent_orders(config: StoreConfig, limit: int = 25) -> list[dict[str, Any]]:
+    """Every site's newest orders (admin). Raises ServiceUnavailable."""
+    answer = _call(config, "GET", "/v1/orders", _admin_token(config), {"limit": str(limit)})
+    if answer.status != 200:
+        raise ServiceUnavailable(f"GET /v1/orders answered {answer.status}: {answer.detail}")
+    items: list[dict[str, Any]] = answer.body["items"]
+    return items
+
+
+def refund_order(config: StoreConfig, order_id: str) -> Answer:
+    """Refund all of an order (admin). The Idempotency-Key is the order's, so a second
+    click, a reload or a retry after a lost answer returns the first refund instead of
+    making another. Raises ServiceUnavailable."""
+    return _call(
+        config,
+        "POST",
+        "/v1/refunds",
+        _admin_token(config),
+        json={"order_id": order_id, "reason": "refunded from the demo admin page"},
+        headers={"Idempotency-Key": refund_key(order_id)},
+    )
+
+
+def refund_key(order_id: str) -> str:
+    """The Idempotency-Key of the admin page's full refund of one order."""
+    return f"demo-admin-refund-{order_id}"
+
+
 def _call(
     config: StoreConfig,
     method: str,
@@ -98,6 +139,14 @@ def _call(
 
 def _site_token(config: StoreConfig) -> str:
     return _mint(config.jwt_secret, config.site_id, config.audience, {})
+
+
+def _admin_token(config: StoreConfig) -> str:
+    """As payments_service.auth.mint_admin_token does, for the demo's own admin page."""
+    if not config.admin_jwt_secret:
+        raise ServiceUnavailable("this demo site was started without the admin secret")
+    claims = {"sub": ADMIN_SUBJECT, "role": "admin"}
+    return _mint(config.admin_jwt_secret, ADMIN_ISSUER, config.audience, claims)
 
 
 def _mint(secret: str, issuer: str, audience: str, extra: dict[str, str]) -> str:
