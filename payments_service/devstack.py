@@ -236,6 +236,8 @@ def _start_children(
             "DEMO_SITE_CALLBACK_SECRET": site_secrets[site_id]["callback"],
             "DEMO_API_URL": f"http://127.0.0.1:{ports.api}",
             "DEMO_CHECKOUT_SCRIPT_URL": _checkout_script(settings, ports),
+            "DEMO_AUDIENCE": settings.jwt_audience,
+            "DEMO_ADMIN_JWT_SECRET": settings.admin_jwt_secret,  # for its local /admin page
         }
         children.spawn(title, [*store, "--port", str(port), "--accent", accent], store_env)
 

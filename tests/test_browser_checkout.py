@@ -1,4 +1,5 @@
-"""End to end in a real browser: buy on the new site, own the course on the old one.
+"""End to end in a real browser: buy on the new site, own the course on the old one after
+signing in there too, survive a restart, sign out, and refund from the demo's admin page.
 
 Headless Chromium (Debian's package) driven by Playwright, against the API, the sandbox,
 the worker's notification delivery and both demo storefronts, all on loopback.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ class Stack:
     sandbox: Any
     stores: dict[str, str]
     admin: dict[str, str]
+    restart: Callable[[str], None]
 
 
 @pytest.fixture
@@ -76,26 +78,34 @@ def stack(make_app: Any, admin_headers: dict[str, str]) -> Iterator[Stack]:
         json={"webhook_urls": [f"{api.url}/v1/webhooks/razorpay"]},
     )
     stores: dict[str, Served] = {}
+    holders: dict[str, dict[str, Any]] = {}
+    configs: dict[str, StoreConfig] = {}
     for site_id, title in (("new-site", "New Course Site"), ("old-site", "Old Course Site")):
         holder: dict[str, Any] = {}
         served = Served(lambda environ, start, h=holder: h["app"](environ, start))
         site = register_site(app, site_id, served.url, f"{served.url}/payments/callback")
-        holder["app"] = create_store(
-            StoreConfig(
-                site_id=site_id,
-                title=title,
-                jwt_secret=site.jwt_secret,
-                audience="payments-service",
-                api_url=api.url,
-                checkout_script_url=f"{sandbox.url}/v1/checkout.js",
-                callback_secret=site.callback_secret,
-            )
+        configs[site_id] = StoreConfig(
+            site_id=site_id,
+            title=title,
+            jwt_secret=site.jwt_secret,
+            audience="payments-service",
+            api_url=api.url,
+            checkout_script_url=f"{sandbox.url}/v1/checkout.js",
+            callback_secret=site.callback_secret,
+            admin_jwt_secret=app.extensions["payments_service"].settings.admin_jwt_secret,
         )
-        stores[site_id] = served
+        holder["app"] = create_store(configs[site_id])
+        stores[site_id], holders[site_id] = served, holder
+
+    def restart(site_id: str) -> None:
+        """A new store app on the same port: nothing of the old one's memory survives."""
+        holders[site_id]["app"] = create_store(configs[site_id])
+
     stop = threading.Event()
     worker = threading.Thread(target=_deliver_until, args=(app, stop), daemon=True)
     worker.start()
-    yield Stack(api.url, sandbox, {k: v.url for k, v in stores.items()}, admin_headers)
+    urls = {k: v.url for k, v in stores.items()}
+    yield Stack(api.url, sandbox, urls, admin_headers, restart)
     stop.set()
     worker.join()
     for served in (*stores.values(), api):
@@ -133,37 +143,111 @@ def _pay_in_checkout(page: Any, button: str) -> None:
     frame.click(button)
 
 
-def _wait_for_owned(page: Any, sku: str, attempts: int = 40) -> None:
-    """Reload until the site shows the course owned (its notification has arrived)."""
+def _reload_until(page: Any, selector: str, attempts: int = 40) -> None:
+    """Reload until ``selector`` shows (a notification is on its way)."""
     for _ in range(attempts):
-        if page.query_selector(f"#owned-{sku}"):
+        if page.query_selector(selector):
             return
         page.wait_for_timeout(250)
         page.reload()
-    raise AssertionError(f"{sku} never showed as owned on {page.url}")
+    raise AssertionError(f"{selector} never showed on {page.url}")
 
 
-def test_buy_on_the_new_site_and_own_the_course_on_the_old_one(
-    stack: Stack, browser: Any, db_rows: Any, tmp_path: Path
-) -> None:
-    new = browser.new_page()
-    _sign_in(new, stack.stores["new-site"], "ravi@example.com")
+def _buy_on_the_new_site(context: Any, stack: Stack, email: str) -> Any:
+    """Sign in on the new site, buy Python 101 and pay in the sandbox; returns the page."""
+    new = context.new_page()
+    _sign_in(new, stack.stores["new-site"], email)
     new.click("#buy-python-101")
     _pay_in_checkout(new, "#sandbox-pay-success")
-    _wait_for_owned(new, "python-101")
+    new.wait_for_selector("#owned-python-101", timeout=20_000)  # the page reloads itself
+    new.wait_for_load_state()
+    return new
+
+
+def _cookie_names(context: Any) -> set[str]:
+    return {cookie["name"] for cookie in context.cookies()}
+
+
+def test_a_course_bought_on_the_new_site_is_owned_on_the_old_one_after_its_own_sign_in(
+    stack: Stack, browser: Any, db_rows: Any, tmp_path: Path
+) -> None:
+    context = browser.new_context()  # one browser profile: cookies reach every port
+    new = _buy_on_the_new_site(context, stack, "ravi@example.com")
     new.screenshot(path=tmp_path / "new-site.png")
 
-    old = browser.new_page()
+    old = context.new_page()
+    old.goto(stack.stores["old-site"])
+    assert old.query_selector("#signed-in-as") is None  # the new site's sign-in is not its
+    assert _cookie_names(context) == {"demo_email_new-site"}
     _sign_in(old, stack.stores["old-site"], "ravi@example.com")
-    _wait_for_owned(old, "python-101")
+    assert old.query_selector("#owned-python-101") is not None
+    assert old.query_selector("#buy-data-201") is not None
+    assert _cookie_names(context) == {"demo_email_new-site", "demo_email_old-site"}
     old.screenshot(path=tmp_path / "old-site.png")
 
+    old.goto(f"{stack.stores['old-site']}/admin")  # the worker's signed notification, too
+    _reload_until(old, "#notifications td:has-text('enrollment.granted')")
     assert db_rows("SELECT site_id, status FROM orders") == [
         {"site_id": "new-site", "status": "paid"}
     ]
     assert db_rows("SELECT customer_email, sku, status FROM enrollments") == [
         {"customer_email": "ravi@example.com", "sku": "python-101", "status": "active"}
     ]
+
+
+def test_a_restart_changes_nothing_on_screen_and_sign_out_leaves_the_other_site_signed_in(
+    stack: Stack, browser: Any
+) -> None:
+    context = browser.new_context()
+    new = _buy_on_the_new_site(context, stack, "ravi@example.com")
+    old = context.new_page()
+    _sign_in(old, stack.stores["old-site"], "ravi@example.com")
+    screens = {"new-site": new.inner_text("body"), "old-site": old.inner_text("body")}
+
+    for site_id, page in (("new-site", new), ("old-site", old)):
+        stack.restart(site_id)
+        page.reload()
+        assert page.inner_text("body") == screens[site_id]
+        assert page.query_selector("#owned-python-101") is not None
+
+    old.click("#sign-out")
+    old.wait_for_selector("#email")
+    assert _cookie_names(context) == {"demo_email_new-site"}
+    new.reload()
+    assert new.inner_text("#signed-in-as") == "ravi@example.com"
+
+
+def test_a_refund_clicked_on_the_admin_page_puts_buy_back_on_both_sites(
+    stack: Stack, browser: Any, db_rows: Any, tmp_path: Path
+) -> None:
+    context = browser.new_context()
+    new = _buy_on_the_new_site(context, stack, "ravi@example.com")
+    old = context.new_page()
+    _sign_in(old, stack.stores["old-site"], "ravi@example.com")
+    [order] = db_rows("SELECT id FROM orders")
+    row = f"#order-{order['id']}"
+
+    admin = context.new_page()
+    admin.goto(f"{stack.stores['old-site']}/admin")
+    assert "Local development only" in admin.inner_text("#local-dev-only")
+    assert admin.inner_text(f"{row} .order-id") == order["id"]
+    assert admin.inner_text(f"{row} .status") == "paid"
+    assert admin.inner_text(f"{row} .customer") == "ravi@example.com"
+    assert "₹499.00" in admin.inner_text(row)
+    admin.dblclick(f"#refund-{order['id']}")  # an impatient double click
+    admin.wait_for_selector("#refund-done")
+    admin.screenshot(path=tmp_path / "admin.png")
+
+    assert admin.inner_text(f"{row} .status") == "refunded"
+    assert admin.query_selector(f"#refund-{order['id']}") is None
+    for page in (new, old):
+        page.reload()
+        assert page.query_selector("#buy-python-101") is not None
+        assert page.query_selector("#owned-python-101") is None
+    assert db_rows("SELECT order_id, amount FROM refunds") == [
+        {"order_id": order["id"], "amount": 49900}
+    ]
+    assert db_rows("SELECT status FROM enrollments") == [{"status": "revoked"}]
 
 
 def test_a_failed_payment_shows_the_failure_and_grants_nothing(

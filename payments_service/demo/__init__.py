@@ -2,11 +2,12 @@
 
 It behaves like a merchant's own website: it talks to the payments service only over
 HTTP with its own site JWT, and opens Checkout in the browser. Nothing in the service
-imports it.
+imports it. For local development it also has an admin page (see admin.py).
 """
 
 from __future__ import annotations
 
-from .app import StoreConfig, create_app
+from .app import create_app
+from .service import StoreConfig
 
 __all__ = ["StoreConfig", "create_app"]

@@ -1,4 +1,8 @@
-"""``python -m payments_service.demo --site-id ID --title T --port P`` (secrets from env)."""
+"""``python -m payments_service.demo --site-id ID --title T --port P`` (secrets from env).
+
+DEMO_ADMIN_JWT_SECRET (the service's ADMIN_JWT_SECRET, passed by `make run`) turns on the
+site's local-development admin page; without it the site has none.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ import os
 
 from werkzeug.serving import run_simple
 
-from .app import StoreConfig, create_app
+from .app import create_app
+from .service import StoreConfig
 
 
 def main() -> None:
@@ -27,6 +32,7 @@ def main() -> None:
         checkout_script_url=os.environ["DEMO_CHECKOUT_SCRIPT_URL"],
         callback_secret=os.environ["DEMO_SITE_CALLBACK_SECRET"],
         accent=args.accent,
+        admin_jwt_secret=os.environ.get("DEMO_ADMIN_JWT_SECRET", ""),
     )
     run_simple("127.0.0.1", args.port, create_app(config), threaded=True)
 
