@@ -80,9 +80,8 @@ def _assign_request_id() -> None:
 
 def _echo_request_id(response: Response) -> Response:
     response.headers["X-Request-Id"] = g.get("request_id", "")
-    endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+    endpoint = request.url_rule.rule if request.url_rule else None
+    seconds = time.perf_counter() - g.started if "started" in g else None
     metrics = current_app.extensions[EXTENSION_KEY].metrics
-    metrics.requests.labels(endpoint, request.method, str(response.status_code)).inc()
-    if "started" in g:
-        metrics.latency.labels(endpoint, request.method).observe(time.perf_counter() - g.started)
+    metrics.record_request(endpoint, request.method, response.status_code, seconds)
     return response

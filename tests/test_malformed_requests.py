@@ -9,6 +9,8 @@ import base64
 import hashlib
 import hmac
 import json
+import random
+import string
 from typing import Any
 
 import pytest
@@ -125,6 +127,33 @@ def test_a_body_nested_as_deep_as_allowed_still_reaches_validation(
     answer = client.post("/v1/orders", json=order_body(receipt=nested), headers=new_site.headers)
 
     assert "receipt" in assert_problem(answer, 422, "validation_error")["errors"]
+
+
+def _series(client: Any) -> set[str]:
+    text = client.get("/metrics").get_data(as_text=True)
+    return {line.rpartition(" ")[0] for line in text.splitlines() if not line.startswith("#")}
+
+
+def test_a_thousand_random_method_names_add_no_metrics_series(client: Any) -> None:
+    names = random.Random(20240531)
+    _series(client)  # the first scrape adds its own series (GET /metrics 200)
+    before = _series(client)
+
+    def send_a_thousand() -> None:
+        for index in range(1000):
+            method = "".join(names.choices(string.ascii_uppercase, k=10))
+            path = "/v1/orders" if index % 2 else f"/v1/{method.lower()}"
+            assert client.open(path, method=method).status_code in (404, 405)
+
+    send_a_thousand()
+    after_first = _series(client)
+    send_a_thousand()
+    after_second = _series(client)
+
+    assert after_second == after_first
+    added = after_first - before
+    assert added and all('method="other"' in s for s in added if "http_request" in s), added
+    assert len(added) < 60, len(added)  # two statuses x (counter + histogram), not 1,000
 
 
 @pytest.mark.parametrize(("path", "caller"), LIST_ENDPOINTS)
