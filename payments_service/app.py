@@ -11,6 +11,7 @@ from dotenv import load_dotenv
 from flask import Flask, Response, current_app, g, request
 
 from .api import register_blueprints
+from .api.bounded_request import BoundedRequest
 from .api.docs import register_swagger_ui
 from .api.fields import refuse_nul_in_path
 from .api.problems import register_error_handlers
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings = Settings.from_env()
     configure_logging(settings.log_level)
     app = Flask(__name__)
+    app.request_class = BoundedRequest
     app.config.update(MAX_CONTENT_LENGTH=settings.max_request_bytes, JSON_SORT_KEYS=False)
     app.extensions[EXTENSION_KEY] = _build_services(settings)
     init_jwt(app)
