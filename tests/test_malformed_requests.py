@@ -20,6 +20,7 @@ import requests
 from payments_service.bounded_json import MAX_DEPTH, nests_deeper_than
 from payments_service.settings import SANDBOX_WEBHOOK_SECRET
 from tests.conftest import SiteCredentials, order_body
+from tests.test_openapi_contract import schema_errors
 
 DEEP = b'{"reason": ' + b"[" * 10_000 + b"]" * 10_000 + b"}"
 WEBHOOK = "/v1/webhooks/razorpay"
@@ -297,3 +298,16 @@ def test_numbers_json_has_no_room_for_are_refused_not_stored(
     assert_problem(webhook, 400, "malformed_webhook")
     assert_problem(create, 400, "bad_request")
     assert db_rows("SELECT count(*) AS n FROM razorpay_events") == [{"n": 0}]
+
+
+@pytest.mark.parametrize("given", ["<script>", "x" * 129, "a b", "ünï", ""])
+def test_a_request_id_outside_the_documented_pattern_is_replaced_never_refused(
+    client: Any, given: str
+) -> None:
+    answer = client.get("/healthz", headers={"X-Request-Id": given})
+
+    assert not schema_errors(given, "/components/parameters/RequestId/schema")  # documented
+    assert answer.status_code == 200
+    echoed = answer.headers["X-Request-Id"]
+    assert echoed != given and len(echoed) == 32
+    assert not schema_errors(echoed, "/components/headers/X-Request-Id/schema")
