@@ -38,9 +38,23 @@ max_requests_jitter = 10_000
 # The price: connections queued on a worker that is being recycled are reset, so recycling
 # is kept rare (above), and clients retry (Razorpay does; sites send Idempotency-Key).
 reuse_port = True
+# Requests gunicorn refuses itself, before the app (their answers are problem+json, see
+# post_fork): a request line (method, path, query) over 4094 bytes is a 414; a header line
+# over 8190 bytes, or over 100 headers, a 431. openapi.yaml documents these figures, and
+# docker/nginx.conf lets through at least as much.
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
 accesslog = "-"
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """gunicorn's own answers (the limits above, malformed HTTP) as problem+json too."""
+    from payments_service.server_errors import install
+
+    install(worker.cfg)
 
 
 def child_exit(server: Any, worker: Any) -> None:

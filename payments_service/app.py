@@ -12,6 +12,7 @@ from dotenv import load_dotenv
 from flask import Flask, Response, current_app, g, request
 
 from .api import register_blueprints
+from .api.bounded_request import BoundedRequest
 from .api.docs import register_swagger_ui
 from .api.fields import refuse_nul_in_path
 from .api.problems import register_error_handlers
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings = _settings_from_environment()
     configure_logging(settings.log_level)
     app = Flask(__name__)
+    app.request_class = BoundedRequest
     app.config.update(MAX_CONTENT_LENGTH=settings.max_request_bytes, JSON_SORT_KEYS=False)
     app.extensions[EXTENSION_KEY] = _build_services(settings)
     init_jwt(app)
@@ -89,9 +91,8 @@ def _assign_request_id() -> None:
 
 def _echo_request_id(response: Response) -> Response:
     response.headers["X-Request-Id"] = g.get("request_id", "")
-    endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+    endpoint = request.url_rule.rule if request.url_rule else None
+    seconds = time.perf_counter() - g.started if "started" in g else None
     metrics = current_app.extensions[EXTENSION_KEY].metrics
-    metrics.requests.labels(endpoint, request.method, str(response.status_code)).inc()
-    if "started" in g:
-        metrics.latency.labels(endpoint, request.method).observe(time.perf_counter() - g.started)
+    metrics.record_request(endpoint, request.method, response.status_code, seconds)
     return response

@@ -15,10 +15,14 @@ from flask import g, has_request_context
 
 
 class RequestIdFilter(logging.Filter):
-    """Stamp each record with the current request's id (or None outside a request)."""
+    """Stamp each record with the current request's id; outside a request, the one given
+    as ``extra={"request_id": ...}`` (a request refused before the app saw it) or None."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id") if has_request_context() else None
+        if has_request_context():
+            record.request_id = g.get("request_id")
+        elif not hasattr(record, "request_id"):
+            record.request_id = None
         return True
 
 

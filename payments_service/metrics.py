@@ -22,6 +22,9 @@ from .db import Database, DatabaseUnavailable
 from .db import health as sql
 
 log = logging.getLogger(__name__)
+# Request methods that get a label of their own; any other name a client sends is "other",
+# so no request can add series to /metrics.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -68,6 +71,18 @@ class Metrics:
         self.reconciled = Counter(
             "payments_reconciled_total", "Reconciliation results", ["result"], registry=r
         )
+
+    def record_request(
+        self, endpoint: str | None, method: str, status: int, seconds: float | None
+    ) -> None:
+        """Count one answered request (and its latency, when known) under labels from a
+        closed set: the route template or ``unmatched``, a standard method or ``other``,
+        and the status code."""
+        route = endpoint or "unmatched"
+        verb = method if method in METHODS else "other"
+        self.requests.labels(route, verb, str(status)).inc()
+        if seconds is not None:
+            self.latency.labels(route, verb).observe(seconds)
 
     def record_razorpay_call(self, operation: str, outcome: str, seconds: float) -> None:
         """Count one Razorpay call and its latency."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from .bounded_json import unstorable_text
 from .errors import ValidationFailed
 
 T = TypeVar("T")
@@ -39,6 +40,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, item_id = raw.split("|", 1)
+        if unstorable_text(item_id):  # ours never are; PostgreSQL could not even compare it
+            raise ValueError(item_id)
         return datetime.fromisoformat(at), item_id
     except ValueError:
         raise ValidationFailed("cursor is not one this service issued", field="cursor") from None

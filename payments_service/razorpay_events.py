@@ -10,13 +10,13 @@ that verify and reconcile use.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from . import bounded_json
 from .db import Cursor, Database
 from .db import razorpay_events as sql
 from .db.razorpay_events import EventSummary, RazorpayEvent
@@ -57,14 +57,7 @@ def receive_webhook(
         raise InvalidSignature(
             "X-Razorpay-Signature does not match the body", field="X-Razorpay-Signature"
         )
-    try:
-        envelope = json.loads(raw_body)
-    except ValueError:
-        raise MalformedWebhook("the body is not JSON") from None
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("event"), str):
-        raise MalformedWebhook("the body is not a Razorpay event (no `event` name)")
-    if b"\\u0000" in raw_body:  # PostgreSQL text and jsonb cannot hold NUL characters
-        raise MalformedWebhook("the body contains NUL characters")
+    envelope = _envelope(raw_body)
     if not event_id or not _EVENT_ID.match(event_id):
         # Razorpay always sends one; without it, the body's digest still dedupes retries.
         event_id = "sha256:" + hashlib.sha256(raw_body).hexdigest()
@@ -72,6 +65,25 @@ def receive_webhook(
     outcome = "duplicate" if receipt.is_duplicate else receipt.event.status
     _count(ctx, receipt.event.event_type, outcome)
     return receipt
+
+
+def _envelope(raw_body: bytes) -> dict[str, Any]:
+    """The event a signed body carries; MalformedWebhook if it is none we could store.
+
+    The depth is bounded before parsing (bounded_json): Razorpay's own payloads nest about
+    six deep, so a deeper body, correctly signed or not, is not one of theirs.
+    """
+    try:
+        envelope = bounded_json.parse(raw_body)
+    except bounded_json.NotJson as exc:
+        raise MalformedWebhook(str(exc)) from None
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("event"), str):
+        raise MalformedWebhook("the body is not a Razorpay event (no `event` name)")
+    unstorable = bounded_json.find_unstorable(envelope)
+    if unstorable:  # the whole payload is stored, and PostgreSQL jsonb could not hold it
+        where, why = unstorable
+        raise MalformedWebhook(f"{where or 'the body'} {why}")
+    return envelope
 
 
 def _count(ctx: EventContext, event_type: str, outcome: str) -> None:

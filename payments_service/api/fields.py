@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from flask import current_app, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 
+from .. import bounded_json
 from ..money import CURRENCY_EXPONENTS, MINIMUM_AMOUNT
 from ..services import EXTENSION_KEY, Services
 
@@ -90,10 +92,15 @@ def load_json(schema: Schema) -> dict[str, Any]:
     """Parse the request body as JSON and validate it; raise before anything is written."""
     if not request.is_json:
         raise UnsupportedMediaType("send the body as application/json")
-    body = request.get_json(silent=True)
+    try:
+        body = bounded_json.parse(request.get_data(cache=True))
+    except bounded_json.NotUtf8 as exc:
+        raise ValidationError({"_body": [str(exc)]}) from None
+    except bounded_json.NotJson as exc:
+        raise BadRequest(str(exc)) from None
     if body is None:
         raise BadRequest("the body must be a JSON object")
-    _refuse_nul(body, "")
+    _refuse_unstorable_text(body)
     result: dict[str, Any] = schema.load(body)
     return result
 
@@ -101,8 +108,9 @@ def load_json(schema: Schema) -> dict[str, Any]:
 def load_query(schema: Schema) -> dict[str, Any]:
     """Validate the query string with ``schema``; parameters it does not name are ignored
     (browsers and proxies add cache-busters)."""
+    _refuse_non_utf8_query()
     query = request.args.to_dict()
-    _refuse_nul(query, "")
+    _refuse_unstorable_text(query)
     result: dict[str, Any] = schema.load(query, unknown=EXCLUDE)
     return result
 
@@ -113,19 +121,25 @@ def refuse_nul_in_path() -> None:
         raise NotFound("no such resource")
 
 
-def _refuse_nul(value: Any, where: str) -> None:
-    """PostgreSQL text cannot hold U+0000: refuse it in any field before anything runs."""
-    if isinstance(value, str) and "\x00" in value:
-        raise ValidationError({where or "_body": ["must not contain NUL (U+0000) characters"]})
-    children = (
-        value.items()
-        if isinstance(value, dict)
-        else (enumerate(value) if isinstance(value, list) else ())
-    )
-    for key, child in children:
-        if isinstance(key, str) and "\x00" in key:
-            raise ValidationError({where or "_body": ["keys must not contain NUL characters"]})
-        _refuse_nul(child, f"{where}.{key}" if where else str(key))
+def _refuse_non_utf8_query() -> None:
+    """Werkzeug decodes a query's invalid UTF-8 to U+FFFD; refuse it instead, by name."""
+    for pair in request.query_string.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        for part in (name, value):
+            try:
+                unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                label = unquote_to_bytes(name).decode("utf-8", errors="replace") or "_query"
+                raise ValidationError({label: ["must be UTF-8 text"]}) from None
+
+
+def _refuse_unstorable_text(value: dict[str, Any]) -> None:
+    """PostgreSQL text holds no NUL and no half surrogate pair: refuse them in any field
+    (and key) before anything runs."""
+    found = bounded_json.find_unstorable(value)
+    if found:
+        where, why = found
+        raise ValidationError({where or "_body": [why]})
 
 
 def services() -> Services:
