@@ -255,6 +255,9 @@ class Bench:
         self.http = requests.Session()
         self.scenarios: dict[str, Scenario] = {}
         self.site_auth = {"Authorization": f"Bearer {stack.site_token}"}
+        # The seeded history belongs to HISTORY_SITE, whose customers another site may not
+        # read: the trail is read as an admin (the same queries, the whole trail).
+        self.admin_auth = {"Authorization": f"Bearer {stack.admin_token}"}
         self.reconcile_seconds: float | None = None
 
     def close(self) -> None:
@@ -527,7 +530,7 @@ class Bench:
                     "GET",
                     f"/v1/customers/customer{rng.randrange(HISTORY_CUSTOMERS)}"
                     "@example.com/transactions",
-                    self.site_auth,
+                    self.admin_auth,
                 )
                 for _ in range(count)
             ]

@@ -26,6 +26,7 @@ from .reconcile import reconcile_window
 from .services import EXTENSION_KEY, Services
 from .settings import Settings
 from .sites import (
+    SITE_SCOPES,
     create_site,
     finish_secret_rotation,
     get_active_site,
@@ -63,7 +64,14 @@ def db_upgrade() -> None:
 @click.option("--name", required=True, help="Display name of the site.")
 @click.option("--callback-url", default=None, help="Where the service POSTs notifications.")
 @click.option("--origin", "origins", multiple=True, help="Browser origin allowed to call verify.")
-def sites_create(site_id: str, name: str, callback_url: str | None, origins: tuple[str]) -> None:
+@click.option("--scope", "scopes", multiple=True, help=f"Give a scope: {', '.join(SITE_SCOPES)}.")
+def sites_create(
+    site_id: str,
+    name: str,
+    callback_url: str | None,
+    origins: tuple[str, ...],
+    scopes: tuple[str, ...],
+) -> None:
     """Register a site and print its secrets (shown this once)."""
     site = create_site(
         _services().db,
@@ -72,6 +80,7 @@ def sites_create(site_id: str, name: str, callback_url: str | None, origins: tup
         callback_url=callback_url,
         allowed_origins=list(origins),
         reserved_ids=reserved_site_ids(_services().settings),
+        scopes=list(scopes),
     )
     _echo(
         {
@@ -79,6 +88,7 @@ def sites_create(site_id: str, name: str, callback_url: str | None, origins: tup
             "name": site.name,
             "callback_url": site.callback_url,
             "allowed_origins": site.allowed_origins,
+            "scopes": site.scopes,
             "jwt_secret": site.jwt_secret,
             "callback_secret": site.callback_secret,
             "audience": _services().settings.jwt_audience,
@@ -116,22 +126,33 @@ def sites_finish_rotation(site_id: str) -> None:
 @click.option("--callback-url", default=None, help="New callback URL.")
 @click.option("--origin", "origins", multiple=True, help="Replace the allowed origins.")
 @click.option("--active/--inactive", "is_active", default=None, help="(De)activate the site.")
+@click.option("--scope", "scopes", multiple=True, help="Replace the site's scopes.")
+@click.option("--no-scopes", is_flag=True, help="Take every scope away from the site.")
 def sites_update(
-    site_id: str, callback_url: str | None, origins: tuple[str, ...], is_active: bool | None
+    site_id: str,
+    callback_url: str | None,
+    origins: tuple[str, ...],
+    is_active: bool | None,
+    scopes: tuple[str, ...],
+    no_scopes: bool,
 ) -> None:
-    """Change a site's callback URL, origins, or whether it is active."""
+    """Change a site's callback URL, origins, scopes, or whether it is active."""
+    if scopes and no_scopes:
+        raise click.UsageError("give --scope or --no-scopes, not both")
     site = update_site(
         _services().db,
         site_id,
         callback_url=callback_url,
         allowed_origins=list(origins) or None,
         is_active=is_active,
+        scopes=[] if no_scopes else (list(scopes) or None),
     )
     _echo(
         {
             "site_id": site.id,
             "callback_url": site.callback_url,
             "allowed_origins": site.allowed_origins,
+            "scopes": site.scopes,
             "is_active": site.is_active,
         }
     )
@@ -147,6 +168,7 @@ def sites_list() -> None:
                 "name": s.name,
                 "callback_url": s.callback_url,
                 "allowed_origins": s.allowed_origins,
+                "scopes": s.scopes,
                 "is_active": s.is_active,
                 "created_at": s.created_at.isoformat(),
             }

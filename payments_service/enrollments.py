@@ -4,29 +4,52 @@ from __future__ import annotations
 
 from . import notification_queue
 from .auth import Caller, require_admin
-from .db import Database
+from .db import Cursor, Database
 from .db import enrollments as sql
+from .db import sites as sites_sql
 from .db.enrollments import Enrollment
-from .errors import Conflict, NotFound, ValidationFailed
+from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .ids import new_id
+from .sites import ENROLLMENTS_LIST_SCOPE
 
 
 def list_enrollments(
-    db: Database, *, customer_email: str | None, sku: str | None, status: str | None
+    db: Database,
+    caller: Caller,
+    *,
+    customer_email: str | None,
+    sku: str | None,
+    status: str | None,
 ) -> list[Enrollment]:
     """Enrollments by customer (any case of the email) and/or SKU, across every site.
 
-    Raises ValidationFailed when neither a customer nor a SKU is named.
+    Any site may ask what one person owns ("does this person own this SKU", whichever site
+    sold it); listing every owner of a SKU is for admins and for sites given the
+    ``enrollments:list`` scope. Raises ValidationFailed when neither a customer nor a SKU
+    is named, Forbidden when a site without the scope names no customer.
     """
     if not customer_email and not sku:
         raise ValidationFailed("name a customer_email, a sku, or both", field="customer_email")
     with db.transaction() as cur:
+        if not customer_email and not _may_list_owners(cur, caller):
+            raise Forbidden(
+                "listing every owner of a SKU needs an admin token or a site given the "
+                f"{ENROLLMENTS_LIST_SCOPE} scope: name the customer_email to ask about one person"
+            )
         return sql.search(
             cur,
             customer_email=customer_email.strip().lower() if customer_email else None,
             sku=sku,
             status=status,
         )
+
+
+def _may_list_owners(cur: Cursor, caller: Caller) -> bool:
+    if caller.is_admin:
+        return True
+    return caller.site_id is not None and sites_sql.has_scope(
+        cur, caller.site_id, ENROLLMENTS_LIST_SCOPE
+    )
 
 
 def grant_enrollment(

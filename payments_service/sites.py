@@ -15,6 +15,11 @@ from .settings import Settings
 
 _SITE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")  # as the sites table's CHECK says
 
+# Scopes an operator may give a site on top of what every site may do. `enrollments:list`:
+# list every owner of a SKU without naming a customer (admins always may).
+ENROLLMENTS_LIST_SCOPE = "enrollments:list"
+SITE_SCOPES = (ENROLLMENTS_LIST_SCOPE,)
+
 
 def create_site(
     db: Database,
@@ -24,20 +29,22 @@ def create_site(
     callback_url: str | None,
     allowed_origins: list[str],
     reserved_ids: Collection[str] = (),
+    scopes: list[str] | None = None,
 ) -> Site:
-    """Register a site with fresh JWT and callback secrets.
+    """Register a site with fresh JWT and callback secrets, and the scopes it is given.
 
     ``reserved_ids`` are ids no site may take (the admin token issuer: reserved_site_ids).
     Ids that differ only by ``-`` and ``_`` are one id here: such a pair names one site in
     an environment variable (NEW_SITE_TOKEN) and is too easily mistyped for the other.
-    Raises ValidationFailed for a malformed or reserved id, URL or origin, and Conflict if
-    the id, or a variant of it, is taken.
+    Raises ValidationFailed for a malformed or reserved id, URL or origin, or an unknown
+    scope, and Conflict if the id, or a variant of it, is taken.
     """
     _check_site_id(site_id, reserved_ids)
     if callback_url is not None:
         _check_url(callback_url, "callback_url")
     for origin in allowed_origins:
         _check_origin(origin)
+    _check_scopes(scopes or [])
     try:
         with db.transaction() as cur:
             variant = sql.lock_ids_and_find_variant(cur, _spelling(site_id))
@@ -57,6 +64,7 @@ def create_site(
                 callback_secret=new_secret(),
                 jwt_secret=new_secret(),
                 allowed_origins=[origin.rstrip("/") for origin in allowed_origins],
+                scopes=sorted(set(scopes or [])),
             )
     except Exception as exc:
         if is_unique_violation(exc, "sites_pkey"):
@@ -127,6 +135,14 @@ def _check_origin(origin: str) -> None:
         )
 
 
+def _check_scopes(scopes: list[str]) -> None:
+    for scope in scopes:
+        if scope not in SITE_SCOPES:
+            raise ValidationFailed(
+                f"unknown scope {scope!r} (known: {', '.join(SITE_SCOPES)})", field="scope"
+            )
+
+
 def rotate_site_secrets(db: Database, site_id: str, *, jwt: bool, callback: bool) -> Site:
     """Issue new secrets; the old ones stay valid until finish_secret_rotation.
 
@@ -160,19 +176,28 @@ def update_site(
     callback_url: str | None = None,
     allowed_origins: list[str] | None = None,
     is_active: bool | None = None,
+    scopes: list[str] | None = None,
 ) -> Site:
-    """Change where a site hears from us, which origins it uses, or deactivate it.
+    """Change where a site hears from us, which origins it uses, its scopes (replaced as a
+    whole; [] takes every scope away), or deactivate it.
 
-    Raises NotFound for an unknown site, ValidationFailed for a malformed URL or origin.
+    Raises NotFound for an unknown site, ValidationFailed for a malformed URL or origin or
+    an unknown scope.
     """
     if callback_url is not None:
         _check_url(callback_url, "callback_url")
     for origin in allowed_origins or []:
         _check_origin(origin)
+    _check_scopes(scopes or [])
     origins = [o.rstrip("/") for o in allowed_origins] if allowed_origins is not None else None
     with db.transaction() as cur:
         site = sql.update(
-            cur, site_id, callback_url=callback_url, allowed_origins=origins, is_active=is_active
+            cur,
+            site_id,
+            callback_url=callback_url,
+            allowed_origins=origins,
+            is_active=is_active,
+            scopes=sorted(set(scopes)) if scopes is not None else None,
         )
     if site is None:
         raise NotFound(f"no site {site_id!r}")

@@ -155,3 +155,51 @@ def test_a_bug_still_ends_in_its_traceback(app: Flask) -> None:
 
     assert result.exit_code == 1
     assert isinstance(result.exception, RuntimeError)  # not turned into a one-liner
+
+
+def test_a_scope_given_at_creation_is_stored_and_shown_by_sites_list(
+    app: Flask, db_rows: Any
+) -> None:
+    created = _invoke(app, "sites", "create", "crm", "--name", "CRM", "--scope", "enrollments:list")
+    plain = _invoke(app, "sites", "create", "shop", "--name", "Shop")
+
+    assert created.exit_code == 0 and plain.exit_code == 0, (created.stderr, plain.stderr)
+    assert json.loads(created.stdout)["scopes"] == ["enrollments:list"]
+    assert json.loads(plain.stdout)["scopes"] == []
+    listed = json.loads(_invoke(app, "sites", "list").stdout)
+    assert {site["site_id"]: site["scopes"] for site in listed} == {
+        "crm": ["enrollments:list"],
+        "shop": [],
+    }
+    assert db_rows("SELECT id, scopes FROM sites ORDER BY id") == [
+        {"id": "crm", "scopes": ["enrollments:list"]},
+        {"id": "shop", "scopes": []},
+    ]
+
+
+def test_an_unknown_scope_is_refused_in_one_line_and_nothing_is_written(
+    app: Flask, db_rows: Any
+) -> None:
+    result = _invoke(app, "sites", "create", "crm", "--name", "CRM", "--scope", "orders:all")
+
+    assert_one_line_error(
+        result.exit_code, result.stderr, "validation_error", "unknown scope 'orders:all'"
+    )
+    assert db_rows("SELECT id FROM sites") == []
+
+
+def test_sites_update_replaces_the_scopes_or_takes_them_all_away(
+    app: Flask, new_site: SiteCredentials
+) -> None:
+    given = _invoke(app, "sites", "update", "new-site", "--scope", "enrollments:list")
+    assert given.exit_code == 0, given.stderr
+    assert json.loads(given.stdout)["scopes"] == ["enrollments:list"]
+    untouched = _invoke(app, "sites", "update", "new-site", "--inactive")
+    assert json.loads(untouched.stdout)["scopes"] == ["enrollments:list"]
+
+    taken = _invoke(app, "sites", "update", "new-site", "--no-scopes")
+
+    assert taken.exit_code == 0, taken.stderr
+    assert json.loads(taken.stdout)["scopes"] == []
+    unknown = _invoke(app, "sites", "update", "new-site", "--scope", "everything")
+    assert_one_line_error(unknown.exit_code, unknown.stderr, "validation_error", "'everything'")

@@ -129,6 +129,7 @@ def test_a_late_second_payment_reported_by_webhook_is_refunded_once_and_shown_in
     checkout: Checkout,
     webhooks: RazorpayWebhooks,
     shop_site: SiteCredentials,
+    admin_headers: dict[str, str],
     sandbox: Any,
     db_rows: Any,
 ) -> None:
@@ -150,7 +151,7 @@ def test_a_late_second_payment_reported_by_webhook_is_refunded_once_and_shown_in
 
     assert report.duplicates_refunded == 1
     _assert_refunded_once(double, sandbox, db_rows)
-    trail = client.get("/v1/customers/asha@example.com/transactions", headers=shop_site.headers)
+    trail = client.get("/v1/customers/asha@example.com/transactions", headers=admin_headers)
     assert_conforms(trail, TRAIL, 200)
     entries = trail.get_json()["entries"]
     (duplicate,) = [
@@ -158,6 +159,17 @@ def test_a_late_second_payment_reported_by_webhook_is_refunded_once_and_shown_in
     ]
     assert duplicate["details"]["duplicate_of"] == double.paying
     assert "needs_attention" not in duplicate["details"]
+    # The site that sold it sees the duplicate too (its other details are the admin's).
+    as_the_site = client.get(
+        "/v1/customers/asha@example.com/transactions", headers=shop_site.headers
+    )
+    assert_conforms(as_the_site, TRAIL, 200)
+    (seen,) = [
+        e
+        for e in as_the_site.get_json()["entries"]
+        if e["kind"] == "payment.captured" and e["payment_id"] == double.late
+    ]
+    assert seen["details"]["duplicate_of"] == double.paying
     (requested,) = [e for e in entries if e["kind"] == "refund.requested"]
     assert requested["payment_id"] == double.late
     assert requested["details"]["requested_by"] == REQUESTER

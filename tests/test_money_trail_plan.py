@@ -68,8 +68,13 @@ def indexes_used(plan: dict[str, Any]) -> set[str]:
             {"email": "customer4321@example.com"},
             {"orders_customer_email_idx", "payments_order_idx", "refunds_order_idx"},
         ),
+        (
+            money_trail._SOLD_TO,
+            {"email": "customer4321@example.com", "site": "history"},
+            {"orders_customer_email_idx"},
+        ),
     ],
-    ids=["entries", "totals"],
+    ids=["entries", "totals", "a site's access"],
 )
 def test_the_trail_reads_each_table_through_an_index_not_a_scan(
     seeded: str, query: str, params: dict[str, Any], indexes: set[str]
@@ -81,12 +86,14 @@ def test_the_trail_reads_each_table_through_an_index_not_a_scan(
 
 
 def test_the_trail_of_a_seeded_customer_lists_their_orders(seeded: str) -> None:
+    from payments_service.auth import Caller
     from payments_service.db import Database
     from payments_service.money_trail import customer_trail
 
     db = Database(seeded, 1, 5000)
+    admin = Caller(is_admin=True, site_id=None, subject="tester")
     try:
-        trail = customer_trail(db, "Customer4321@Example.com")
+        trail = customer_trail(db, admin, "Customer4321@Example.com")
     finally:
         db.close()
 

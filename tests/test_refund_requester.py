@@ -77,7 +77,7 @@ def test_an_admin_refund_whose_webhook_lands_after_the_api_answer_revokes_as_the
     revoked = _revoked(db_rows)
     assert revoked["revoked_by"] == "admin:tester"
     assert "at the request of admin:tester" in revoked["revoke_reason"]
-    assert _trail_revoke(client, new_site.headers)["by"] == "admin:tester"
+    assert _trail_revoke(client, admin_headers)["by"] == "admin:tester"
 
 
 @pytest.mark.parametrize("settler", ["worker", "reconcile"])

@@ -14,7 +14,7 @@ from ..checkout import CheckoutResult, verify_checkout
 from ..errors import DatabaseUnavailable
 from ..payments import PaymentOutcome
 from ..sites import is_allowed_origin
-from .enrollments import EnrollmentSchema
+from .enrollments import ADMIN_ONLY_FIELDS, EnrollmentSchema
 from .fields import load_json, services
 from .orders import OrderSchema
 from .problems import problem
@@ -52,7 +52,8 @@ class PaymentSchema(Schema):
 class VerifyResultSchema(Schema):
     order = fields.Nested(OrderSchema)
     payment = fields.Nested(PaymentSchema)
-    enrollment = fields.Nested(EnrollmentSchema, allow_none=True)
+    # No token here: the buyer sees their enrollment as a site does, without admin records.
+    enrollment = fields.Nested(EnrollmentSchema(exclude=ADMIN_ONLY_FIELDS), allow_none=True)
 
 
 # Built once: a marshmallow schema is reusable and building one costs more than loading.

@@ -45,9 +45,15 @@ class RevokeSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
+# Who granted or revoked access and why (admin names, their free-text reasons) are the
+# merchant's own records: admins see them; a site, and the buyer in verify's answer, see the
+# enrollment without them (the fields a site's enrollment notification carries).
+ADMIN_ONLY_FIELDS = ("granted_by", "grant_reason", "revoked_by", "revoke_reason")
+
 # Built once: a marshmallow schema is reusable and building one costs more than loading.
 ENROLLMENT = EnrollmentSchema()
 ENROLLMENT_LIST = EnrollmentSchema(many=True)
+SITE_ENROLLMENT_LIST = EnrollmentSchema(many=True, exclude=ADMIN_ONLY_FIELDS)
 ENROLLMENT_QUERY = EnrollmentQuerySchema()
 GRANT = GrantSchema()
 REVOKE = RevokeSchema()
@@ -74,7 +80,8 @@ def revoke(enrollment_id: str) -> dict[str, Any]:
 @bp.get("")
 def index() -> dict[str, Any]:
     """List enrollments by customer email and/or SKU, across all sites."""
-    current_caller()
+    caller = current_caller()
     query = load_query(ENROLLMENT_QUERY)
-    found = list_enrollments(services().db, **query)
-    return {"items": ENROLLMENT_LIST.dump(found)}
+    found = list_enrollments(services().db, caller, **query)
+    view = ENROLLMENT_LIST if caller.is_admin else SITE_ENROLLMENT_LIST
+    return {"items": view.dump(found)}

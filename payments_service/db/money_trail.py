@@ -93,6 +93,13 @@ SELECT p.currency,
 """
 
 
+# May a site read this customer's trail: did they pay one of its orders?
+_SOLD_TO = """
+SELECT EXISTS (SELECT 1 FROM orders
+                WHERE customer_email = %(email)s AND site_id = %(site)s AND amount_paid > 0)
+"""
+
+
 @dataclass(frozen=True)
 class TrailEntry:
     """One dated fact about a customer's money or access."""
@@ -131,3 +138,9 @@ def totals(cur: Cursor, customer_email: str) -> list[CurrencyTotals]:
     """Per-currency totals over the customer's payments and refunds."""
     cur.execute(_TOTALS, {"email": customer_email})
     return [CurrencyTotals(**row) for row in cur.fetchall()]
+
+
+def site_sold_to(cur: Cursor, site_id: str, customer_email: str) -> bool:
+    """Tell whether the customer paid at least one of this site's orders."""
+    cur.execute(_SOLD_TO, {"email": customer_email, "site": site_id})
+    return bool(cur.fetchone()["exists"])

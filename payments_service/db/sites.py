@@ -8,7 +8,7 @@ from datetime import datetime
 from . import Cursor
 
 _COLUMNS = """id, name, callback_url, callback_secret, jwt_secret, allowed_origins,
-              is_active, created_at, previous_jwt_secret, previous_callback_secret"""
+              is_active, created_at, previous_jwt_secret, previous_callback_secret, scopes"""
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class Site:
     created_at: datetime
     previous_jwt_secret: str | None
     previous_callback_secret: str | None
+    scopes: list[str]
 
     @property
     def jwt_secrets(self) -> list[str]:
@@ -46,13 +47,15 @@ def insert(
     callback_secret: str,
     jwt_secret: str,
     allowed_origins: list[str],
+    scopes: list[str],
 ) -> Site:
     """Register a new site."""
     cur.execute(
         f"""
-        INSERT INTO sites (id, name, callback_url, callback_secret, jwt_secret, allowed_origins)
+        INSERT INTO sites (id, name, callback_url, callback_secret, jwt_secret, allowed_origins,
+                           scopes)
         VALUES (%(id)s, %(name)s, %(callback_url)s, %(callback_secret)s, %(jwt_secret)s,
-                %(allowed_origins)s)
+                %(allowed_origins)s, %(scopes)s)
         RETURNING {_COLUMNS}
         """,  # noqa: S608 - only the fixed column list is formatted in
         {
@@ -62,6 +65,7 @@ def insert(
             "callback_secret": callback_secret,
             "jwt_secret": jwt_secret,
             "allowed_origins": allowed_origins,
+            "scopes": scopes,
         },
     )
     return Site(**cur.fetchone())
@@ -90,6 +94,15 @@ def list_all(cur: Cursor) -> list[Site]:
     """Every site, oldest first."""
     cur.execute(f"SELECT {_COLUMNS} FROM sites ORDER BY created_at, id")  # noqa: S608
     return [Site(**row) for row in cur.fetchall()]
+
+
+def has_scope(cur: Cursor, site_id: str, scope: str) -> bool:
+    """Tell whether the site was given this scope (an inactive site has none)."""
+    cur.execute(
+        "SELECT EXISTS (SELECT 1 FROM sites WHERE id = %s AND is_active AND %s = ANY (scopes))",
+        (site_id, scope),
+    )
+    return bool(cur.fetchone()["exists"])
 
 
 def is_allowed_origin(cur: Cursor, origin: str) -> bool:
@@ -142,17 +155,25 @@ def update(
     callback_url: str | None,
     allowed_origins: list[str] | None,
     is_active: bool | None,
+    scopes: list[str] | None,
 ) -> Site | None:
-    """Change a site's callback URL, origins or active flag (None keeps a value)."""
+    """Change a site's callback URL, origins, active flag or scopes (None keeps a value)."""
     cur.execute(
         f"""
         UPDATE sites SET callback_url = coalesce(%(url)s, callback_url),
                          allowed_origins = coalesce(%(origins)s, allowed_origins),
-                         is_active = coalesce(%(active)s, is_active)
+                         is_active = coalesce(%(active)s, is_active),
+                         scopes = coalesce(%(scopes)s::text[], scopes)
          WHERE id = %(id)s
         RETURNING {_COLUMNS}
         """,  # noqa: S608 - only the fixed column list is formatted in
-        {"id": site_id, "url": callback_url, "origins": allowed_origins, "active": is_active},
+        {
+            "id": site_id,
+            "url": callback_url,
+            "origins": allowed_origins,
+            "active": is_active,
+            "scopes": scopes,
+        },
     )
     row = cur.fetchone()
     return Site(**row) if row else None
