@@ -1,8 +1,9 @@
 """`make run`: the whole stack on this machine with no configuration.
 
-Embedded PostgreSQL, migrations, the Razorpay sandbox (sending its webhooks to the API),
-the API under gunicorn, the worker and two demo storefronts ("old-site" and "new-site"),
-each its own process; Ctrl-C stops all, and so does any failure (devstack_processes.py).
+Embedded PostgreSQL, migrations, the Razorpay sandbox (sending its webhooks to the API,
+keeping its payments in the data dir), the API under gunicorn, the worker and two demo
+storefronts ("old-site" and "new-site"), each its own process; Ctrl-C stops all, and so does
+any failure (devstack_processes.py).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from .sites import create_site, list_sites
 GUNICORN_CONF = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
 READY_SECONDS = 120  # a cold first start on a busy 2-core machine takes well under this
 STOP_SECONDS = 30  # more than gunicorn's graceful timeout (GUNICORN_GRACEFUL_TIMEOUT, 20 s)
+SANDBOX_STATE_FILE = "sandbox-state.json"  # in the data dir, so it lives as long as the database
 DEMO_SITES = {  # site id: (title, accent colour)
     "old-site": ("Old Course Site", "#b45309"),
     "new-site": ("New Course Site", "#2563eb"),
@@ -212,8 +214,10 @@ def _start_children(
     env = {**os.environ, "DATABASE_URL": dsn}
     if settings.is_sandbox:
         webhook_url = f"http://127.0.0.1:{ports.api}/v1/webhooks/razorpay"
+        state_file = (settings.data_dir / SANDBOX_STATE_FILE).resolve()
         sandbox = ["-m", "payments_service.sandbox", "--port", str(ports.sandbox)]
-        children.spawn("the Razorpay sandbox", [*sandbox, "--webhook-url", webhook_url], env)
+        sandbox += ["--state-file", str(state_file), "--webhook-url", webhook_url]
+        children.spawn("the Razorpay sandbox", sandbox, env)
         env["RAZORPAY_API_BASE_URL"] = f"http://127.0.0.1:{ports.sandbox}"
     metrics_dir = (settings.data_dir / "prometheus").resolve()
     shutil.rmtree(metrics_dir, ignore_errors=True)

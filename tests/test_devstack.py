@@ -1,6 +1,7 @@
-"""`make run`: refuses busy ports; starts the whole stack, takes a purchase and stops on Ctrl-C
-leaving nothing behind, five times in a row; a process that cannot start, or that dies, stops
-everything with the reason and a non-zero exit.
+"""`make run`: refuses busy ports; starts the whole stack, takes a purchase, refunds the one of
+the start before (the sandbox remembers it) and stops on Ctrl-C leaving nothing behind, five
+times in a row; a process that cannot start, or that dies, stops everything with the reason
+and a non-zero exit.
 
 The end-to-end tests run the real entry point (`python -m payments_service.devstack`, what
 `make run` runs) in a subprocess, in a temporary directory of its own (its .env and its
@@ -266,17 +267,31 @@ def buy_one_course(ports: dict[str, int], token: str, buyer: str) -> dict[str, A
     return result
 
 
+def refund_on_the_admin_page(ports: dict[str, int], order_id: str) -> str:
+    """Press Refund on the old site's /admin for one order (the README's click); the page
+    that follows, its notice naming the refund."""
+    admin = f"http://127.0.0.1:{ports['OLD_SITE_PORT']}/admin"
+    page = requests.post(f"{admin}/refunds", data={"order_id": order_id}, timeout=30)
+    assert page.status_code == 200 and page.history[0].status_code == 303, page.text
+    return page.text
+
+
 @pytest.mark.slow
-def test_make_run_takes_a_purchase_and_ctrl_c_leaves_nothing_behind_five_times(
+def test_make_run_takes_a_purchase_refunds_the_last_start_s_and_leaves_nothing_five_times(
     devstack: Devstack,
 ) -> None:
+    paid_in_the_last_start: str | None = None
     for run in range(5):  # the first start is cold (initdb), the others warm
         devstack.start()
         tokens = devstack.wait_for_banner()
         assert f"http://127.0.0.1:{devstack.ports['API_PORT']}/docs/" in devstack.output()
 
+        if paid_in_the_last_start is not None:  # the sandbox was restarted since its payment
+            page = refund_on_the_admin_page(devstack.ports, paid_in_the_last_start)
+            assert f"of {paid_in_the_last_start}: processed;" in page, page
         verified = buy_one_course(devstack.ports, tokens["NEW_SITE_TOKEN"], f"buyer{run}")
         assert verified["order"]["status"] == "paid"
+        paid_in_the_last_start = verified["order"]["id"]
 
         assert devstack.ctrl_c() == 0, devstack.output()
         assert devstack.output().rstrip().endswith("stopped")

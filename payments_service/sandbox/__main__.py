@@ -2,7 +2,8 @@
 
 Every tunable setting also has a flag and a variable: ``webhook_duplicates`` is
 ``--webhook-duplicates N`` and ``SANDBOX_WEBHOOK_DUPLICATES``; booleans take
-``--webhook-shuffle`` / ``--no-webhook-shuffle``.
+``--webhook-shuffle`` / ``--no-webhook-shuffle``. ``--state-file PATH`` (or
+``SANDBOX_STATE_FILE``) keeps orders, payments and refunds across restarts (persistence.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import signal
 import sys
 import threading
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -25,6 +27,7 @@ from .config import (
     parse_bool,
     parse_int,
 )
+from .persistence import StateFileError
 from .server import start_background
 
 logger = logging.getLogger("payments_service.sandbox")
@@ -34,13 +37,14 @@ DEFAULT_PORT = 8010
 
 
 def parse_arguments(argv: Sequence[str], environ: Mapping[str, str]) -> argparse.Namespace:
-    """Parse flags; SANDBOX_PORT supplies the port's default."""
+    """Parse flags; SANDBOX_PORT and SANDBOX_STATE_FILE supply their defaults."""
     parser = argparse.ArgumentParser(
         prog="python -m payments_service.sandbox",
         description="Run the local Razorpay sandbox (API v1, webhooks, Checkout stand-in).",
         epilog="Also reads SANDBOX_KEY_ID, SANDBOX_KEY_SECRET, SANDBOX_WEBHOOK_SECRET, "
-        "SANDBOX_WEBHOOK_URL (comma separated), SANDBOX_PORT, and SANDBOX_<SETTING> for each "
-        "setting flag (SANDBOX_WEBHOOK_DUPLICATES, SANDBOX_SEED, ...); flags win.",
+        "SANDBOX_WEBHOOK_URL (comma separated), SANDBOX_PORT, SANDBOX_STATE_FILE, and "
+        "SANDBOX_<SETTING> for each setting flag (SANDBOX_WEBHOOK_DUPLICATES, SANDBOX_SEED, "
+        "...); flags win.",
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help="interface to listen on")
     parser.add_argument("--port", type=int, help=f"port to listen on (default {DEFAULT_PORT})")
@@ -50,6 +54,15 @@ def parse_arguments(argv: Sequence[str], environ: Mapping[str, str]) -> argparse
         dest="webhook_urls",
         metavar="URL",
         help="where to POST signed webhooks; repeat for several",
+    )
+    parser.add_argument(
+        "--state-file",
+        type=Path,
+        default=environ.get("SANDBOX_STATE_FILE") or None,
+        metavar="PATH",
+        help="keep orders, payments, refunds and the merchant balance in this JSON file, "
+        "written after every change, so that a restart forgets none (webhook events and "
+        "settings are not kept); default from SANDBOX_STATE_FILE, else memory only",
     )
     _add_setting_flags(parser)
     arguments = parser.parse_args(argv)
@@ -106,12 +119,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    sandbox = start_background(config, host=arguments.host, port=arguments.port)
+    try:
+        sandbox = start_background(config, arguments.host, arguments.port, arguments.state_file)
+    except StateFileError as exc:
+        logger.error("cannot start: %s", exc)
+        return 2
     logger.info(
-        "Razorpay sandbox on %s (key %s, webhooks to %s)",
+        "Razorpay sandbox on %s (key %s, webhooks to %s, state %s)",
         sandbox.url,
         config.key_id,
         ", ".join(config.webhook_urls) or "nowhere",
+        arguments.state_file or "in memory only",
     )
     stop_requested.wait()
     logger.info("stopping")

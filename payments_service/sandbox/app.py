@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from flask import Flask, Response, jsonify, request
 from flask.json.provider import DefaultJSONProvider
@@ -15,6 +16,7 @@ from .config import SandboxConfig
 from .control import control
 from .errors import RazorpayError, route_not_found, server_error
 from .extension import EXTENSION_KEY, Sandbox
+from .persistence import keep_in_file
 from .seeding import seeding
 from .state import SandboxState
 from .webhooks import WebhookDispatcher
@@ -28,14 +30,20 @@ class OrderedJSONProvider(DefaultJSONProvider):
     sort_keys = False
 
 
-def create_app(config: SandboxConfig | None = None) -> Flask:
-    """Build a sandbox app with its own in-memory state; starts no threads or sockets."""
+def create_app(config: SandboxConfig | None = None, state_file: Path | None = None) -> Flask:
+    """Build a sandbox app with its own in-memory state; starts no threads or sockets.
+
+    With ``state_file`` the state is loaded from that file and kept in it after every change
+    (persistence.py); raises StateFileError when it cannot be read or written.
+    """
     config = config or SandboxConfig()
     app = Flask(__name__, static_url_path="/_sandbox/static")
     app.json = OrderedJSONProvider(app)
     chaos = Chaos(config)
     webhooks = WebhookDispatcher(config, chaos)
     state = SandboxState(config, webhooks.publish)
+    if state_file is not None:
+        keep_in_file(state, state_file)
     app.extensions[EXTENSION_KEY] = Sandbox(config, state, webhooks, chaos)
     app.register_blueprint(api)
     app.register_blueprint(control)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from types import TracebackType
 
 from flask import Flask
@@ -54,9 +55,13 @@ class BackgroundSandbox:
 
 
 def start_background(
-    config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
+    config: SandboxConfig | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    state_file: Path | None = None,
 ) -> BackgroundSandbox:
-    """Serve a new sandbox on ``host:port`` (0 picks a free port) from a daemon thread."""
-    app = create_app(config)
+    """Serve a new sandbox on ``host:port`` (0 picks a free port) from a daemon thread,
+    keeping its state in ``state_file`` when given (see create_app)."""
+    app = create_app(config, state_file)
     server = make_server(host, port, app, threaded=True)
     return BackgroundSandbox(app, server)

@@ -15,6 +15,7 @@ from .timeline import Timeline
 from .webhooks import Event, build_event
 
 Publisher = Callable[[list[Event]], None]
+Saver = Callable[["SandboxState"], None]
 EntityT = TypeVar("EntityT", Order, Payment, Refund)
 
 
@@ -62,6 +63,8 @@ class SandboxState:
 
     Payments and refunds are added through ``add_payment`` and ``add_refund``, which also
     keep them in creation order (for the list endpoints) and by the entity they belong to.
+    Every change is made in ``transaction()`` (or by ``reset()``); a saver given to
+    ``save_changes_with`` is called after each, still under the lock (persistence.py).
     """
 
     def __init__(self, config: SandboxConfig, publish: Publisher) -> None:
@@ -75,6 +78,7 @@ class SandboxState:
         self._payments_by_order: dict[str, list[Payment]] = {}
         self._refunds_by_payment: dict[str, list[Refund]] = {}
         self._publish = publish
+        self._save: Saver | None = None
         self._lock = threading.RLock()
 
     @property
@@ -99,16 +103,24 @@ class SandboxState:
         self.refund_timeline.add(refund)
         self._refunds_by_payment.setdefault(refund.payment_id, []).append(refund)
 
+    def save_changes_with(self, save: Saver) -> None:
+        """Call ``save`` after every successful transaction and reset, before any event goes out."""
+        with self._lock:
+            self._save = save
+
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """Hold the lock for a change; publish its events after releasing it.
+        """Hold the lock for a change, save it if a saver is set; publish its events after
+        releasing the lock.
 
         Events are delivered outside the lock so a webhook receiver may call back into the
-        sandbox. If the block raises, its events are dropped.
+        sandbox. If the block raises, nothing is saved and its events are dropped.
         """
         with self._lock:
             transaction = Transaction(self, self.config)
             yield transaction
+            if self._save is not None:
+                self._save(self)
         if transaction.events:
             self._publish(transaction.events)
 
@@ -129,6 +141,8 @@ class SandboxState:
             self._refunds.clear()
             self._payments_by_order.clear()
             self._refunds_by_payment.clear()
+            if self._save is not None:
+                self._save(self)
 
     def order(self, order_id: str) -> Order:
         """Return the order or raise Razorpay's unknown-id error."""
