@@ -132,6 +132,7 @@ def _store_order(
         notes={"imported": "true"},
         idempotency_key=None,
         request_fingerprint=None,
+        allow_owned=None,  # the old site never said: a purchase of an owned SKU is flagged
     )
     try:
         with db.transaction() as cur:

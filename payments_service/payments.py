@@ -41,6 +41,8 @@ ORDER_STATUS_RANK: Final = {
     "refunded": 4,
 }
 SETTLED_STATUSES: Final = frozenset({"captured", "refunded"})
+# Tries to grant, or find who holds, a product whose grant lost to another in a race.
+GRANT_ATTEMPTS: Final = 3
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,11 @@ def apply_to_locked_orders(
                 cur, fact.order, stored[record.id], refund=refund_duplicates
             )
     settled = _settle_orders(
-        cur, [(fact.order, stored[record.id]) for fact, record in changing], actor, grant_source
+        cur,
+        [(fact.order, stored[record.id]) for fact, record in changing],
+        actor,
+        grant_source,
+        refund_duplicates,
     )
     for (fact, _), outcome in zip(changing, settled, strict=True):
         _notify(cur, fact.existing, outcome)
@@ -184,9 +190,15 @@ def is_recorded(order: Order, existing: Payment | None, entity: dict[str, Any]) 
 
 
 def _settle_orders(
-    cur: Cursor, settling: list[tuple[Order, Payment]], actor: str, grant_source: str
+    cur: Cursor,
+    settling: list[tuple[Order, Payment]],
+    actor: str,
+    grant_source: str,
+    refund_duplicates: bool,
 ) -> list[PaymentOutcome]:
-    """Move each locked order on from what its payment now says; grant once."""
+    """Move each locked order on from what its payment now says; grant once. An order
+    paid for a product its customer already owns through another order or grant is a
+    duplicate purchase, unless it was made as a deliberate repeat (``allow_owned``)."""
     paying = {
         order.id
         for order, payment in settling
@@ -200,28 +212,75 @@ def _settle_orders(
         if order.id in paying or order.status == "created"
     ]
     moved = {order.id: order for order in orders_sql.set_statuses(cur, changes)}
-    # Sorted, so transactions granting several at once take the unique index's locks in
-    # one order (and the first of two orders for one customer and SKU still wins).
-    grants = sorted(
-        (_grant_for(order, actor, grant_source) for order, _ in settling if order.id in paying),
-        key=lambda grant: (grant.customer_email, grant.sku),
-    )
-    granted = {e.order_id: e for e in enrollments_sql.insert_many_if_absent(cur, grants)}
+    paid = [order for order, _ in settling if order.id in paying]
+    granted, owned = _grant(cur, paid, actor, grant_source)
     outcomes = []
     for order, payment in settling:
         if payment.status in SETTLED_STATUSES and not _is_full_payment(order, payment):
             log.warning("payment %s does not match order %s; not fulfilled", payment.id, order.id)
-        became_paid = order.id in paying
+        now = moved.get(order.id, order)
+        if order.id in owned:
+            payment = duplicate_payments.record_purchase(
+                cur, now, payment, owned[order.id], refund=refund_duplicates
+            )
         outcomes.append(
             PaymentOutcome(
-                moved.get(order.id, order),
+                now,
                 payment,
                 granted.get(order.id),
-                order_became_paid=became_paid,
+                order_became_paid=order.id in paying,
                 changed=True,
             )
         )
     return outcomes
+
+
+def _grant(
+    cur: Cursor, paid: list[Order], actor: str, grant_source: str
+) -> tuple[dict[str, Enrollment], dict[str, Enrollment]]:
+    """Grant each newly paid order its product, unless its customer holds it already:
+    (the grants made, the enrollment already held for each order that is not a
+    deliberate repeat), both by order id.
+
+    The unique index on active enrollments decides: of two orders for one customer and
+    SKU paid at once, in this transaction or in concurrent ones, exactly one grant is
+    stored; the other insert waits for it and skips, and the read after it (READ
+    COMMITTED: a fresh snapshot) finds the enrollment that won, in this transaction.
+    """
+    # Sorted, so transactions granting several at once take the unique index's locks in
+    # one order (and the first of two orders for one customer and SKU still wins).
+    grants = sorted(
+        (_grant_for(order, actor, grant_source) for order in paid),
+        key=lambda grant: (grant.customer_email, grant.sku),
+    )
+    granted = {str(e.order_id): e for e in enrollments_sql.insert_many_if_absent(cur, grants)}
+    owned: dict[str, Enrollment] = {}
+    repeats = {order.id for order in paid if order.allow_owned}
+    for grant in grants:
+        order_id = str(grant.order_id)
+        if order_id not in granted and order_id not in repeats:
+            held, made = _held_or_granted(cur, grant)
+            if held is not None:
+                owned[order_id] = held
+            if made is not None:
+                granted[order_id] = made
+    return granted, owned
+
+
+def _held_or_granted(
+    cur: Cursor, grant: NewEnrollment
+) -> tuple[Enrollment | None, Enrollment | None]:
+    """For a grant the unique index turned away: (the active enrollment that did, None), or
+    (None, the grant stored after all) when that enrollment was revoked meanwhile."""
+    for _ in range(GRANT_ATTEMPTS):
+        held = enrollments_sql.get_active(cur, grant.customer_email, grant.sku)
+        if held is not None:
+            return held, None
+        made = enrollments_sql.insert_many_if_absent(cur, [grant])
+        if made:
+            return None, made[0]
+    log.error("order %s: could neither grant %s nor find who holds it", grant.order_id, grant.sku)
+    return None, None
 
 
 def _notify(cur: Cursor, existing: Payment | None, outcome: PaymentOutcome) -> None:

@@ -45,6 +45,7 @@ class PaymentSchema(Schema):
     method = fields.String(allow_none=True)
     captured_at = fields.DateTime(allow_none=True)
     duplicate_of = fields.String(allow_none=True)
+    duplicate_of_enrollment = fields.String(allow_none=True)
     needs_attention = fields.String(allow_none=True)
 
 

@@ -12,7 +12,8 @@ from . import Cursor
 _COLUMNS = """id, order_id, status, amount, currency, amount_refunded, method, card_network,
               card_last4, bank, wallet, vpa, fee, tax, error_code, error_description,
               error_reason, razorpay_created_at, authorized_at, captured_at, failed_at,
-              created_at, updated_at, duplicate_of, needs_attention"""
+              created_at, updated_at, duplicate_of, needs_attention,
+              duplicate_of_enrollment"""
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,14 @@ class Payment:
     updated_at: datetime
     duplicate_of: str | None
     needs_attention: str | None
+    duplicate_of_enrollment: str | None
+
+    @property
+    def is_duplicate(self) -> bool:
+        """Money taken for nothing: a second payment of a paid order (``duplicate_of``) or
+        the payment of an order for a product its buyer already owned
+        (``duplicate_of_enrollment``)."""
+        return self.duplicate_of is not None or self.duplicate_of_enrollment is not None
 
 
 @dataclass(frozen=True)
@@ -149,7 +158,9 @@ def set_refunded(cur: Cursor, payment_id: str, amount_refunded: int) -> None:
            SET amount_refunded = %(refunded)s, updated_at = now(),
                status = CASE WHEN %(refunded)s >= amount THEN 'refunded'
                              WHEN status = 'refunded' THEN 'captured' ELSE status END,
-               needs_attention = CASE WHEN %(refunded)s >= amount AND duplicate_of IS NOT NULL
+               needs_attention = CASE WHEN %(refunded)s >= amount
+                                       AND (duplicate_of IS NOT NULL
+                                            OR duplicate_of_enrollment IS NOT NULL)
                                       THEN NULL ELSE needs_attention END
          WHERE id = %(id)s
         """,
@@ -179,6 +190,20 @@ def mark_duplicate(
         f"""UPDATE payments SET duplicate_of = %s, needs_attention = %s, updated_at = now()
              WHERE id = %s RETURNING {_COLUMNS}""",  # noqa: S608
         (duplicate_of, attention, payment_id),
+    )
+    return Payment(**cur.fetchone())
+
+
+def mark_duplicate_purchase(
+    cur: Cursor, payment_id: str, enrollment_id: str, attention: str | None
+) -> Payment:
+    """Record that the payment bought what enrollment ``enrollment_id`` already gave its
+    customer, flagged for an admin or not."""
+    cur.execute(
+        f"""UPDATE payments SET duplicate_of_enrollment = %s, needs_attention = %s,
+                   updated_at = now()
+             WHERE id = %s RETURNING {_COLUMNS}""",  # noqa: S608
+        (enrollment_id, attention, payment_id),
     )
     return Payment(**cur.fetchone())
 
