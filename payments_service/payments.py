@@ -14,11 +14,11 @@ from .db import Cursor, Database
 from .db import enrollments as enrollments_sql
 from .db import orders as orders_sql
 from .db import payments as payments_sql
-from .db.enrollments import Enrollment, NewEnrollment
+from .db.enrollments import Enrollment
 from .db.orders import Order, StatusChange
 from .db.payments import Payment, PaymentRecord
+from .enrollments import grant_purchases
 from .errors import NotFound
-from .ids import new_id
 from .pagination import Page, decode_cursor, page_of
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,6 @@ ORDER_STATUS_RANK: Final = {
     "refunded": 4,
 }
 SETTLED_STATUSES: Final = frozenset({"captured", "refunded"})
-# Tries to grant, or find who holds, a product whose grant lost to another in a race.
-GRANT_ATTEMPTS: Final = 3
 
 
 @dataclass(frozen=True)
@@ -79,35 +77,23 @@ class PaymentFact:
 
 
 def apply_payment(
-    db: Database,
-    entity: dict[str, Any],
-    actor: str,
-    grant_source: str = "purchase",
-    *,
-    refund_duplicates: bool,
+    db: Database, entity: dict[str, Any], actor: str, grant_source: str = "purchase"
 ) -> PaymentOutcome:
     """Merge a Razorpay payment entity into our records, in one transaction.
 
     Locks the order row, so concurrent verify, webhook and reconcile calls for one order
     run one after another; applying the same fact twice changes nothing. A captured
     payment of the order's exact amount and currency pays the order and grants the
-    product once; one captured after another paid the order is a duplicate, refunded
-    (``refund_duplicates``) or flagged (duplicate_payments.py). Raises NotFound when the
-    payment's order is not one of ours.
+    product once; one captured after another paid the order, or paying for a product the
+    customer already owned, is a duplicate: marked and flagged, never granted
+    (duplicate_payments.py). Raises NotFound when the payment's order is not one of ours.
     """
     with db.transaction() as cur:
-        return apply_payment_in(
-            cur, entity, actor, grant_source, refund_duplicates=refund_duplicates
-        )
+        return apply_payment_in(cur, entity, actor, grant_source)
 
 
 def apply_payment_in(
-    cur: Cursor,
-    entity: dict[str, Any],
-    actor: str,
-    grant_source: str = "purchase",
-    *,
-    refund_duplicates: bool,
+    cur: Cursor, entity: dict[str, Any], actor: str, grant_source: str = "purchase"
 ) -> PaymentOutcome:
     """apply_payment within the caller's transaction (which it leaves holding the order's
     lock). Raises NotFound when the payment's order is not one of ours."""
@@ -115,19 +101,12 @@ def apply_payment_in(
     if order is None:
         raise NotFound(f"payment {entity.get('id')} is for an order this service did not make")
     fact = PaymentFact(order, payments_sql.get(cur, entity["id"]), entity)
-    (outcome,) = apply_to_locked_orders(
-        cur, [fact], actor, grant_source, refund_duplicates=refund_duplicates
-    )
+    (outcome,) = apply_to_locked_orders(cur, [fact], actor, grant_source)
     return outcome
 
 
 def apply_to_locked_orders(
-    cur: Cursor,
-    facts: list[PaymentFact],
-    actor: str,
-    grant_source: str = "purchase",
-    *,
-    refund_duplicates: bool,
+    cur: Cursor, facts: list[PaymentFact], actor: str, grant_source: str = "purchase"
 ) -> list[PaymentOutcome]:
     """apply_payment's state machine for several payments at once, in the caller's
     transaction (which holds every order's lock); outcomes in the order of ``facts``.
@@ -152,14 +131,10 @@ def apply_to_locked_orders(
     for fact, record in changing:
         if duplicate_payments.is_new(fact.order, fact.existing, stored[record.id]):
             stored[record.id] = duplicate_payments.record(
-                cur, fact.order, stored[record.id], refund=refund_duplicates
+                cur, fact.order, stored[record.id], imported=grant_source == "import"
             )
     settled = _settle_orders(
-        cur,
-        [(fact.order, stored[record.id]) for fact, record in changing],
-        actor,
-        grant_source,
-        refund_duplicates,
+        cur, [(fact.order, stored[record.id]) for fact, record in changing], actor, grant_source
     )
     for (fact, _), outcome in zip(changing, settled, strict=True):
         _notify(cur, fact.existing, outcome)
@@ -190,11 +165,7 @@ def is_recorded(order: Order, existing: Payment | None, entity: dict[str, Any]) 
 
 
 def _settle_orders(
-    cur: Cursor,
-    settling: list[tuple[Order, Payment]],
-    actor: str,
-    grant_source: str,
-    refund_duplicates: bool,
+    cur: Cursor, settling: list[tuple[Order, Payment]], actor: str, grant_source: str
 ) -> list[PaymentOutcome]:
     """Move each locked order on from what its payment now says; grant once. An order
     paid for a product its customer already owns through another order or grant is a
@@ -213,16 +184,14 @@ def _settle_orders(
     ]
     moved = {order.id: order for order in orders_sql.set_statuses(cur, changes)}
     paid = [order for order, _ in settling if order.id in paying]
-    granted, owned = _grant(cur, paid, actor, grant_source)
+    granted, owned = grant_purchases(cur, paid, actor, grant_source)
     outcomes = []
     for order, payment in settling:
         if payment.status in SETTLED_STATUSES and not _is_full_payment(order, payment):
             log.warning("payment %s does not match order %s; not fulfilled", payment.id, order.id)
         now = moved.get(order.id, order)
         if order.id in owned:
-            payment = duplicate_payments.record_purchase(
-                cur, now, payment, owned[order.id], refund=refund_duplicates
-            )
+            payment = duplicate_payments.record_purchase(cur, now, payment, owned[order.id])
         outcomes.append(
             PaymentOutcome(
                 now,
@@ -233,54 +202,6 @@ def _settle_orders(
             )
         )
     return outcomes
-
-
-def _grant(
-    cur: Cursor, paid: list[Order], actor: str, grant_source: str
-) -> tuple[dict[str, Enrollment], dict[str, Enrollment]]:
-    """Grant each newly paid order its product, unless its customer holds it already:
-    (the grants made, the enrollment already held for each order that is not a
-    deliberate repeat), both by order id.
-
-    The unique index on active enrollments decides: of two orders for one customer and
-    SKU paid at once, in this transaction or in concurrent ones, exactly one grant is
-    stored; the other insert waits for it and skips, and the read after it (READ
-    COMMITTED: a fresh snapshot) finds the enrollment that won, in this transaction.
-    """
-    # Sorted, so transactions granting several at once take the unique index's locks in
-    # one order (and the first of two orders for one customer and SKU still wins).
-    grants = sorted(
-        (_grant_for(order, actor, grant_source) for order in paid),
-        key=lambda grant: (grant.customer_email, grant.sku),
-    )
-    granted = {str(e.order_id): e for e in enrollments_sql.insert_many_if_absent(cur, grants)}
-    owned: dict[str, Enrollment] = {}
-    repeats = {order.id for order in paid if order.allow_owned}
-    for grant in grants:
-        order_id = str(grant.order_id)
-        if order_id not in granted and order_id not in repeats:
-            held, made = _held_or_granted(cur, grant)
-            if held is not None:
-                owned[order_id] = held
-            if made is not None:
-                granted[order_id] = made
-    return granted, owned
-
-
-def _held_or_granted(
-    cur: Cursor, grant: NewEnrollment
-) -> tuple[Enrollment | None, Enrollment | None]:
-    """For a grant the unique index turned away: (the active enrollment that did, None), or
-    (None, the grant stored after all) when that enrollment was revoked meanwhile."""
-    for _ in range(GRANT_ATTEMPTS):
-        held = enrollments_sql.get_active(cur, grant.customer_email, grant.sku)
-        if held is not None:
-            return held, None
-        made = enrollments_sql.insert_many_if_absent(cur, [grant])
-        if made:
-            return None, made[0]
-    log.error("order %s: could neither grant %s nor find who holds it", grant.order_id, grant.sku)
-    return None, None
 
 
 def _notify(cur: Cursor, existing: Payment | None, outcome: PaymentOutcome) -> None:
@@ -346,17 +267,6 @@ def _differs(existing: Payment, record: PaymentRecord) -> bool:
         getattr(existing, name) != value
         for name, value in record.__dict__.items()
         if name != "razorpay_created_at"
-    )
-
-
-def _grant_for(order: Order, actor: str, source: str) -> NewEnrollment:
-    return NewEnrollment(
-        id=new_id("enr"),
-        customer_email=order.customer_email,
-        sku=order.product_sku,
-        source=source,
-        order_id=order.id,
-        granted_by=actor,
     )
 
 

@@ -494,11 +494,9 @@ def test_the_grant_that_waits_on_another_is_the_duplicate_only_if_that_one_commi
     )
     with ThreadPoolExecutor(1) as thread:
         with contextlib.suppress(_RolledBack), services.db.transaction() as cur:
-            granting = apply_payment_in(cur, first, actor="webhook", refund_duplicates=True)
+            granting = apply_payment_in(cur, first, actor="webhook")
             assert granting.enrollment is not None
-            waiting = thread.submit(
-                apply_payment, services.db, second, actor="checkout", refund_duplicates=True
-            )
+            waiting = thread.submit(apply_payment, services.db, second, actor="checkout")
             _wait_until_a_backend_waits_for_a_lock(dsn)
             if not first_commits:
                 raise _RolledBack  # the transaction rolls back, then the error is dropped

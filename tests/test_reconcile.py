@@ -203,18 +203,11 @@ def test_the_worker_pass_heals_old_unpaid_orders(
     shop.pay(order)
     services = rapp.extensions["payments_service"]
 
-    report = heal_open_orders(
-        services.db, services.gateway, older_than=timedelta(0), refund_duplicates=True
-    )
+    report = heal_open_orders(services.db, services.gateway, older_than=timedelta(0))
 
     assert (report.seen, report.updated) == (1, 1)
     assert db_rows("SELECT status FROM orders") == [{"status": "paid"}]
-    assert (
-        heal_open_orders(
-            services.db, services.gateway, older_than=timedelta(0), refund_duplicates=True
-        ).seen
-        == 0
-    )
+    assert heal_open_orders(services.db, services.gateway, older_than=timedelta(0)).seen == 0
 
 
 def test_reconcile_needs_an_admin_and_a_forward_window(
@@ -378,7 +371,6 @@ def test_a_malformed_payment_is_skipped_and_the_rest_of_its_page_applied(
         OnePage(),  # type: ignore[arg-type]
         datetime.now(UTC) - timedelta(hours=1),
         datetime.now(UTC) + timedelta(hours=1),
-        refund_duplicates=True,
     )
 
     assert (report.seen, report.updated, report.errors) == (2, 1, 1)

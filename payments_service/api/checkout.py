@@ -66,11 +66,7 @@ def verify() -> dict[str, Any]:
     body = load_json(VERIFY)
     settings = services().settings
     outcome: PaymentOutcome = verify_checkout(
-        services().db,
-        services().gateway,
-        settings.razorpay_key_secret,
-        CheckoutResult(**body),
-        refund_duplicates=settings.refund_duplicate_payments,
+        services().db, services().gateway, settings.razorpay_key_secret, CheckoutResult(**body)
     )
     result: dict[str, Any] = VERIFY_RESULT.dump(outcome)
     return result
