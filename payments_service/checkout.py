@@ -25,20 +25,15 @@ class CheckoutResult:
 
 
 def verify_checkout(
-    db: Database,
-    gateway: RazorpayGateway,
-    key_secret: str,
-    result: CheckoutResult,
-    *,
-    refund_duplicates: bool,
+    db: Database, gateway: RazorpayGateway, key_secret: str, result: CheckoutResult
 ) -> PaymentOutcome:
     """Prove the payment, capture it if only authorized, pay the order and grant access.
 
     The signature is checked against the order id we stored. Razorpay is asked for the
     payment (never the browser) and every call happens before the transaction that
     applies it. Calling this twice, or twice at once, grants once. A second payment of an
-    order already paid is not captured; captured, it is a duplicate (refunded when
-    ``refund_duplicates``, else flagged) and grants nothing.
+    order already paid is not captured; captured, it is a duplicate and grants nothing, as
+    does the payment of an order for a product its buyer already owned.
     Raises NotFound, InvalidSignature, PaymentMismatch, PaymentNotSuccessful, GatewayError.
     """
     order = _order_for(db, result.razorpay_order_id)
@@ -55,7 +50,7 @@ def verify_checkout(
     _check_matches(order, entity)
     if entity["status"] == "authorized" and order.amount_paid == 0:
         entity = _capture(gateway, entity)
-    outcome = apply_payment(db, entity, actor="checkout", refund_duplicates=refund_duplicates)
+    outcome = apply_payment(db, entity, actor="checkout")
     if outcome.payment.status not in SETTLED_STATUSES:
         paid = " (the order is paid by another payment)" if outcome.order.amount_paid else ""
         raise PaymentNotSuccessful(

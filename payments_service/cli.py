@@ -245,12 +245,7 @@ def reconcile_command(
     elif dry_run or sku_map:
         raise click.UsageError("--dry-run and --sku-map go with --import-site")
     report = reconcile_window(
-        services.db,
-        services.gateway,
-        start.replace(tzinfo=UTC),
-        end.replace(tzinfo=UTC),
-        legacy,
-        refund_duplicates=services.settings.refund_duplicate_payments,
+        services.db, services.gateway, start.replace(tzinfo=UTC), end.replace(tzinfo=UTC), legacy
     )
     services.metrics.record_reconcile(report.counts())
     _echo(report.as_dict())

@@ -1,16 +1,25 @@
-"""Enrollments: who owns which product, answered for any site."""
+"""Enrollments: who owns which product, answered for any site; purchases granted."""
 
 from __future__ import annotations
+
+import logging
+from typing import Final
 
 from . import notification_queue
 from .auth import Caller, require_admin
 from .db import Cursor, Database
 from .db import enrollments as sql
 from .db import sites as sites_sql
-from .db.enrollments import Enrollment
+from .db.enrollments import Enrollment, NewEnrollment
+from .db.orders import Order
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .ids import new_id
 from .sites import ENROLLMENTS_LIST_SCOPE
+
+log = logging.getLogger(__name__)
+
+# Tries to grant, or find who holds, a product whose grant lost a race to another one.
+GRANT_ATTEMPTS: Final = 3
 
 
 def list_enrollments(
@@ -91,3 +100,62 @@ def revoke_enrollment(db: Database, caller: Caller, enrollment_id: str, reason: 
     if revoked is None:
         raise Conflict(f"enrollment {enrollment_id} is already revoked")
     return revoked
+
+
+def grant_purchases(
+    cur: Cursor, paid: list[Order], actor: str, grant_source: str
+) -> tuple[dict[str, Enrollment], dict[str, Enrollment]]:
+    """Grant each newly paid order its product, unless its customer holds it already:
+    (the grants made, the enrollment already held for each order that is not a
+    deliberate repeat), both by order id.
+
+    The unique index on active enrollments decides: of two orders for one customer and
+    SKU paid at once, in this transaction or in concurrent ones, exactly one grant is
+    stored; the other insert waits for it and skips, and the read after it (READ
+    COMMITTED: a fresh snapshot) finds the enrollment that won, in this transaction.
+    """
+    # Sorted, so transactions granting several at once take the unique index's locks in
+    # one order (and the first of two orders for one customer and SKU still wins).
+    grants = sorted(
+        (_grant_for(order, actor, grant_source) for order in paid),
+        key=lambda grant: (grant.customer_email, grant.sku),
+    )
+    granted = {str(e.order_id): e for e in sql.insert_many_if_absent(cur, grants)}
+    owned: dict[str, Enrollment] = {}
+    repeats = {order.id for order in paid if order.allow_owned}
+    for grant in grants:
+        order_id = str(grant.order_id)
+        if order_id not in granted and order_id not in repeats:
+            held, made = _held_or_granted(cur, grant)
+            if held is not None:
+                owned[order_id] = held
+            if made is not None:
+                granted[order_id] = made
+    return granted, owned
+
+
+def _held_or_granted(
+    cur: Cursor, grant: NewEnrollment
+) -> tuple[Enrollment | None, Enrollment | None]:
+    """For a grant the unique index turned away: (the active enrollment that did, None), or
+    (None, the grant stored after all) when that enrollment was revoked meanwhile."""
+    for _ in range(GRANT_ATTEMPTS):
+        held = sql.get_active(cur, grant.customer_email, grant.sku)
+        if held is not None:
+            return held, None
+        made = sql.insert_many_if_absent(cur, [grant])
+        if made:
+            return None, made[0]
+    log.error("order %s: could neither grant %s nor find who holds it", grant.order_id, grant.sku)
+    return None, None
+
+
+def _grant_for(order: Order, actor: str, source: str) -> NewEnrollment:
+    return NewEnrollment(
+        id=new_id("enr"),
+        customer_email=order.customer_email,
+        sku=order.product_sku,
+        source=source,
+        order_id=order.id,
+        granted_by=actor,
+    )

@@ -102,9 +102,9 @@ def adopt_payment(
     if legacy.dry_run:
         return plan
     _store_order(db, legacy.site_id, order, payment, email, product)
-    # A second payment of an old order is flagged, never refunded on its own: it may be
-    # months old, and the old site may have settled it by hand.
-    apply_payment(db, payment, actor="import", grant_source="import", refund_duplicates=False)
+    # A duplicate among old payments is flagged, never refunded on its own (the "import"
+    # source says so): it may be months old, and the old site may have settled it by hand.
+    apply_payment(db, payment, actor="import", grant_source="import")
     return plan
 
 
@@ -132,6 +132,7 @@ def _store_order(
         notes={"imported": "true"},
         idempotency_key=None,
         request_fingerprint=None,
+        allow_owned=None,  # the old site never said: a purchase of an owned SKU is flagged
     )
     try:
         with db.transaction() as cur:

@@ -129,7 +129,14 @@ def _order(order: Order) -> dict[str, Any]:
 
 
 def _payment(payment: Payment) -> dict[str, Any]:
+    # Only on a duplicate purchase: the order is paid, but the buyer already owned it.
+    marked = (
+        {"duplicate_of_enrollment": payment.duplicate_of_enrollment}
+        if payment.duplicate_of_enrollment
+        else {}
+    )
     return {
+        **marked,
         "id": payment.id,
         "status": payment.status,
         "amount": payment.amount,

@@ -53,8 +53,10 @@ def create_order(
     paid); with another body it raises IdempotencyKeyReused. A new order for a product the
     customer already owns (an active enrollment) raises AlreadyOwned unless
     ``allow_owned`` says it is a deliberate repeat; the flag is not part of the body a key
-    compares. Razorpay is called before any transaction opens, so a Razorpay failure
-    writes nothing. Two concurrent requests with one key may both reach Razorpay; only
+    compares, and is stored on the order (paid while its customer owns the product, a
+    deliberate repeat grants nothing and is kept, any other order is a duplicate purchase:
+    duplicate_payments.py). Razorpay is called before any transaction opens, so a Razorpay
+    failure writes nothing. Two concurrent requests with one key may both reach Razorpay; only
     one order is stored and both get it (the other Razorpay order is never shown to a
     buyer, so it can never be paid).
     """
@@ -67,7 +69,7 @@ def create_order(
             return earlier, False
     if not allow_owned:
         _refuse_if_owned(db, request)
-    new = _new_order(caller.site_id, request, idempotency_key, fingerprint)
+    new = _new_order(caller.site_id, request, idempotency_key, fingerprint, allow_owned)
     notes = {**request.notes, "sku": request.sku, "site_id": new.site_id, "order_ref": new.id}
     created = gateway.create_order(
         amount=request.amount, currency=request.currency, receipt=new.id, notes=notes
@@ -161,7 +163,11 @@ def _refuse_if_owned(db: Database, request: OrderRequest) -> None:
 
 
 def _new_order(
-    site_id: str, request: OrderRequest, idempotency_key: str | None, fingerprint: str
+    site_id: str,
+    request: OrderRequest,
+    idempotency_key: str | None,
+    fingerprint: str,
+    allow_owned: bool,
 ) -> NewOrder:
     return NewOrder(
         id=new_id("ord"),
@@ -178,4 +184,5 @@ def _new_order(
         notes=request.notes,
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint if idempotency_key else None,
+        allow_owned=allow_owned,
     )

@@ -14,11 +14,11 @@ from .db import Cursor, Database
 from .db import enrollments as enrollments_sql
 from .db import orders as orders_sql
 from .db import payments as payments_sql
-from .db.enrollments import Enrollment, NewEnrollment
+from .db.enrollments import Enrollment
 from .db.orders import Order, StatusChange
 from .db.payments import Payment, PaymentRecord
+from .enrollments import grant_purchases
 from .errors import NotFound
-from .ids import new_id
 from .pagination import Page, decode_cursor, page_of
 
 log = logging.getLogger(__name__)
@@ -77,35 +77,23 @@ class PaymentFact:
 
 
 def apply_payment(
-    db: Database,
-    entity: dict[str, Any],
-    actor: str,
-    grant_source: str = "purchase",
-    *,
-    refund_duplicates: bool,
+    db: Database, entity: dict[str, Any], actor: str, grant_source: str = "purchase"
 ) -> PaymentOutcome:
     """Merge a Razorpay payment entity into our records, in one transaction.
 
     Locks the order row, so concurrent verify, webhook and reconcile calls for one order
     run one after another; applying the same fact twice changes nothing. A captured
     payment of the order's exact amount and currency pays the order and grants the
-    product once; one captured after another paid the order is a duplicate, refunded
-    (``refund_duplicates``) or flagged (duplicate_payments.py). Raises NotFound when the
-    payment's order is not one of ours.
+    product once; one captured after another paid the order, or paying for a product the
+    customer already owned, is a duplicate: marked and flagged, never granted
+    (duplicate_payments.py). Raises NotFound when the payment's order is not one of ours.
     """
     with db.transaction() as cur:
-        return apply_payment_in(
-            cur, entity, actor, grant_source, refund_duplicates=refund_duplicates
-        )
+        return apply_payment_in(cur, entity, actor, grant_source)
 
 
 def apply_payment_in(
-    cur: Cursor,
-    entity: dict[str, Any],
-    actor: str,
-    grant_source: str = "purchase",
-    *,
-    refund_duplicates: bool,
+    cur: Cursor, entity: dict[str, Any], actor: str, grant_source: str = "purchase"
 ) -> PaymentOutcome:
     """apply_payment within the caller's transaction (which it leaves holding the order's
     lock). Raises NotFound when the payment's order is not one of ours."""
@@ -113,19 +101,12 @@ def apply_payment_in(
     if order is None:
         raise NotFound(f"payment {entity.get('id')} is for an order this service did not make")
     fact = PaymentFact(order, payments_sql.get(cur, entity["id"]), entity)
-    (outcome,) = apply_to_locked_orders(
-        cur, [fact], actor, grant_source, refund_duplicates=refund_duplicates
-    )
+    (outcome,) = apply_to_locked_orders(cur, [fact], actor, grant_source)
     return outcome
 
 
 def apply_to_locked_orders(
-    cur: Cursor,
-    facts: list[PaymentFact],
-    actor: str,
-    grant_source: str = "purchase",
-    *,
-    refund_duplicates: bool,
+    cur: Cursor, facts: list[PaymentFact], actor: str, grant_source: str = "purchase"
 ) -> list[PaymentOutcome]:
     """apply_payment's state machine for several payments at once, in the caller's
     transaction (which holds every order's lock); outcomes in the order of ``facts``.
@@ -150,7 +131,7 @@ def apply_to_locked_orders(
     for fact, record in changing:
         if duplicate_payments.is_new(fact.order, fact.existing, stored[record.id]):
             stored[record.id] = duplicate_payments.record(
-                cur, fact.order, stored[record.id], refund=refund_duplicates
+                cur, fact.order, stored[record.id], imported=grant_source == "import"
             )
     settled = _settle_orders(
         cur, [(fact.order, stored[record.id]) for fact, record in changing], actor, grant_source
@@ -186,7 +167,9 @@ def is_recorded(order: Order, existing: Payment | None, entity: dict[str, Any]) 
 def _settle_orders(
     cur: Cursor, settling: list[tuple[Order, Payment]], actor: str, grant_source: str
 ) -> list[PaymentOutcome]:
-    """Move each locked order on from what its payment now says; grant once."""
+    """Move each locked order on from what its payment now says; grant once. An order
+    paid for a product its customer already owns through another order or grant is a
+    duplicate purchase, unless it was made as a deliberate repeat (``allow_owned``)."""
     paying = {
         order.id
         for order, payment in settling
@@ -200,24 +183,21 @@ def _settle_orders(
         if order.id in paying or order.status == "created"
     ]
     moved = {order.id: order for order in orders_sql.set_statuses(cur, changes)}
-    # Sorted, so transactions granting several at once take the unique index's locks in
-    # one order (and the first of two orders for one customer and SKU still wins).
-    grants = sorted(
-        (_grant_for(order, actor, grant_source) for order, _ in settling if order.id in paying),
-        key=lambda grant: (grant.customer_email, grant.sku),
-    )
-    granted = {e.order_id: e for e in enrollments_sql.insert_many_if_absent(cur, grants)}
+    paid = [order for order, _ in settling if order.id in paying]
+    granted, owned = grant_purchases(cur, paid, actor, grant_source)
     outcomes = []
     for order, payment in settling:
         if payment.status in SETTLED_STATUSES and not _is_full_payment(order, payment):
             log.warning("payment %s does not match order %s; not fulfilled", payment.id, order.id)
-        became_paid = order.id in paying
+        now = moved.get(order.id, order)
+        if order.id in owned:
+            payment = duplicate_payments.record_purchase(cur, now, payment, owned[order.id])
         outcomes.append(
             PaymentOutcome(
-                moved.get(order.id, order),
+                now,
                 payment,
                 granted.get(order.id),
-                order_became_paid=became_paid,
+                order_became_paid=order.id in paying,
                 changed=True,
             )
         )
@@ -287,17 +267,6 @@ def _differs(existing: Payment, record: PaymentRecord) -> bool:
         getattr(existing, name) != value
         for name, value in record.__dict__.items()
         if name != "razorpay_created_at"
-    )
-
-
-def _grant_for(order: Order, actor: str, source: str) -> NewEnrollment:
-    return NewEnrollment(
-        id=new_id("enr"),
-        customer_email=order.customer_email,
-        sku=order.product_sku,
-        source=source,
-        order_id=order.id,
-        granted_by=actor,
     )
 
 

@@ -31,7 +31,6 @@ class EventContext:
     db: Database
     gateway: RazorpayGateway
     capture_authorized: bool
-    refund_duplicates: bool
     account_id: str | None
     webhook_secrets: tuple[str, ...]
     metrics: Metrics | None = None
@@ -100,18 +99,20 @@ def _entity(envelope: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def _apply_payment_event(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
-    outcome = apply_payment_in(
-        cur, _entity(envelope, "payment"), actor="webhook", refund_duplicates=ctx.refund_duplicates
-    )
+    outcome = apply_payment_in(cur, _entity(envelope, "payment"), actor="webhook")
     payment = outcome.payment
-    duplicate = f" (duplicate of {payment.duplicate_of})" if payment.duplicate_of else ""
+    duplicate = (
+        f" (duplicate of {payment.duplicate_of})"
+        if payment.duplicate_of
+        else f" (duplicate purchase of {payment.duplicate_of_enrollment})"
+        if payment.duplicate_of_enrollment
+        else ""
+    )
     return Outcome("applied", f"payment {payment.status}{duplicate}", outcome.order.id)
 
 
 def _on_payment_authorized(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
-    outcome = apply_payment_in(
-        cur, _entity(envelope, "payment"), actor="webhook", refund_duplicates=ctx.refund_duplicates
-    )
+    outcome = apply_payment_in(cur, _entity(envelope, "payment"), actor="webhook")
     order, payment = outcome.order, outcome.payment
     # Never capture a second payment of an order already paid: uncaptured, Razorpay
     # releases it to the buyer by itself (and keeps no fee).

@@ -185,9 +185,7 @@ def _capture_if_asked(ctx: EventContext, event_id: str, outcome: Outcome) -> Out
         return None
     try:
         captured = ctx.gateway.capture_payment(payment.id, payment.amount, payment.currency)
-        after = apply_payment(
-            ctx.db, captured, actor="webhook", refund_duplicates=ctx.refund_duplicates
-        )
+        after = apply_payment(ctx.db, captured, actor="webhook")
         return Outcome("applied", f"payment {after.payment.status}", after.order.id)
     except GatewayError as exc:
         return Outcome("failed", f"Razorpay unavailable: {exc.detail}")

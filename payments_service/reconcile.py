@@ -34,11 +34,8 @@ def reconcile_window(
     start: datetime,
     end: datetime,
     legacy: LegacyImport | None = None,
-    *,
-    refund_duplicates: bool,
 ) -> ReconcileReport:
     """Apply every Razorpay payment created in [start, end]; adopt old-site ones if asked.
-    A second captured payment of a paid order is refunded (``refund_duplicates``) or flagged.
 
     Raises ValidationFailed for an empty or over-long window, GatewayError when Razorpay
     cannot be listed at all. A payment that fails to apply is counted, logged and skipped.
@@ -54,7 +51,7 @@ def reconcile_window(
         )
     report = ReconcileReport()
     pages = gateway.iter_payment_pages(int(start.timestamp()), int(end.timestamp()))
-    with closing(applied_as_fetched(db, pages, refund_duplicates=refund_duplicates)) as applied:
+    with closing(applied_as_fetched(db, pages)) as applied:
         for counted, foreign in applied:
             report.seen += counted.seen
             report.updated += counted.updated
@@ -77,12 +74,7 @@ def reconcile_window(
 
 
 def heal_open_orders(
-    db: Database,
-    gateway: RazorpayGateway,
-    older_than: timedelta,
-    limit: int = 100,
-    *,
-    refund_duplicates: bool,
+    db: Database, gateway: RazorpayGateway, older_than: timedelta, limit: int = 100
 ) -> ReconcileReport:
     """Worker pass: ask Razorpay about orders still created/attempted after ``older_than``."""
     now = datetime.now(UTC)
@@ -99,9 +91,7 @@ def heal_open_orders(
             continue
         for entity in payments:
             report.seen += 1
-            outcome = apply_payment(
-                db, entity, actor="reconcile", refund_duplicates=refund_duplicates
-            )
+            outcome = apply_payment(db, entity, actor="reconcile")
             count(report, outcome.changed)
     return report
 

@@ -45,7 +45,7 @@ class ReconcileReport:
 
 
 def applied_as_fetched(
-    db: Database, pages: Iterator[list[Entity]], *, refund_duplicates: bool
+    db: Database, pages: Iterator[list[Entity]]
 ) -> Generator[tuple[ReconcileReport, list[Entity]]]:
     """Apply pages while the next ones are fetched, APPLIERS at a time, each in its own
     transaction; yields what each page counted and its payments of orders not ours, in
@@ -59,7 +59,7 @@ def applied_as_fetched(
     try:
         applying: deque[Future[tuple[ReconcileReport, list[Entity]]]] = deque()
         for page in pages:
-            applying.append(appliers.submit(_reconcile_page, db, page, refund_duplicates))
+            applying.append(appliers.submit(_reconcile_page, db, page))
             if len(applying) > APPLIERS:
                 yield applying.popleft().result()
         while applying:
@@ -68,14 +68,12 @@ def applied_as_fetched(
         appliers.shutdown(cancel_futures=True)
 
 
-def _reconcile_page(
-    db: Database, page: list[Entity], refund_duplicates: bool
-) -> tuple[ReconcileReport, list[Entity]]:
+def _reconcile_page(db: Database, page: list[Entity]) -> tuple[ReconcileReport, list[Entity]]:
     """_apply_page, tried again when PostgreSQL broke a deadlock by rolling it back (two
     pages crossing one customer's orders in a rare order can still deadlock)."""
     for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
         try:
-            return _apply_page(db, page, refund_duplicates)
+            return _apply_page(db, page)
         except DeadlockDetected:
             if attempt == DEADLOCK_ATTEMPTS:
                 raise
@@ -83,9 +81,7 @@ def _reconcile_page(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _apply_page(
-    db: Database, page: list[Entity], refund_duplicates: bool
-) -> tuple[ReconcileReport, list[Entity]]:
+def _apply_page(db: Database, page: list[Entity]) -> tuple[ReconcileReport, list[Entity]]:
     """Apply a page's payments of our orders in one transaction; returns what it counted
     and the page's payments of orders that are not ours.
 
@@ -104,7 +100,7 @@ def _apply_page(
         }
         ours = [entity for entity in stale if str(entity.get("order_id")) in orders]
         if ours:
-            _apply_ours(cur, orders, ours, counted, refund_duplicates)
+            _apply_ours(cur, orders, ours, counted)
     return counted, [entity for entity in stale if str(entity.get("order_id")) not in orders]
 
 
@@ -135,11 +131,7 @@ def _skip_recorded(cur: Cursor, page: list[Entity], report: ReconcileReport) -> 
 
 
 def _apply_ours(
-    cur: Cursor,
-    orders: dict[str, Order],
-    entities: list[Entity],
-    report: ReconcileReport,
-    refund_duplicates: bool,
+    cur: Cursor, orders: dict[str, Order], entities: list[Entity], report: ReconcileReport
 ) -> None:
     """Apply payments of orders this transaction has locked (``orders``, by Razorpay id)."""
     recorded = {
@@ -153,7 +145,7 @@ def _apply_ours(
             )
             for entity in batch
         ]
-        for outcome in _apply_batch(cur, facts, report, refund_duplicates):
+        for outcome in _apply_batch(cur, facts, report):
             # The order's next payment in this page sees what this one changed.
             orders[outcome.order.razorpay_order_id] = outcome.order
             recorded[outcome.payment.id] = outcome.payment
@@ -161,22 +153,16 @@ def _apply_ours(
 
 
 def _apply_batch(
-    cur: Cursor, facts: list[PaymentFact], report: ReconcileReport, refund_duplicates: bool
+    cur: Cursor, facts: list[PaymentFact], report: ReconcileReport
 ) -> list[PaymentOutcome]:
     try:
-        return apply_to_locked_orders(
-            cur, facts, actor="reconcile", refund_duplicates=refund_duplicates
-        )
+        return apply_to_locked_orders(cur, facts, actor="reconcile")
     except (ValueError, KeyError) as exc:  # raised before anything was written
         if len(facts) == 1:
             skipped(report, facts[0].entity, type(exc).__name__)
             return []
     # One of them is malformed: apply each on its own, so only that one is skipped.
-    return [
-        outcome
-        for fact in facts
-        for outcome in _apply_batch(cur, [fact], report, refund_duplicates)
-    ]
+    return [outcome for fact in facts for outcome in _apply_batch(cur, [fact], report)]
 
 
 def _one_per_order(entities: list[Entity]) -> list[list[Entity]]:

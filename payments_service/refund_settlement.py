@@ -171,14 +171,14 @@ def _derive_totals(cur: Cursor, order: Order, payment: Payment, refund: Refund, 
             else "partially_refunded"
         )
         orders_sql.set_refund_status(cur, order.id, status, refunded)
-        # Refunding a duplicate payment gives back money the order never needed: it takes
-        # nothing away, whatever it asked for.
-        revokes = refund.revokes_access and not payment.duplicate_of
+        # Refunding a duplicate payment gives back money for nothing: it takes nothing away
+        # (not the enrollment another order or grant gave), whatever it asked for.
+        revokes = refund.revokes_access and not payment.is_duplicate
         if status == "refunded" and revokes and refund.status != "failed":
             _revoke_for(cur, order, refund, actor)
     if refund.status == "failed" and refund.revoked_access:
         sql.mark_access(cur, refund.id, revoked=False, attention=ATTENTION_FAILED_AFTER_REVOKE)
-    if refund.status == "failed" and payment.duplicate_of and payment_refunded < payment.amount:
+    if refund.status == "failed" and payment.is_duplicate and payment_refunded < payment.amount:
         payments_sql.flag(cur, payment.id, ATTENTION_DUPLICATE_REFUND_FAILED)
 
 

@@ -29,7 +29,6 @@ class Services:
             db=self.db,
             gateway=self.gateway,
             capture_authorized=self.settings.capture_authorized_payments,
-            refund_duplicates=self.settings.refund_duplicate_payments,
             account_id=self.settings.razorpay_account_id,
             webhook_secrets=self.settings.razorpay_webhook_secrets,
             metrics=self.metrics,

@@ -1,10 +1,11 @@
 """The worker: the background passes that keep sites informed and the money trail whole.
 
 Each pass delivers due notifications to sites, retries webhooks that were stored but not
-applied, settles refunds whose Razorpay answer was lost, asks Razorpay for the refunds of
-duplicate payments (duplicate_payments.py), and asks Razorpay about orders
-still unpaid after a while (a closed tab whose webhooks were lost). Several workers may
-run at once: claims use SKIP LOCKED leases and every pass is idempotent.
+applied, settles refunds whose Razorpay answer was lost, refunds duplicate payments or
+leaves them flagged (REFUND_DUPLICATE_PAYMENTS; duplicate_payments.py), and asks Razorpay
+about orders still unpaid after a while (a closed tab whose webhooks were lost). Several
+workers may run at once: claims use SKIP LOCKED leases or row locks, and every pass is
+idempotent.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import timedelta
 
 import requests
 
-from .duplicate_payments import refund_reserved
+from .duplicate_payments import decide_refunds, refund_reserved
 from .errors import DatabaseUnavailable
 from .notifications import deliver_due
 from .razorpay_events import retry_stale_events
@@ -47,14 +48,12 @@ def run_pass(services: Services, session: requests.Session) -> PassReport:
     delivered = deliver_due(services.db, session)
     retried = retry_stale_events(services.event_context, STALE_EVENT_AGE)
     resolved = resolve_requested_refunds(services.db, services.gateway, UNANSWERED_REFUND_AGE)
+    # The one place that reads REFUND_DUPLICATE_PAYMENTS: the state machine marks and flags
+    # duplicates; here each is refunded, or left flagged, once.
+    decide_refunds(services.db, refund=services.settings.refund_duplicate_payments)
     duplicates = refund_reserved(services.db, services.gateway)
     age = timedelta(seconds=services.settings.reconcile_open_orders_after_seconds)
-    healed = heal_open_orders(
-        services.db,
-        services.gateway,
-        older_than=age,
-        refund_duplicates=services.settings.refund_duplicate_payments,
-    )
+    healed = heal_open_orders(services.db, services.gateway, older_than=age)
     return PassReport(
         delivered.delivered,
         delivered.failed,

@@ -1,7 +1,8 @@
 """A second captured payment on an order already paid (a late authorisation) is a duplicate:
-recorded, shown in the money trail, refunded once through Razorpay with X-Refund-Idempotency
-(or flagged when REFUND_DUPLICATE_PAYMENTS is off), never a second enrollment or order.paid,
-whichever channel reports it first and however often. Real PostgreSQL, the sandbox over HTTP.
+recorded and flagged by whichever channel reports it first and however often, shown in the
+money trail, never a second enrollment or order.paid; the worker then refunds it once
+through Razorpay with X-Refund-Idempotency (or leaves it flagged when
+REFUND_DUPLICATE_PAYMENTS is off). Real PostgreSQL, the sandbox over HTTP.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ import razorpay
 import requests
 from flask import Flask
 
-from payments_service.duplicate_payments import REQUESTER, refund_reserved
+from payments_service.duplicate_payments import (
+    NOT_REFUNDED,
+    REQUESTER,
+    decide_refunds,
+    refund_reserved,
+)
 from payments_service.errors import ConfigurationError
 from payments_service.refund_settlement import ATTENTION_DUPLICATE_REFUND_FAILED
 from payments_service.settings import Settings
@@ -139,12 +145,18 @@ def test_a_late_second_payment_reported_by_webhook_is_refunded_once_and_shown_in
     captured = webhooks.deliver(events["payment.captured"])
 
     assert captured.get_json()["status"] == "applied"
+    assert db_rows(
+        "SELECT duplicate_of, refund_undecided FROM payments WHERE id = %s", double.late
+    ) == [{"duplicate_of": double.paying, "refund_undecided": True}]
+    assert db_rows("SELECT id FROM refunds") == []  # the worker decides on the refund
+    assert decide_refunds(_services(app).db, refund=True) == 1
     assert db_rows("SELECT status, amount, requested_by FROM refunds") == [
         {"status": "requested", "amount": PRICE, "requested_by": REQUESTER}
     ]
     _assert_one_sale(db_rows)
     for name in ("order.paid", "payment.authorized", "payment.captured"):
         assert webhooks.deliver(events[name]).status_code == 200
+    assert decide_refunds(_services(app).db, refund=True) == 0
     assert len(db_rows("SELECT id FROM refunds")) == 1
 
     report = run_pass(_services(app), requests.Session())
@@ -202,6 +214,7 @@ def test_a_late_second_payment_reported_by_verify_first_grants_nothing_more(
     assert checkout.verify(double.late_result).status_code == 200
     for event in _late_events(webhooks, double.late).values():
         assert webhooks.deliver(event).status_code == 200
+    decide_refunds(_services(app).db, refund=True)
     assert len(db_rows("SELECT id FROM refunds")) == 1
 
     assert refund_reserved(_services(app).db, _services(app).gateway) == 1
@@ -240,7 +253,7 @@ def test_a_late_second_payment_found_by_reconciliation_is_refunded_and_replays_c
     _assert_refunded_once(double, sandbox, db_rows)
 
 
-def test_every_channel_at_once_reserves_one_refund_and_workers_at_once_make_one(
+def test_every_channel_at_once_marks_one_duplicate_and_workers_at_once_refund_it_once(
     app: Flask,
     checkout: Checkout,
     webhooks: RazorpayWebhooks,
@@ -260,9 +273,13 @@ def test_every_channel_at_once_reserves_one_refund_and_workers_at_once_make_one(
         [lambda call=call: call(app.test_client()).status_code for call in calls]
     )
     assert statuses == [200] * len(calls)
+    assert db_rows("SELECT duplicate_of FROM payments WHERE id = %s", double.late) == [
+        {"duplicate_of": double.paying}
+    ]
+    services = _services(app)
+    _all_at_once([lambda: decide_refunds(services.db, refund=True)] * 3)
     assert db_rows("SELECT status FROM refunds") == [{"status": "requested"}]
 
-    services = _services(app)
     _all_at_once([lambda: refund_reserved(services.db, services.gateway)] * 3)
 
     _assert_refunded_once(double, sandbox, db_rows)
@@ -279,6 +296,7 @@ def test_a_refund_whose_answer_was_lost_is_asked_again_with_the_same_idempotency
 ) -> None:
     double = _double_pay(checkout, shop_site)
     webhooks.deliver(_late_events(webhooks, double.late)["payment.captured"])
+    decide_refunds(_services(app).db, refund=True)
     impatient = _services(make_app(razorpay_timeout_seconds=0.3))
     _configure(sandbox, latency_ms=800)
 
@@ -348,6 +366,7 @@ def test_a_refund_razorpay_refuses_or_fails_leaves_the_duplicate_flagged_and_acc
     services = _services(app)
     refused = _double_pay(checkout, shop_site)
     webhooks.deliver(_late_events(webhooks, refused.late)["payment.captured"])
+    decide_refunds(services.db, refund=True)
     _configure(sandbox, merchant_balance=100)
 
     assert refund_reserved(services.db, services.gateway) == 1
@@ -360,6 +379,7 @@ def test_a_refund_razorpay_refuses_or_fails_leaves_the_duplicate_flagged_and_acc
     _configure(sandbox, merchant_balance=10_000_000_00, refund_outcome="pending")
     failing = _double_pay(checkout, shop_site, product={"sku": "data-201", "name": "Data 201"})
     webhooks.deliver(_late_events(webhooks, failing.late)["payment.captured"])
+    decide_refunds(services.db, refund=True)
     refund_reserved(services.db, services.gateway)
     (pending,) = _refunds_at_razorpay(sandbox, failing.late)
     requests.post(
@@ -442,3 +462,46 @@ def _wait_for_refunds_at_razorpay(sandbox: Any, payment_id: str, count: int) -> 
             return
         time.sleep(0.05)
     raise AssertionError("the sandbox never created the refund")
+
+
+def test_the_worker_decides_each_duplicate_once_under_its_own_setting(
+    app: Flask,
+    make_app: Any,
+    checkout: Checkout,
+    shop_site: SiteCredentials,
+    sandbox: Any,
+    db_rows: Any,
+) -> None:
+    """Whichever app's channel marks a duplicate, the setting of the worker that first sees
+    it decides: off leaves it flagged for good (a later worker with it on changes nothing),
+    on refunds it."""
+    keeping_app = make_app(refund_duplicate_payments=False)
+    keeping = _services(keeping_app)
+    hooks_of_keeping_app = RazorpayWebhooks(keeping_app.test_client(), sandbox)
+    kept = _double_pay(checkout, shop_site)
+    refunded = _double_pay(checkout, shop_site, product={"sku": "data-201", "name": "Data 201"})
+
+    hooks_of_keeping_app.deliver(_late_events(hooks_of_keeping_app, kept.late)["payment.captured"])
+    assert db_rows(
+        "SELECT refund_undecided, needs_attention FROM payments WHERE id = %s", kept.late
+    ) == [{"refund_undecided": True, "needs_attention": NOT_REFUNDED}]
+    run_pass(keeping, requests.Session())
+    hooks_of_keeping_app.deliver(
+        _late_events(hooks_of_keeping_app, refunded.late)["payment.captured"]
+    )
+    run_pass(_services(app), requests.Session())
+    run_pass(_services(app), requests.Session())
+
+    assert _refunds_at_razorpay(sandbox, kept.late) == []
+    (refund,) = _refunds_at_razorpay(sandbox, refunded.late)
+    assert (refund["amount"], refund["status"]) == (PRICE, "processed")
+    assert db_rows(
+        "SELECT id, refund_undecided, needs_attention FROM payments WHERE id = ANY(%s) ORDER BY id",
+        [kept.late, refunded.late],
+    ) == sorted(
+        [
+            {"id": kept.late, "refund_undecided": False, "needs_attention": NOT_REFUNDED},
+            {"id": refunded.late, "refund_undecided": False, "needs_attention": None},
+        ],
+        key=lambda row: row["id"],
+    )

@@ -13,8 +13,10 @@ import requests
 from flask import Flask
 
 from bench.seed import insert_reconcile_orders
+from payments_service.duplicate_payments import UNSAID_REPEAT
 from payments_service.reconcile import heal_open_orders, reconcile_window
 from payments_service.sandbox import SandboxConfig, start_background
+from payments_service.worker import run_pass
 from tests.conftest import Checkout, SiteCredentials, register_site
 
 WINDOW = {
@@ -160,6 +162,38 @@ def test_an_old_site_purchase_is_imported_with_its_enrollment(
     assert len(db_rows("SELECT id FROM orders")) == 1
 
 
+def test_an_old_site_purchase_of_a_product_its_buyer_owns_is_flagged_never_refunded(
+    rapp: Flask,
+    own_sandbox: Any,
+    shop: Checkout,
+    new_site: SiteCredentials,
+    old_site: SiteCredentials,
+    db_rows: Any,
+) -> None:
+    bought = shop.buy(new_site)
+    old = _old_site_purchase(own_sandbox, "asha@example.com", notes={"sku": "python-101"})
+    args = ["reconcile", "--from", _cli_time(-1), "--to", _cli_time(1)]
+
+    result = rapp.test_cli_runner().invoke(args=[*args, "--import-site", "old-site"])
+    run_pass(rapp.extensions["payments_service"], requests.Session())
+
+    assert json.loads(result.stdout)["adopted"] == 1
+    (enrollment,) = db_rows("SELECT id, order_id FROM enrollments")
+    assert enrollment["order_id"] == bought["id"]
+    (adopted,) = db_rows(
+        "SELECT o.status, o.allow_owned, p.duplicate_of_enrollment, p.needs_attention "
+        "FROM orders o JOIN payments p ON p.order_id = o.id WHERE o.razorpay_order_id = %s",
+        old["id"],
+    )
+    assert adopted == {
+        "status": "paid",
+        "allow_owned": None,
+        "duplicate_of_enrollment": enrollment["id"],
+        "needs_attention": UNSAID_REPEAT,
+    }
+    assert db_rows("SELECT id FROM refunds") == []
+
+
 def test_import_derives_the_sku_from_a_mapping_file_and_dry_run_writes_nothing(
     rapp: Flask, own_sandbox: Any, old_site: SiteCredentials, db_rows: Any, tmp_path: Path
 ) -> None:
@@ -203,18 +237,11 @@ def test_the_worker_pass_heals_old_unpaid_orders(
     shop.pay(order)
     services = rapp.extensions["payments_service"]
 
-    report = heal_open_orders(
-        services.db, services.gateway, older_than=timedelta(0), refund_duplicates=True
-    )
+    report = heal_open_orders(services.db, services.gateway, older_than=timedelta(0))
 
     assert (report.seen, report.updated) == (1, 1)
     assert db_rows("SELECT status FROM orders") == [{"status": "paid"}]
-    assert (
-        heal_open_orders(
-            services.db, services.gateway, older_than=timedelta(0), refund_duplicates=True
-        ).seen
-        == 0
-    )
+    assert heal_open_orders(services.db, services.gateway, older_than=timedelta(0)).seen == 0
 
 
 def test_reconcile_needs_an_admin_and_a_forward_window(
@@ -378,7 +405,6 @@ def test_a_malformed_payment_is_skipped_and_the_rest_of_its_page_applied(
         OnePage(),  # type: ignore[arg-type]
         datetime.now(UTC) - timedelta(hours=1),
         datetime.now(UTC) + timedelta(hours=1),
-        refund_duplicates=True,
     )
 
     assert (report.seen, report.updated, report.errors) == (2, 1, 1)

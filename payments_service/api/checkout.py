@@ -46,6 +46,7 @@ class PaymentSchema(Schema):
     method = fields.String(allow_none=True)
     captured_at = fields.DateTime(allow_none=True)
     duplicate_of = fields.String(allow_none=True)
+    duplicate_of_enrollment = fields.String(allow_none=True)
     needs_attention = fields.String(allow_none=True)
 
 
@@ -67,11 +68,7 @@ def verify() -> dict[str, Any]:
     body = load_json(VERIFY)
     settings = services().settings
     outcome: PaymentOutcome = verify_checkout(
-        services().db,
-        services().gateway,
-        settings.razorpay_key_secret,
-        CheckoutResult(**body),
-        refund_duplicates=settings.refund_duplicate_payments,
+        services().db, services().gateway, settings.razorpay_key_secret, CheckoutResult(**body)
     )
     result: dict[str, Any] = VERIFY_RESULT.dump(outcome)
     return result

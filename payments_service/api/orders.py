@@ -82,6 +82,7 @@ class OrderSchema(Schema):
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
     paid_at = fields.DateTime(allow_none=True)
+    allow_owned = fields.Boolean(allow_none=True)
     checkout = fields.Method("_checkout")
 
     def _checkout(self, order: Any) -> dict[str, Any]:

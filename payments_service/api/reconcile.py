@@ -28,12 +28,6 @@ def reconcile() -> dict[str, Any]:
     """Apply every Razorpay payment created in the window; report what changed."""
     current_admin()
     body = load_json(RECONCILE)
-    report = reconcile_window(
-        services().db,
-        services().gateway,
-        body["from_"],
-        body["to"],
-        refund_duplicates=services().settings.refund_duplicate_payments,
-    )
+    report = reconcile_window(services().db, services().gateway, body["from_"], body["to"])
     services().metrics.record_reconcile(report.counts())
     return report.as_dict()

@@ -13,8 +13,9 @@ from . import Cursor
 # orders.customer_email) and shapes it into (at, seq, kind, ids, amount, details); seq
 # orders facts stamped in one transaction (same now()) as they happen: authorized before
 # captured before granted. A duplicate payment (captured on an order another payment had
-# paid) is a payment.captured entry whose details name the payment it duplicates; its
-# refund is in `refunded` like any other, so the totals hold both captures and the refund.
+# paid, or paying for a product the customer already owned) is a payment.captured entry
+# whose details name the payment or enrollment it duplicates; its refund is in `refunded`
+# like any other, so the totals hold both captures and the refund.
 _TRAIL = """
 WITH o AS (
     SELECT id, site_id, product_sku, amount, currency, created_at
@@ -41,7 +42,8 @@ SELECT p.captured_at, 4, 'payment.captured', o.site_id, o.id, p.id, NULL, NULL, 
        jsonb_strip_nulls(jsonb_build_object(
            'method', p.method, 'card_network', p.card_network, 'card_last4', p.card_last4,
            'vpa', p.vpa, 'bank', p.bank, 'wallet', p.wallet, 'fee', p.fee, 'tax', p.tax,
-           'duplicate_of', p.duplicate_of, 'needs_attention', p.needs_attention))
+           'duplicate_of', p.duplicate_of, 'duplicate_of_enrollment', p.duplicate_of_enrollment,
+           'needs_attention', p.needs_attention))
   FROM o JOIN payments p ON p.order_id = o.id WHERE p.captured_at IS NOT NULL
 UNION ALL
 SELECT r.created_at, 6, 'refund.requested', o.site_id, o.id, r.payment_id, r.id, NULL,

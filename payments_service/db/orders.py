@@ -13,7 +13,7 @@ from . import Cursor
 _COLUMNS = """id, razorpay_order_id, site_id, status, amount, currency, amount_paid,
               amount_refunded, product_sku, product_name, customer_email, customer_name,
               customer_contact, site_user_id, receipt, notes, idempotency_key,
-              request_fingerprint, created_at, updated_at, paid_at"""
+              request_fingerprint, created_at, updated_at, paid_at, allow_owned"""
 
 _QUALIFIED_COLUMNS = ", ".join("o." + column.strip() for column in _COLUMNS.split(","))
 
@@ -45,6 +45,9 @@ class Order:
     created_at: datetime
     updated_at: datetime
     paid_at: datetime | None
+    # True: a deliberate repeat of a product the customer may own; False: not; None: not
+    # recorded (made before migration 0007, or adopted from the old site).
+    allow_owned: bool | None
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class NewOrder:
     notes: dict[str, str]
     idempotency_key: str | None
     request_fingerprint: str | None
+    allow_owned: bool | None
 
 
 def insert(cur: Cursor, order: NewOrder, razorpay_order_id: str) -> Order | None:
@@ -73,11 +77,12 @@ def insert(cur: Cursor, order: NewOrder, razorpay_order_id: str) -> Order | None
         f"""
         INSERT INTO orders (id, razorpay_order_id, site_id, amount, currency, product_sku,
                             product_name, customer_email, customer_name, customer_contact,
-                            site_user_id, receipt, notes, idempotency_key, request_fingerprint)
+                            site_user_id, receipt, notes, idempotency_key, request_fingerprint,
+                            allow_owned)
         VALUES (%(id)s, %(razorpay_order_id)s, %(site_id)s, %(amount)s, %(currency)s,
                 %(product_sku)s, %(product_name)s, %(customer_email)s, %(customer_name)s,
                 %(customer_contact)s, %(site_user_id)s, %(receipt)s, %(notes)s,
-                %(idempotency_key)s, %(request_fingerprint)s)
+                %(idempotency_key)s, %(request_fingerprint)s, %(allow_owned)s)
         ON CONFLICT ON CONSTRAINT {IDEMPOTENCY_CONSTRAINT} DO NOTHING
         RETURNING {_COLUMNS}
         """,  # noqa: S608 - only fixed identifiers are formatted in

@@ -12,7 +12,8 @@ from . import Cursor
 _COLUMNS = """id, order_id, status, amount, currency, amount_refunded, method, card_network,
               card_last4, bank, wallet, vpa, fee, tax, error_code, error_description,
               error_reason, razorpay_created_at, authorized_at, captured_at, failed_at,
-              created_at, updated_at, duplicate_of, needs_attention"""
+              created_at, updated_at, duplicate_of, needs_attention,
+              duplicate_of_enrollment, refund_undecided"""
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,16 @@ class Payment:
     updated_at: datetime
     duplicate_of: str | None
     needs_attention: str | None
+    duplicate_of_enrollment: str | None
+    # A duplicate whose automatic refund the worker has yet to decide on.
+    refund_undecided: bool
+
+    @property
+    def is_duplicate(self) -> bool:
+        """Money taken for nothing: a second payment of a paid order (``duplicate_of``) or
+        the payment of an order for a product its buyer already owned
+        (``duplicate_of_enrollment``)."""
+        return self.duplicate_of is not None or self.duplicate_of_enrollment is not None
 
 
 @dataclass(frozen=True)
@@ -149,8 +160,11 @@ def set_refunded(cur: Cursor, payment_id: str, amount_refunded: int) -> None:
            SET amount_refunded = %(refunded)s, updated_at = now(),
                status = CASE WHEN %(refunded)s >= amount THEN 'refunded'
                              WHEN status = 'refunded' THEN 'captured' ELSE status END,
-               needs_attention = CASE WHEN %(refunded)s >= amount AND duplicate_of IS NOT NULL
-                                      THEN NULL ELSE needs_attention END
+               needs_attention = CASE WHEN %(refunded)s >= amount
+                                       AND (duplicate_of IS NOT NULL
+                                            OR duplicate_of_enrollment IS NOT NULL)
+                                      THEN NULL ELSE needs_attention END,
+               refund_undecided = refund_undecided AND %(refunded)s < amount
          WHERE id = %(id)s
         """,
         {"id": payment_id, "refunded": amount_refunded},
@@ -171,16 +185,47 @@ def paying_payment(cur: Cursor, order_id: str, other_than: str) -> Payment | Non
     return Payment(**row) if row else None
 
 
-def mark_duplicate(
-    cur: Cursor, payment_id: str, duplicate_of: str, attention: str | None
-) -> Payment:
-    """Record that the payment duplicates ``duplicate_of``, flagged for an admin or not."""
+@dataclass(frozen=True)
+class DuplicateMark:
+    """What makes a payment a duplicate (the payment, or the enrollment, it duplicates),
+    what an admin is told about it, and whether its refund is still to be decided."""
+
+    of_payment: str | None
+    of_enrollment: str | None
+    attention: str | None
+    refund_undecided: bool
+
+
+def mark_duplicate(cur: Cursor, payment_id: str, mark: DuplicateMark) -> Payment:
+    """Record that the payment is a duplicate."""
     cur.execute(
-        f"""UPDATE payments SET duplicate_of = %s, needs_attention = %s, updated_at = now()
+        f"""UPDATE payments
+               SET duplicate_of = %s, duplicate_of_enrollment = %s, needs_attention = %s,
+                   refund_undecided = %s, updated_at = now()
              WHERE id = %s RETURNING {_COLUMNS}""",  # noqa: S608
-        (duplicate_of, attention, payment_id),
+        (mark.of_payment, mark.of_enrollment, mark.attention, mark.refund_undecided, payment_id),
     )
     return Payment(**cur.fetchone())
+
+
+def list_undecided(cur: Cursor, limit: int) -> list[Payment]:
+    """Duplicates whose refund is still to be decided, oldest capture first."""
+    cur.execute(
+        f"""SELECT {_COLUMNS} FROM payments WHERE refund_undecided
+             ORDER BY captured_at, id LIMIT %s""",  # noqa: S608
+        (limit,),
+    )
+    return [Payment(**row) for row in cur.fetchall()]
+
+
+def decide_refund(cur: Cursor, payment_id: str, attention: str | None) -> None:
+    """Record that the duplicate's refund is decided, and what an admin is told now."""
+    cur.execute(
+        """UPDATE payments SET refund_undecided = false, needs_attention = %s,
+                  updated_at = now()
+            WHERE id = %s""",
+        (attention, payment_id),
+    )
 
 
 def flag(cur: Cursor, payment_id: str, attention: str) -> None:

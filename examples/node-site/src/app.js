@@ -198,6 +198,8 @@ function applyNotification(event, access, logger) {
       access.apply(event.data.enrollment, event.data.site_user_id);
       break;
     case 'order.paid': // data = { order, payment } for an order THIS site created
+    // (payment.duplicate_of_enrollment set: the buyer already owned the course, e.g. paid
+    // in two tabs; no enrollment.granted follows, and refund.processed does)
     case 'payment.failed': // e.g. tell the buyer, or offer another payment method
     case 'refund.processed':
     case 'refund.failed':
