@@ -25,7 +25,7 @@ TRAIL_LIMIT = 2000
 SITE_DETAILS: dict[str, frozenset[str]] = {
     "payment.failed": frozenset({"error_code", "error_description", "error_reason", "method"}),
     "payment.authorized": frozenset({"method"}),
-    "payment.captured": frozenset({"method", "duplicate_of"}),
+    "payment.captured": frozenset({"method", "duplicate_of", "duplicate_of_enrollment"}),
     "refund.requested": frozenset({"speed", "status"}),
     "refund.processed": frozenset({"razorpay_refund_id", "speed"}),
     "refund.failed": frozenset({"razorpay_refund_id"}),
