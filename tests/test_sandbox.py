@@ -679,6 +679,7 @@ def test_chaos_settings_are_validated_and_shown(
         "api_failure_rate": 0.0,
         "api_timeout_rate": 0.0,
         "api_timeout_ms": 30000,
+        "api_late_answer_rate": 0.0,
         "seed": None,
     }
     assert http.get(url).json().items() >= defaults.items()
@@ -694,6 +695,7 @@ def test_chaos_settings_are_validated_and_shown(
         {"api_failure_rate": "0.5"},
         {"api_timeout_rate": True},
         {"api_timeout_ms": 600_000},
+        {"api_late_answer_rate": -0.1},
         {"seed": "lucky"},
     ):
         response = http.patch(url, json=bad)
@@ -872,6 +874,29 @@ def test_api_timeout_rate_hangs_calls_without_any_change(
 
     http.patch(f"{sandbox.url}/_sandbox/config", json={"api_timeout_rate": 0.0})
     assert sdk.order.all()["count"] == 0
+
+
+def test_api_late_answer_rate_serves_calls_but_holds_their_answers_back(
+    start_sandbox: Callable[..., BackgroundSandbox],
+    http: requests.Session,
+    connect: Callable[..., razorpay.Client],
+) -> None:
+    sandbox = start_sandbox(api_late_answer_rate=1.0, api_timeout_ms=300)
+    sdk = connect(sandbox)
+    with pytest.raises(requests.Timeout):
+        sdk.order.create({"amount": 10000, "currency": "INR", "receipt": "lost-1"}, timeout=0.1)
+    patient = http.post(
+        f"{sandbox.url}/v1/orders",
+        json={"amount": 20000, "currency": "INR", "receipt": "late-1"},
+        auth=(KEY_ID, KEY_SECRET),
+        timeout=5,
+    )
+    assert patient.status_code == 200 and patient.json()["receipt"] == "late-1"
+
+    http.patch(f"{sandbox.url}/_sandbox/config", json={"api_late_answer_rate": 0.0})
+    lost = sdk.order.all({"receipt": "lost-1"})["items"]
+    assert [(order["amount"], order["receipt"]) for order in lost] == [(10000, "lost-1")]
+    assert sdk.order.all()["count"] == 2
 
 
 def test_events_can_be_redelivered(

@@ -6,7 +6,7 @@ import hmac
 import time
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, after_this_request, request
 
 from .chaos import ApiFault
 from .config import SandboxConfig
@@ -53,10 +53,12 @@ def _authenticate(config: SandboxConfig) -> None:
 
 
 def _simulate_fault(sandbox: Sandbox) -> None:
-    """Fail or time out the share of calls the chaos knobs ask for, before any handler runs.
+    """Fail, time out or answer late the share of calls the chaos knobs ask for.
 
-    A timed-out call hangs for ``api_timeout_ms`` and then answers 504, so a client with a
-    shorter read timeout gives up first; either way nothing has changed.
+    A failed or timed-out call never reaches its handler: a timed-out one hangs for
+    ``api_timeout_ms`` and then answers 504, so a client with a shorter read timeout gives
+    up first; either way nothing has changed. A late answer is served (it changes what the
+    call changes) and then held back for ``api_timeout_ms``.
     """
     fault = sandbox.chaos.api_fault()
     if fault is ApiFault.TIMEOUT:
@@ -65,6 +67,13 @@ def _simulate_fault(sandbox: Sandbox) -> None:
     if fault is ApiFault.FAILURE:
         status = sandbox.chaos.failure_status()
         raise server_error() if status == 500 else gateway_error(status)
+    if fault is ApiFault.LATE_ANSWER:
+        delay_ms = sandbox.config.api_timeout_ms
+
+        @after_this_request
+        def answer_late(response: Response) -> Response:
+            sandbox.chaos.hang(delay_ms)
+            return response
 
 
 def _new_notes(body: Json) -> Notes:
