@@ -899,6 +899,40 @@ def test_api_late_answer_rate_serves_calls_but_holds_their_answers_back(
     assert sdk.order.all()["count"] == 2
 
 
+def test_a_refund_key_still_being_processed_gets_razorpays_409(
+    start_sandbox: Callable[..., BackgroundSandbox],
+    http: requests.Session,
+    connect: Callable[..., razorpay.Client],
+) -> None:
+    sandbox = start_sandbox(api_timeout_ms=1000)
+    sdk = connect(sandbox)
+    payment_id = paid_payment(sdk, http, sandbox)["id"]
+    refund_url = f"{sandbox.url}/v1/payments/{payment_id}/refund"
+    key = {"X-Refund-Idempotency": "refund-key-0001"}
+    http.patch(f"{sandbox.url}/_sandbox/config", json={"api_timeout_rate": 1.0})
+    with pytest.raises(requests.Timeout):  # the first hangs at Razorpay
+        http.post(
+            refund_url, json={"amount": 1000}, headers=key, auth=(KEY_ID, KEY_SECRET), timeout=0.2
+        )
+    http.patch(f"{sandbox.url}/_sandbox/config", json={"api_timeout_rate": 0.0})
+
+    again = http.post(refund_url, json={"amount": 1000}, headers=key, auth=(KEY_ID, KEY_SECRET))
+    other_key = {"X-Refund-Idempotency": "refund-key-0002"}
+    other = http.post(
+        refund_url, json={"amount": 1000}, headers=other_key, auth=(KEY_ID, KEY_SECRET)
+    )
+
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "BAD_REQUEST_ERROR"
+    assert other.status_code == 200
+    deadline = time.monotonic() + 5
+    while again.status_code == 409 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        again = http.post(refund_url, json={"amount": 1000}, headers=key, auth=(KEY_ID, KEY_SECRET))
+    assert again.status_code == 200  # the hung one changed nothing: this one is made
+    assert sdk.payment.fetch_multiple_refund(payment_id)["count"] == 2
+
+
 def test_events_can_be_redelivered(
     sdk: razorpay.Client,
     http: requests.Session,

@@ -76,6 +76,7 @@ class SandboxState:
         self._refunds_by_payment: dict[str, list[Refund]] = {}
         self._publish = publish
         self._lock = threading.RLock()
+        self._refund_keys_in_progress: set[str] = set()
 
     @property
     def payments(self) -> Mapping[str, Payment]:
@@ -98,6 +99,20 @@ class SandboxState:
         self._refunds[refund.id] = refund
         self.refund_timeline.add(refund)
         self._refunds_by_payment.setdefault(refund.payment_id, []).append(refund)
+
+    def begin_refund_request(self, key: str) -> bool:
+        """Note that a refund request with this idempotency key is being processed; False
+        when another one with the key still is."""
+        with self._lock:
+            if key in self._refund_keys_in_progress:
+                return False
+            self._refund_keys_in_progress.add(key)
+            return True
+
+    def end_refund_request(self, key: str) -> None:
+        """The refund request with this idempotency key has been answered."""
+        with self._lock:
+            self._refund_keys_in_progress.discard(key)
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -123,6 +138,7 @@ class SandboxState:
         with self._lock:
             self.orders.clear()
             self.refund_keys.clear()
+            self._refund_keys_in_progress.clear()
             self.payment_timeline.clear()
             self.refund_timeline.clear()
             self._payments.clear()
