@@ -133,5 +133,10 @@ class GatewayUnreached(GatewayUnavailable):
     nothing there."""
 
 
+class GatewayBusy(GatewayUnavailable):
+    """Razorpay is still processing an earlier request with the same idempotency key (its
+    409): that request's outcome is not known yet."""
+
+
 class ConfigurationError(Exception):
     """The environment does not describe a runnable service; raised at start-up."""

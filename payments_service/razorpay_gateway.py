@@ -19,7 +19,7 @@ import razorpay.errors
 import requests
 import urllib3.exceptions
 
-from .errors import GatewayError, GatewayUnavailable, GatewayUnreached
+from .errors import GatewayBusy, GatewayError, GatewayUnavailable, GatewayUnreached
 
 log = logging.getLogger(__name__)
 Entity = dict[str, Any]
@@ -119,13 +119,24 @@ class RazorpayGateway:
         idempotency_key: str,
     ) -> Entity:
         """Refund (part of) a captured payment. Razorpay dedupes on X-Refund-Idempotency,
-        so the caller may repeat a call whose outcome it never learnt with the same key."""
+        so the caller may repeat a call whose outcome it never learnt with the same key;
+        while the first is still being processed, Razorpay answers 409: GatewayBusy."""
         body = {"amount": amount, "speed": speed, "notes": notes}
-        headers = {"X-Refund-Idempotency": idempotency_key}
-        return self._call(
-            "payment.refund",
-            partial(self._client.payment.refund, payment_id, body, headers=headers, **self._opts),
-        )
+        statuses: list[int] = []  # the SDK keeps only an error's description, not its status
+
+        def note_status(response: requests.Response, *_: Any, **__: Any) -> None:
+            statuses.append(response.status_code)
+
+        options = {"headers": {"X-Refund-Idempotency": idempotency_key}, **self._opts}
+        refund = partial(self._client.payment.refund, payment_id, body, **options)
+        try:
+            return self._call("payment.refund", partial(refund, hooks={"response": note_status}))
+        except GatewayUnavailable:
+            raise
+        except GatewayError as exc:
+            if statuses == [409]:
+                raise GatewayBusy("Razorpay is still making a refund with this key") from exc
+            raise
 
     def payment_refunds(self, payment_id: str) -> list[Entity]:
         """Every refund of one payment (Razorpay's page of up to 100)."""
