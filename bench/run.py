@@ -63,6 +63,8 @@ RECONCILE_PAYMENTS = _setting("BENCH_RECONCILE_PAYMENTS", 100_000)
 RECONCILE_MAX_SECONDS = _setting("BENCH_RECONCILE_MAX_SECONDS", 120)
 SLOW_SANDBOX_MS = 200
 WARMUP_SECONDS = 2
+# Enough distinct keys for a run: about three times the order rate this machine reaches.
+KEYED_ORDERS_PER_SECOND = 1500
 DUPLICATE_EVENTS = 10
 PREP_THREADS = 16
 HISTORY_SITE = "bench-history"
@@ -387,6 +389,27 @@ class Bench:
                 self.wrk("orders_slow", file, partial(self._orders_added, self._api_orders()))
         finally:
             self.sandbox_config(latency_ms=0)
+        self.keyed_orders()
+
+    def keyed_orders(self) -> None:
+        """Orders as sites send them, each with a new Idempotency-Key: the key's bookkeeping
+        is the difference from the runs without one. Every run gets keys of its own (wrk
+        starts a request file from the top), so none is a replay."""
+        self.scenario("orders_keyed", "POST /v1/orders, a new Idempotency-Key each")
+        self.warm_up(self.keyed_orders_file("warm-up"))
+        for run in range(RUNS):
+            file = self.keyed_orders_file(f"run{run}")
+            check = partial(self._orders_added, self._api_orders())
+            self.wrk("orders_keyed", file, check, distinct=True)
+
+    def keyed_orders_file(self, prefix: str) -> Path:
+        body = json.dumps(ORDER_BODY, indent=None)
+        headers = {**JSON, **self.site_auth}
+        orders = [
+            Request("POST", "/v1/orders", {**headers, "Idempotency-Key": f"{prefix}-{n}"}, body)
+            for n in range(KEYED_ORDERS_PER_SECOND * max(DURATION, WARMUP_SECONDS))
+        ]
+        return self.requests_file(f"orders-keyed-{prefix}", orders)
 
     def _api_orders(self) -> int:
         return self.count("SELECT count(*) FROM orders WHERE site_id = %s", (self.stack.site_id,))

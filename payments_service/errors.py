@@ -60,6 +60,18 @@ class IdempotencyKeyReused(ServiceError):
     title = "Idempotency-Key reused with a different body"
 
 
+class IdempotencyKeyInUse(Conflict):
+    """Another request with this Idempotency-Key is still being served (or its outcome at
+    Razorpay is not yet known); ``retry_after`` is the number of seconds to wait."""
+
+    code = "idempotency_key_in_use"
+    title = "Idempotency-Key in use"
+
+    def __init__(self, detail: str, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after = retry_after
+
+
 class NotRefundable(ServiceError):
     """The payment cannot be refunded as asked: not captured, or not that much left."""
 
@@ -132,6 +144,16 @@ class DatabaseUnavailable(ServiceError):
             reason=reason,
         )
         self.reason = reason
+
+
+class GatewayUnreached(GatewayUnavailable):
+    """No connection to Razorpay could be made: the request never left, so it changed
+    nothing there."""
+
+
+class GatewayBusy(GatewayUnavailable):
+    """Razorpay is still processing an earlier request with the same idempotency key (its
+    409): that request's outcome is not known yet."""
 
 
 class ConfigurationError(Exception):

@@ -1,4 +1,5 @@
-"""Orders: create one at Razorpay and here (idempotently), read them, list them."""
+"""Orders: create one at Razorpay and here (one Idempotency-Key, one Razorpay order), read
+them, list them."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from . import order_reservations as reservations
 from .auth import Caller
 from .db import Database
 from .db import enrollments as enrollments_sql
 from .db import orders as sql
 from .db.orders import NewOrder, Order
-from .errors import AlreadyOwned, Forbidden, IdempotencyKeyReused, NotFound
+from .errors import AlreadyOwned, Forbidden, NotFound
 from .ids import new_id
+from .order_reservations import KeyLease
 from .pagination import Page, decode_cursor, page_of
 from .razorpay_gateway import RazorpayGateway
 
@@ -45,20 +48,20 @@ def create_order(
     caller: Caller,
     request: OrderRequest,
     idempotency_key: str | None,
+    lease: KeyLease,
     allow_owned: bool = False,
 ) -> tuple[Order, bool]:
     """Create the order at Razorpay, then store it; return it and whether it is new.
 
-    The same Idempotency-Key with the same body returns the first order (even once it is
-    paid); with another body it raises IdempotencyKeyReused. A new order for a product the
-    customer already owns (an active enrollment) raises AlreadyOwned unless
-    ``allow_owned`` says it is a deliberate repeat; the flag is not part of the body a key
-    compares, and is stored on the order (paid while its customer owns the product, a
-    deliberate repeat grants nothing and is kept, any other order is a duplicate purchase:
-    duplicate_payments.py). Razorpay is called before any transaction opens, so a Razorpay
-    failure writes nothing. Two concurrent requests with one key may both reach Razorpay; only
-    one order is stored and both get it (the other Razorpay order is never shown to a
-    buyer, so it can never be paid).
+    The same Idempotency-Key and body return the first order (even once paid); another
+    body raises IdempotencyKeyReused. One key makes one Razorpay order, ever: the key is
+    reserved first, and while a request holds it others get IdempotencyKeyInUse
+    (order_reservations.py). A new order for a product the customer already owns (an
+    active enrollment) raises AlreadyOwned unless ``allow_owned`` says it is a deliberate
+    repeat; the flag is not part of the body a key compares, and is stored on the order
+    (paid while its customer owns the product, a deliberate repeat grants nothing and is
+    kept, any other order is a duplicate purchase: duplicate_payments.py). GatewayError or
+    GatewayUnavailable: Razorpay refused or failed; no order is stored.
     """
     if caller.site_id is None:
         raise Forbidden("orders are created by a site: use a site token")
@@ -70,20 +73,14 @@ def create_order(
     if not allow_owned:
         _refuse_if_owned(db, request)
     new = _new_order(caller.site_id, request, idempotency_key, fingerprint, allow_owned)
-    notes = {**request.notes, "sku": request.sku, "site_id": new.site_id, "order_ref": new.id}
-    created = gateway.create_order(
-        amount=request.amount, currency=request.currency, receipt=new.id, notes=notes
-    )
-    with db.transaction() as cur:
-        order = sql.insert(cur, new, created["id"])
-    if order is not None:
+    if idempotency_key is None:
+        created = reservations.ask_razorpay(gateway, new)
+        with db.transaction() as cur:
+            order = sql.insert(cur, new, created["id"])
+        if order is None:
+            raise RuntimeError("an order without an Idempotency-Key cannot conflict on it")
         return order, True
-    # Only a unique Idempotency-Key makes the insert a no-op: a concurrent request with
-    # the same key stored its order first, and this request returns that one.
-    winner = _replay(db, caller.site_id, str(idempotency_key), fingerprint)
-    if winner is None:
-        raise RuntimeError("order insert skipped but no order holds its Idempotency-Key")
-    return winner, False
+    return reservations.create_with_key(db, gateway, new, idempotency_key, lease)
 
 
 def get_order(db: Database, caller: Caller, order_id: str) -> Order:
@@ -142,12 +139,7 @@ def checkout_options(order: Order, key_id: str, merchant_name: str) -> dict[str,
 def _replay(db: Database, site_id: str, key: str, fingerprint: str) -> Order | None:
     with db.read() as cur:
         earlier = sql.get_by_idempotency_key(cur, site_id, key)
-    if earlier is not None and earlier.request_fingerprint != fingerprint:
-        raise IdempotencyKeyReused(
-            "this Idempotency-Key was used for a different order request",
-            field="Idempotency-Key",
-        )
-    return earlier
+    return reservations.same_request(earlier, fingerprint) if earlier is not None else None
 
 
 def _refuse_if_owned(db: Database, request: OrderRequest) -> None:

@@ -17,8 +17,9 @@ from typing import Any, TypeVar
 import razorpay
 import razorpay.errors
 import requests
+import urllib3.exceptions
 
-from .errors import GatewayError, GatewayUnavailable
+from .errors import GatewayBusy, GatewayError, GatewayUnavailable, GatewayUnreached
 
 log = logging.getLogger(__name__)
 Entity = dict[str, Any]
@@ -79,6 +80,14 @@ class RazorpayGateway:
         body = {"amount": amount, "currency": currency, "receipt": receipt, "notes": notes}
         return self._call("order.create", lambda: self._client.order.create(body, **self._opts))
 
+    def find_orders_by_receipt(self, receipt: str) -> list[Entity]:
+        """The orders created with this receipt (Razorpay's list filter), newest first."""
+        found = self._read(
+            "order.all",
+            partial(self._client.order.all, {"receipt": receipt, "count": PAGE_SIZE}, **self._opts),
+        )
+        return list(found.get("items", []))
+
     def fetch_order(self, razorpay_order_id: str) -> Entity:
         """Fetch one order."""
         return self._read(
@@ -110,13 +119,24 @@ class RazorpayGateway:
         idempotency_key: str,
     ) -> Entity:
         """Refund (part of) a captured payment. Razorpay dedupes on X-Refund-Idempotency,
-        so the caller may repeat a call whose outcome it never learnt with the same key."""
+        so the caller may repeat a call whose outcome it never learnt with the same key;
+        while the first is still being processed, Razorpay answers 409: GatewayBusy."""
         body = {"amount": amount, "speed": speed, "notes": notes}
-        headers = {"X-Refund-Idempotency": idempotency_key}
-        return self._call(
-            "payment.refund",
-            partial(self._client.payment.refund, payment_id, body, headers=headers, **self._opts),
-        )
+        statuses: list[int] = []  # the SDK keeps only an error's description, not its status
+
+        def note_status(response: requests.Response, *_: Any, **__: Any) -> None:
+            statuses.append(response.status_code)
+
+        options = {"headers": {"X-Refund-Idempotency": idempotency_key}, **self._opts}
+        refund = partial(self._client.payment.refund, payment_id, body, **options)
+        try:
+            return self._call("payment.refund", partial(refund, hooks={"response": note_status}))
+        except GatewayUnavailable:
+            raise
+        except GatewayError as exc:
+            if statuses == [409]:
+                raise GatewayBusy("Razorpay is still making a refund with this key") from exc
+            raise
 
     def payment_refunds(self, payment_id: str) -> list[Entity]:
         """Every refund of one payment (Razorpay's page of up to 100)."""
@@ -198,7 +218,8 @@ class RazorpayGateway:
             return call()
         except _TRANSPORT_ERRORS as exc:
             log.warning("razorpay %s unreachable: %s", operation, type(exc).__name__)
-            raise GatewayUnavailable("Razorpay could not be reached; try again shortly") from exc
+            unavailable = GatewayUnreached if _never_sent(exc) else GatewayUnavailable
+            raise unavailable("Razorpay could not be reached; try again shortly") from exc
         except razorpay.errors.BadRequestError as exc:
             log.warning("razorpay %s refused: %s", operation, exc)
             reason = exc.args[0] if exc.args else ""
@@ -209,3 +230,12 @@ class RazorpayGateway:
         except ValueError as exc:  # a non-JSON answer, e.g. an HTML error page from a proxy
             log.warning("razorpay %s answered something that is not JSON", operation)
             raise GatewayUnavailable("Razorpay gave an unreadable answer") from exc
+
+
+def _never_sent(error: requests.RequestException) -> bool:
+    """Whether the request failed before a connection existed (refused, unresolvable, or
+    timed out connecting), so Razorpay cannot have seen it."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    cause = error.args[0] if error.args else None
+    return isinstance(getattr(cause, "reason", None), urllib3.exceptions.ConnectTimeoutError)

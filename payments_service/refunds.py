@@ -21,8 +21,10 @@ from .db.orders import Order
 from .db.payments import Payment
 from .db.refunds import NewRefund, Refund
 from .errors import (
+    GatewayBusy,
     GatewayError,
     GatewayUnavailable,
+    IdempotencyKeyInUse,
     IdempotencyKeyReused,
     NotFound,
     NotRefundable,
@@ -63,9 +65,11 @@ def create_refund(
 ) -> tuple[Refund, bool]:
     """Refund at Razorpay and record it; return it and whether this call created it.
 
-    Raises NotFound, NotRefundable, ValidationFailed, IdempotencyKeyReused, and
-    GatewayError (Razorpay refused: nothing recorded) or GatewayUnavailable (outcome
-    unknown: a retry with the same Idempotency-Key finds or repeats it, never doubles it).
+    Raises NotFound, NotRefundable, ValidationFailed, IdempotencyKeyReused,
+    IdempotencyKeyInUse (Razorpay is still making the refund of an earlier request with
+    the key), and GatewayError (Razorpay refused: nothing recorded) or GatewayUnavailable
+    (outcome unknown: a retry with the same Idempotency-Key finds or repeats it, never
+    doubles it).
     """
     scope = "admin" if caller.is_admin else f"site:{caller.site_id}"
     fingerprint = request.fingerprint()
@@ -73,15 +77,10 @@ def create_refund(
         with db.transaction() as cur:
             earlier = sql.get_by_idempotency_key(cur, scope, idempotency_key)
         if earlier is not None:
-            if earlier.request_fingerprint != fingerprint:
-                raise IdempotencyKeyReused(
-                    "this Idempotency-Key was used for a different refund request",
-                    field="Idempotency-Key",
-                )
-            if earlier.status != "requested":
-                return earlier, False
-            return _ask_razorpay(db, gateway, earlier, outcome_unknown=True), False
-    reserved = _reserve(db, caller, request, scope, idempotency_key, fingerprint)
+            return _replay(db, gateway, earlier, fingerprint), False
+    reserved, is_new = _reserve(db, caller, request, scope, idempotency_key, fingerprint)
+    if not is_new:  # a concurrent request with the key reserved first
+        return _replay(db, gateway, reserved, fingerprint), False
     return _ask_razorpay(db, gateway, reserved, outcome_unknown=False), True
 
 
@@ -119,6 +118,22 @@ def list_refunds(
     return page_of(rows, limit, lambda row: (row.created_at, row.id))
 
 
+def _replay(db: Database, gateway: RazorpayGateway, earlier: Refund, fingerprint: str) -> Refund:
+    """The refund an earlier request with the key reserved, once Razorpay has it (asked
+    again with the same X-Refund-Idempotency, so never twice)."""
+    if earlier.request_fingerprint != fingerprint:
+        raise _key_reused()
+    if earlier.status != "requested":
+        return earlier
+    return _ask_razorpay(db, gateway, earlier, outcome_unknown=True)
+
+
+def _key_reused() -> IdempotencyKeyReused:
+    return IdempotencyKeyReused(
+        "this Idempotency-Key was used for a different refund request", field="Idempotency-Key"
+    )
+
+
 def _reserve(
     db: Database,
     caller: Caller,
@@ -126,10 +141,17 @@ def _reserve(
     scope: str,
     idempotency_key: str | None,
     fingerprint: str,
-) -> Refund:
+) -> tuple[Refund, bool]:
+    """Reserve the refund's amount under the order's lock; return it and whether it is new
+    (not when a concurrent request with the key reserved first, while this one waited)."""
     with db.transaction() as cur:
         payment, order = _target(cur, caller, request)
         order = orders_sql.lock_for_update(cur, order.id) or order
+        earlier = (
+            sql.get_by_idempotency_key(cur, scope, idempotency_key) if idempotency_key else None
+        )
+        if earlier is not None:
+            return earlier, False
         refundable = payment.amount - sql.holding_total(cur, payment.id)
         amount = request.amount if request.amount is not None else refundable
         _check_refundable(payment, request, amount, refundable)
@@ -150,11 +172,9 @@ def _reserve(
                 request_fingerprint=fingerprint if idempotency_key else None,
             ),
         )
-    if stored is None:  # a concurrent request with this key reserved first
-        raise IdempotencyKeyReused(
-            "a refund with this Idempotency-Key is being created", field="Idempotency-Key"
-        )
-    return stored
+    if stored is None:  # the key went to a concurrent request for another order meanwhile
+        raise _key_reused()
+    return stored, True
 
 
 def _target(cur: Cursor, caller: Caller, request: RefundRequest) -> tuple[Payment, Order]:
@@ -213,6 +233,12 @@ def _ask_razorpay(
                 notes={"refund_ref": refund.id, "order_ref": refund.order_id},
                 idempotency_key=refund.id,
             )
+        except GatewayBusy:  # another request with the key is still at Razorpay
+            raise IdempotencyKeyInUse(
+                "a refund with this Idempotency-Key is being made; retry shortly",
+                retry_after=1,
+                field="Idempotency-Key",
+            ) from None
         except GatewayUnavailable:
             raise  # outcome unknown: keep the reservation for a retry or the worker
         except GatewayError:

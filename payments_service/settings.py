@@ -16,6 +16,10 @@ SANDBOX_API = "http://127.0.0.1:8010"
 SANDBOX_KEY_ID = "rzp_test_SandboxKey0001"
 SANDBOX_KEY_SECRET = "sandbox_key_secret"  # noqa: S105
 SANDBOX_WEBHOOK_SECRET = "sandbox_webhook_secret"  # noqa: S105
+# A Razorpay call lasts at most its read timeout plus the connect timeout (3.05 s); an order's
+# Idempotency-Key lease must outlast that with a margin, so that no request takes over a key
+# while the call of the request holding it could still be creating an order.
+LEASE_MARGIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class Settings:
     capture_authorized_payments: bool = False
     refund_duplicate_payments: bool = True
     razorpay_timeout_seconds: float = 10.0
+    order_key_lease_seconds: float = 30.0
     is_sandbox: bool = True
     jwt_audience: str = "payments-service"
     jwt_issuer: str = "payments-service"
@@ -63,6 +68,7 @@ class Settings:
                 "ADMIN_JWT_SECRET must be set to at least 32 characters "
                 "(`make run` writes one to .env for development)"
             )
+        timeout = _number(env, "RAZORPAY_TIMEOUT_SECONDS", 10.0)
         return cls(
             admin_jwt_secret=admin_secret,
             database_url=_get(env, "DATABASE_URL"),
@@ -75,7 +81,8 @@ class Settings:
             razorpay_account_id=_get(env, "RAZORPAY_ACCOUNT_ID"),
             capture_authorized_payments=_flag(env, "RAZORPAY_CAPTURE_AUTHORIZED"),
             refund_duplicate_payments=_flag(env, "REFUND_DUPLICATE_PAYMENTS", default=True),
-            razorpay_timeout_seconds=_number(env, "RAZORPAY_TIMEOUT_SECONDS", 10.0),
+            razorpay_timeout_seconds=timeout,
+            order_key_lease_seconds=_lease(env, timeout),
             is_sandbox=is_sandbox,
             jwt_audience=_get(env, "JWT_AUDIENCE") or "payments-service",
             merchant_name=_get(env, "MERCHANT_NAME") or "Course Shop",
@@ -160,6 +167,17 @@ def _lifetime(env: Mapping[str, str], name: str, default: int) -> int:
     if value != int(value) or value < 60:
         raise ConfigurationError(f"{name} must be a whole number of seconds, at least 60")
     return int(value)
+
+
+def _lease(env: Mapping[str, str], razorpay_timeout: float) -> float:
+    lease = _number(env, "ORDER_KEY_LEASE_SECONDS", 30.0)
+    if lease < razorpay_timeout + LEASE_MARGIN_SECONDS:
+        raise ConfigurationError(
+            f"ORDER_KEY_LEASE_SECONDS must be at least RAZORPAY_TIMEOUT_SECONDS + "
+            f"{LEASE_MARGIN_SECONDS:g} ({razorpay_timeout + LEASE_MARGIN_SECONDS:g}), got "
+            f"{lease:g}: a key is taken over only once its holder's Razorpay call is over"
+        )
+    return lease
 
 
 def _webhook_secrets(env: Mapping[str, str], is_sandbox: bool) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -25,6 +25,7 @@ from payments_service import create_app
 from payments_service.auth import mint_admin_token, mint_site_token
 from payments_service.migrations import apply_migrations
 from payments_service.sandbox import SandboxConfig, start_background
+from payments_service.services import EXTENSION_KEY
 from payments_service.settings import Settings
 from payments_service.sites import create_site
 
@@ -133,6 +134,38 @@ def make_app(settings: Settings) -> Iterator[Any]:
     yield make
     for application in built:
         application.extensions["payments_service"].db.close()
+
+
+class Clock:
+    """Real time plus an offset that the test moves forward by hand."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    @property
+    def now(self) -> datetime:
+        return self()
+
+    @now.setter
+    def now(self, when: datetime) -> None:
+        self.offset = max(self.offset, when - datetime.now(UTC))
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def use_clock(app: Flask, clock: Clock) -> Flask:
+    """Make ``clock`` the app's time (Idempotency-Key leases); returns the app."""
+    app.extensions[EXTENSION_KEY] = replace(app.extensions[EXTENSION_KEY], clock=clock)
+    return app
 
 
 @pytest.fixture

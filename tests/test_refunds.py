@@ -10,6 +10,7 @@ import requests
 
 from payments_service.refund_settlement import resolve_requested_refunds
 from tests.conftest import Checkout, RazorpayWebhooks, SiteCredentials
+from tests.test_openapi_contract import assert_problem
 
 
 def _configure(sandbox: Any, **changes: Any) -> None:
@@ -167,6 +168,107 @@ def test_idempotency_key_returns_the_same_refund_and_refuses_another_body(
     assert other.get_json()["code"] == "idempotency_key_reused"
     assert len(db_rows("SELECT id FROM refunds")) == 1
     assert _sdk(sandbox).payment.fetch_multiple_refund(order["payment_id"])["count"] == 1
+
+
+def test_refund_idempotency_keys_belong_to_one_site(
+    client: Any,
+    checkout: Checkout,
+    new_site: SiteCredentials,
+    old_site: SiteCredentials,
+    sandbox: Any,
+    db_rows: Any,
+) -> None:
+    mine = checkout.buy(new_site)
+    theirs = checkout.buy(old_site, customer={"email": "other@example.com"})
+    key = {"Idempotency-Key": "ticket-1"}
+    a = checkout.refund({**new_site.headers, **key}, payment_id=mine["payment_id"], amount=1000)
+    b = checkout.refund({**old_site.headers, **key}, payment_id=theirs["payment_id"])
+
+    assert (a.status_code, b.status_code) == (201, 201)
+    a_id, b_id = a.get_json()["id"], b.get_json()["id"]
+    assert a_id != b_id
+    assert (a.get_json()["amount"], b.get_json()["amount"]) == (1000, 49900)
+    again = checkout.refund({**new_site.headers, **key}, payment_id=mine["payment_id"], amount=1000)
+    assert (again.status_code, again.get_json()["id"]) == (200, a_id)
+    assert client.get(f"/v1/refunds/{b_id}", headers=new_site.headers).status_code == 404
+    assert client.get(f"/v1/refunds/{a_id}", headers=old_site.headers).status_code == 404
+    seen_by_old = client.get("/v1/refunds", headers=old_site.headers).get_json()["items"]
+    assert [refund["id"] for refund in seen_by_old] == [b_id]
+    assert db_rows("SELECT idempotency_scope FROM refunds ORDER BY idempotency_scope") == [
+        {"idempotency_scope": "site:new-site"},
+        {"idempotency_scope": "site:old-site"},
+    ]
+    sdk = _sdk(sandbox)
+    for payment_id, amount in ((mine["payment_id"], 1000), (theirs["payment_id"], 49900)):
+        (at_razorpay,) = sdk.payment.fetch_multiple_refund(payment_id)["items"]
+        assert at_razorpay["amount"] == amount
+
+
+def test_six_concurrent_refunds_with_one_key_make_one_razorpay_refund(
+    app: Any, checkout: Checkout, new_site: SiteCredentials, sandbox: Any, db_rows: Any
+) -> None:
+    order = checkout.buy(new_site)
+    headers = {**new_site.headers, "Idempotency-Key": "refund-double-click"}
+    _configure(sandbox, latency_ms=300)  # the first request is still at Razorpay when the rest come
+    start = threading.Barrier(6)
+    answers: list[Any] = []
+
+    def refund() -> None:
+        client = app.test_client()
+        start.wait()
+        body = {"payment_id": order["payment_id"], "amount": 10000}
+        answers.append(client.post("/v1/refunds", json=body, headers=headers))
+
+    threads = [threading.Thread(target=refund) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(answer.status_code for answer in answers)[-1] == 201
+    (created,) = [answer.get_json() for answer in answers if answer.status_code == 201]
+    for answer in answers:
+        if answer.status_code == 409:  # Razorpay was still making the first: retry, as told
+            assert answer.get_json()["code"] == "idempotency_key_in_use"
+            assert answer.headers["Retry-After"] == "1"
+            answer = _retry_while_in_use(app.test_client(), headers, answer.request.json)
+        assert answer.status_code in (200, 201)
+        assert answer.get_json()["id"] == created["id"]
+    assert db_rows("SELECT status, amount FROM refunds") == [
+        {"status": "processed", "amount": 10000}
+    ]
+    (at_razorpay,) = _sdk(sandbox).payment.fetch_multiple_refund(order["payment_id"])["items"]
+    assert at_razorpay["amount"] == 10000
+
+
+def test_a_refund_retried_while_razorpay_still_makes_the_first_keeps_its_reservation(
+    make_app: Any, checkout: Checkout, new_site: SiteCredentials, sandbox: Any, db_rows: Any
+) -> None:
+    order = checkout.buy(new_site)
+    headers = {**new_site.headers, "Idempotency-Key": "refund-in-progress"}
+    body = {"payment_id": order["payment_id"], "amount": 10000}
+    impatient = make_app(razorpay_timeout_seconds=0.3).test_client()
+    _configure(sandbox, api_timeout_rate=1.0, api_timeout_ms=2000)  # Razorpay hangs on it
+    try:
+        lost = impatient.post("/v1/refunds", json=body, headers=headers)
+    finally:
+        _configure(sandbox, api_timeout_rate=0.0, api_timeout_ms=30_000)
+    assert lost.status_code == 503
+
+    busy = checkout.refund(headers, **body)  # Razorpay answers 409: the first is in progress
+
+    assert_problem(busy, "/v1/refunds", 409, "idempotency_key_in_use")
+    assert busy.headers["Retry-After"] == "1"
+    assert db_rows("SELECT status, amount FROM refunds") == [
+        {"status": "requested", "amount": 10000}
+    ]
+    done = _retry_while_in_use(checkout.client, headers, body)
+    assert done.status_code == 200 and done.get_json()["status"] == "processed"
+    (at_razorpay,) = _sdk(sandbox).payment.fetch_multiple_refund(order["payment_id"])["items"]
+    assert at_razorpay["amount"] == 10000
+    assert db_rows("SELECT status, amount FROM refunds") == [
+        {"status": "processed", "amount": 10000}
+    ]
 
 
 def test_twenty_concurrent_refunds_never_exceed_the_captured_amount(
@@ -372,6 +474,16 @@ def test_refunds_are_listed_and_fetched_by_those_who_may_see_them(
     assert [r["id"] for r in by_order.get_json()["items"]] == [b["id"]]
     payments = client.get("/v1/payments?status=refunded", headers=admin_headers).get_json()
     assert [p["id"] for p in payments["items"]] == [theirs["payment_id"]]
+
+
+def _retry_while_in_use(client: Any, headers: dict[str, str], body: Any) -> Any:
+    """POST the refund again, as Retry-After says, until the key is no longer in use."""
+    deadline = time.monotonic() + 10
+    while True:
+        answer = client.post("/v1/refunds", json=body, headers=headers)
+        if answer.status_code != 409 or time.monotonic() > deadline:
+            return answer
+        time.sleep(int(answer.headers["Retry-After"]))
 
 
 def _wait_for_refunds_at_razorpay(sandbox: Any, payment_id: str, count: int) -> None:

@@ -679,6 +679,7 @@ def test_chaos_settings_are_validated_and_shown(
         "api_failure_rate": 0.0,
         "api_timeout_rate": 0.0,
         "api_timeout_ms": 30000,
+        "api_late_answer_rate": 0.0,
         "seed": None,
     }
     assert http.get(url).json().items() >= defaults.items()
@@ -694,6 +695,7 @@ def test_chaos_settings_are_validated_and_shown(
         {"api_failure_rate": "0.5"},
         {"api_timeout_rate": True},
         {"api_timeout_ms": 600_000},
+        {"api_late_answer_rate": -0.1},
         {"seed": "lucky"},
     ):
         response = http.patch(url, json=bad)
@@ -872,6 +874,63 @@ def test_api_timeout_rate_hangs_calls_without_any_change(
 
     http.patch(f"{sandbox.url}/_sandbox/config", json={"api_timeout_rate": 0.0})
     assert sdk.order.all()["count"] == 0
+
+
+def test_api_late_answer_rate_serves_calls_but_holds_their_answers_back(
+    start_sandbox: Callable[..., BackgroundSandbox],
+    http: requests.Session,
+    connect: Callable[..., razorpay.Client],
+) -> None:
+    sandbox = start_sandbox(api_late_answer_rate=1.0, api_timeout_ms=300)
+    sdk = connect(sandbox)
+    with pytest.raises(requests.Timeout):
+        sdk.order.create({"amount": 10000, "currency": "INR", "receipt": "lost-1"}, timeout=0.1)
+    patient = http.post(
+        f"{sandbox.url}/v1/orders",
+        json={"amount": 20000, "currency": "INR", "receipt": "late-1"},
+        auth=(KEY_ID, KEY_SECRET),
+        timeout=5,
+    )
+    assert patient.status_code == 200 and patient.json()["receipt"] == "late-1"
+
+    http.patch(f"{sandbox.url}/_sandbox/config", json={"api_late_answer_rate": 0.0})
+    lost = sdk.order.all({"receipt": "lost-1"})["items"]
+    assert [(order["amount"], order["receipt"]) for order in lost] == [(10000, "lost-1")]
+    assert sdk.order.all()["count"] == 2
+
+
+def test_a_refund_key_still_being_processed_gets_razorpays_409(
+    start_sandbox: Callable[..., BackgroundSandbox],
+    http: requests.Session,
+    connect: Callable[..., razorpay.Client],
+) -> None:
+    sandbox = start_sandbox(api_timeout_ms=1000)
+    sdk = connect(sandbox)
+    payment_id = paid_payment(sdk, http, sandbox)["id"]
+    refund_url = f"{sandbox.url}/v1/payments/{payment_id}/refund"
+    key = {"X-Refund-Idempotency": "refund-key-0001"}
+    http.patch(f"{sandbox.url}/_sandbox/config", json={"api_timeout_rate": 1.0})
+    with pytest.raises(requests.Timeout):  # the first hangs at Razorpay
+        http.post(
+            refund_url, json={"amount": 1000}, headers=key, auth=(KEY_ID, KEY_SECRET), timeout=0.2
+        )
+    http.patch(f"{sandbox.url}/_sandbox/config", json={"api_timeout_rate": 0.0})
+
+    again = http.post(refund_url, json={"amount": 1000}, headers=key, auth=(KEY_ID, KEY_SECRET))
+    other_key = {"X-Refund-Idempotency": "refund-key-0002"}
+    other = http.post(
+        refund_url, json={"amount": 1000}, headers=other_key, auth=(KEY_ID, KEY_SECRET)
+    )
+
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "BAD_REQUEST_ERROR"
+    assert other.status_code == 200
+    deadline = time.monotonic() + 5
+    while again.status_code == 409 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        again = http.post(refund_url, json={"amount": 1000}, headers=key, auth=(KEY_ID, KEY_SECRET))
+    assert again.status_code == 200  # the hung one changed nothing: this one is made
+    assert sdk.payment.fetch_multiple_refund(payment_id)["count"] == 2
 
 
 def test_events_can_be_redelivered(

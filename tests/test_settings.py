@@ -42,6 +42,12 @@ def test_base_url_can_point_explicit_keys_at_a_test_double() -> None:
     assert settings.razorpay_api_base_url == "http://127.0.0.1:9999"
 
 
+def test_an_order_key_lease_outlasts_any_razorpay_call() -> None:
+    assert Settings.from_env(ADMIN).order_key_lease_seconds == 30
+    longer = {"RAZORPAY_TIMEOUT_SECONDS": "30", "ORDER_KEY_LEASE_SECONDS": "35"}
+    assert Settings.from_env({**ADMIN, **longer}).order_key_lease_seconds == 35
+
+
 def test_secrets_stay_out_of_the_repr() -> None:
     settings = Settings.from_env({**ADMIN, "DATABASE_URL": "postgresql://u:pw@h/db"})
     assert "pw@" not in repr(settings)
@@ -69,6 +75,11 @@ def test_secrets_stay_out_of_the_repr() -> None:
         ({**ADMIN, "SITE_TOKEN_MAX_LIFETIME_SECONDS": "30"}, "SITE_TOKEN_MAX_LIFETIME_SECONDS"),
         ({**ADMIN, "ADMIN_TOKEN_MAX_LIFETIME_SECONDS": "1.5"}, "ADMIN_TOKEN_MAX_LIFETIME"),
         ({**ADMIN, "ADMIN_TOKEN_MAX_LIFETIME_SECONDS": "forever"}, "ADMIN_TOKEN_MAX_LIFETIME"),
+        ({**ADMIN, "ORDER_KEY_LEASE_SECONDS": "14"}, "ORDER_KEY_LEASE_SECONDS"),
+        (
+            {**ADMIN, "RAZORPAY_TIMEOUT_SECONDS": "30", "ORDER_KEY_LEASE_SECONDS": "30"},
+            "ORDER_KEY_LEASE_SECONDS",
+        ),
     ],
 )
 def test_bad_configuration_fails_fast_naming_the_variable(env: dict[str, str], named: str) -> None:

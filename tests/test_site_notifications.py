@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from payments_service.notifications import RETRY_WINDOW, deliver_due
-from tests.conftest import Checkout, SiteCredentials, register_site
+from tests.conftest import Checkout, Clock, SiteCredentials, register_site
 
 FAST = (0.5, 0.5)
 
@@ -74,32 +74,6 @@ def sites(app: Flask, receiver: Receiver) -> dict[str, SiteCredentials]:
         name: register_site(app, name, f"http://{name}.localhost", f"{receiver.url}/{name}")
         for name in ("new-site", "old-site")
     }
-
-
-class Clock:
-    """Real time plus an offset that the test moves forward by hand."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    @property
-    def now(self) -> datetime:
-        return self()
-
-    @now.setter
-    def now(self, when: datetime) -> None:
-        self.offset = max(self.offset, when - datetime.now(UTC))
-
-    def advance(self, delta: timedelta) -> None:
-        self.offset += delta
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

@@ -108,6 +108,7 @@ def create() -> tuple[dict[str, Any], int]:
         caller,
         _order_request(body),
         idempotency_key(),
+        services().order_key_lease,
         allow_owned=body["allow_owned"],
     )
     return ORDER.dump(order), 201 if is_new else 200

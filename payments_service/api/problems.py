@@ -72,7 +72,10 @@ def status_of(error: errors.ServiceError) -> int:
 
 def _service_error(error: errors.ServiceError) -> Response:
     extra = {k: v for k, v in error.extra.items() if k != "reason"}
-    return problem(status_of(error), error.code, error.title, error.detail, **extra)
+    response = problem(status_of(error), error.code, error.title, error.detail, **extra)
+    if isinstance(error, errors.IdempotencyKeyInUse):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def _database_unavailable(error: errors.DatabaseUnavailable) -> Response:

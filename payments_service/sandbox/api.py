@@ -6,12 +6,19 @@ import hmac
 import time
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, after_this_request, g, request
 
 from .chaos import ApiFault
 from .config import SandboxConfig
 from .entities import Notes
-from .errors import NO_SUCH_ID, gateway_error, invalid_request, server_error, unauthorized
+from .errors import (
+    NO_SUCH_ID,
+    gateway_error,
+    idempotency_key_in_progress,
+    invalid_request,
+    server_error,
+    unauthorized,
+)
 from .extension import Sandbox, current_sandbox
 from .orders import create_order, find_orders
 from .payments import capture_payment
@@ -28,17 +35,39 @@ from .validation import (
 Json = dict[str, Any]
 
 api = Blueprint("razorpay_api", __name__, url_prefix="/v1")
+REFUND_CREATION = frozenset({"razorpay_api.payment_refund", "razorpay_api.refund_create"})
 
 
 @api.before_request
 def delay_and_authenticate() -> None:
-    """Sleep for the configured latency, check HTTP Basic credentials, then play any fault."""
+    """Check HTTP Basic credentials, hold a refund's idempotency key, sleep for the
+    configured latency, then play any fault."""
     sandbox = current_sandbox()
     config = sandbox.config
+    _authenticate(config)
+    _hold_refund_key(sandbox)
     if config.latency_ms:
         time.sleep(config.latency_ms / 1000)
-    _authenticate(config)
     _simulate_fault(sandbox)
+
+
+@api.teardown_request
+def release_refund_key(_: BaseException | None) -> None:
+    """The answer is out: a refund request with the same key may be processed now."""
+    key = g.pop("refund_key", None)
+    if key is not None:
+        current_sandbox().state.end_refund_request(key)
+
+
+def _hold_refund_key(sandbox: Sandbox) -> None:
+    """Refuse, with Razorpay's 409, a refund whose X-Refund-Idempotency key a request still
+    being processed (delayed, hanging or answering late) carries; else hold the key."""
+    key = request.headers.get("X-Refund-Idempotency")
+    if key is None or request.endpoint not in REFUND_CREATION:
+        return
+    if not sandbox.state.begin_refund_request(key):
+        raise idempotency_key_in_progress()
+    g.refund_key = key
 
 
 def _authenticate(config: SandboxConfig) -> None:
@@ -53,10 +82,12 @@ def _authenticate(config: SandboxConfig) -> None:
 
 
 def _simulate_fault(sandbox: Sandbox) -> None:
-    """Fail or time out the share of calls the chaos knobs ask for, before any handler runs.
+    """Fail, time out or answer late the share of calls the chaos knobs ask for.
 
-    A timed-out call hangs for ``api_timeout_ms`` and then answers 504, so a client with a
-    shorter read timeout gives up first; either way nothing has changed.
+    A failed or timed-out call never reaches its handler: a timed-out one hangs for
+    ``api_timeout_ms`` and then answers 504, so a client with a shorter read timeout gives
+    up first; either way nothing has changed. A late answer is served (it changes what the
+    call changes) and then held back for ``api_timeout_ms``.
     """
     fault = sandbox.chaos.api_fault()
     if fault is ApiFault.TIMEOUT:
@@ -65,6 +96,13 @@ def _simulate_fault(sandbox: Sandbox) -> None:
     if fault is ApiFault.FAILURE:
         status = sandbox.chaos.failure_status()
         raise server_error() if status == 500 else gateway_error(status)
+    if fault is ApiFault.LATE_ANSWER:
+        delay_ms = sandbox.config.api_timeout_ms
+
+        @after_this_request
+        def answer_late(response: Response) -> Response:
+            sandbox.chaos.hang(delay_ms)
+            return response
 
 
 def _new_notes(body: Json) -> Notes:

@@ -20,6 +20,7 @@ class ApiFault(Enum):
 
     FAILURE = "failure"
     TIMEOUT = "timeout"
+    LATE_ANSWER = "late_answer"
 
 
 class Chaos:
@@ -41,20 +42,26 @@ class Chaos:
             self._random.seed(self._config.seed)
 
     def api_fault(self) -> ApiFault | None:
-        """Choose whether an API call fails, times out, or (None) is served.
+        """Choose whether an API call fails, times out, is answered late, or (None) is served.
 
         One draw per call: below ``api_failure_rate`` it fails, below that plus
-        ``api_timeout_rate`` it times out.
+        ``api_timeout_rate`` it times out, below those plus ``api_late_answer_rate`` its
+        answer comes late.
         """
-        failure_rate = self._config.api_failure_rate
-        timeout_rate = self._config.api_timeout_rate
-        if not failure_rate and not timeout_rate:
+        config = self._config
+        rates = (
+            (ApiFault.FAILURE, config.api_failure_rate),
+            (ApiFault.TIMEOUT, config.api_timeout_rate),
+            (ApiFault.LATE_ANSWER, config.api_late_answer_rate),
+        )
+        if not any(rate for _, rate in rates):
             return None
         roll = self._draw()
-        if roll < failure_rate:
-            return ApiFault.FAILURE
-        if roll < failure_rate + timeout_rate:
-            return ApiFault.TIMEOUT
+        bound = 0.0
+        for fault, rate in rates:
+            bound += rate
+            if roll < bound:
+                return fault
         return None
 
     def failure_status(self) -> int:

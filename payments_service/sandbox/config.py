@@ -9,7 +9,9 @@ from typing import Any
 WEBHOOK_DELIVERY_MODES = ("async", "sync", "off")
 REFUND_OUTCOMES = ("processed", "pending")
 SECRET_FIELDS = frozenset({"key_secret", "webhook_secret"})
-RATE_FIELDS = frozenset({"webhook_drop_rate", "api_failure_rate", "api_timeout_rate"})
+RATE_FIELDS = frozenset(
+    {"webhook_drop_rate", "api_failure_rate", "api_timeout_rate", "api_late_answer_rate"}
+)
 MAX_WEBHOOK_DUPLICATES = 10
 MAX_WAIT_MS = 60_000
 
@@ -53,14 +55,17 @@ class SandboxConfig:
     * ``api_timeout_rate``: the share of ``/v1`` calls (0-1) that hang for ``api_timeout_ms``
       (at most 60 s) and then answer 504 ``GATEWAY_ERROR``, so a client with a shorter read
       timeout sees a timeout and one without sees a gateway error.
+    * ``api_late_answer_rate``: the share of ``/v1`` calls (0-1) that are served at once
+      (an order is created, a refund made) but answered only after ``api_timeout_ms``, so a
+      client with a shorter read timeout loses the answer to a call that did happen.
     * ``seed``: seeds the instance's random generator, making the choices above repeatable;
       ``None`` seeds it from the operating system. Setting it or ``POST /_sandbox/reset``
       restarts the sequence.
 
-    Failures and timeouts are chosen by one draw per authenticated call, so their shares add
-    up (when they sum past 1, failures take theirs first); wrong credentials always get 401. A
-    failed or timed-out call never reaches a handler, so it changes nothing. Checkout pages
-    and the ``/_sandbox`` routes never fail.
+    Failures, timeouts and late answers are chosen by one draw per authenticated call, so
+    their shares add up (when they sum past 1, failures take theirs first, then timeouts);
+    wrong credentials always get 401. A failed or timed-out call never reaches a handler, so
+    it changes nothing. Checkout pages and the ``/_sandbox`` routes never fail.
     """
 
     key_id: str = "rzp_test_SandboxKey0001"
@@ -80,6 +85,7 @@ class SandboxConfig:
     api_failure_rate: float = 0.0
     api_timeout_rate: float = 0.0
     api_timeout_ms: int = 30_000
+    api_late_answer_rate: float = 0.0
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -173,6 +179,7 @@ TUNABLE_SETTINGS: dict[str, Parser] = {
     "api_failure_rate": parse_float,
     "api_timeout_rate": parse_float,
     "api_timeout_ms": parse_int,
+    "api_late_answer_rate": parse_float,
     "seed": parse_int,
 }
 
@@ -263,5 +270,6 @@ _CHECKS: dict[str, Checker] = {
     "api_failure_rate": _check_rate,
     "api_timeout_rate": _check_rate,
     "api_timeout_ms": _integer(0, MAX_WAIT_MS),
+    "api_late_answer_rate": _check_rate,
     "seed": _check_seed,
 }

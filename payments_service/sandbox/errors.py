@@ -83,3 +83,15 @@ def gateway_error(status: int = 502) -> RazorpayError:
     return RazorpayError(
         GATEWAY_TROUBLE, status=status, code=GATEWAY_ERROR, source="NA", step="NA", reason="NA"
     )
+
+
+def idempotency_key_in_progress() -> RazorpayError:
+    """Razorpay's 409 for a refund whose X-Refund-Idempotency key a request still being
+    processed carries (its documented status; the wording is the sandbox's)."""
+    return RazorpayError(
+        "A request with this idempotency key is still being processed; retry after it",
+        status=409,
+        source="NA",
+        step="NA",
+        reason="NA",
+    )

@@ -80,6 +80,7 @@ class SandboxState:
         self._publish = publish
         self._save: Saver | None = None
         self._lock = threading.RLock()
+        self._refund_keys_in_progress: set[str] = set()
 
     @property
     def payments(self) -> Mapping[str, Payment]:
@@ -108,6 +109,20 @@ class SandboxState:
         with self._lock:
             self._save = save
 
+    def begin_refund_request(self, key: str) -> bool:
+        """Note that a refund request with this idempotency key is being processed; False
+        when another one with the key still is."""
+        with self._lock:
+            if key in self._refund_keys_in_progress:
+                return False
+            self._refund_keys_in_progress.add(key)
+            return True
+
+    def end_refund_request(self, key: str) -> None:
+        """The refund request with this idempotency key has been answered."""
+        with self._lock:
+            self._refund_keys_in_progress.discard(key)
+
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """Hold the lock for a change, save it if a saver is set; publish its events after
@@ -135,6 +150,7 @@ class SandboxState:
         with self._lock:
             self.orders.clear()
             self.refund_keys.clear()
+            self._refund_keys_in_progress.clear()
             self.payment_timeline.clear()
             self.refund_timeline.clear()
             self._payments.clear()

@@ -15,26 +15,36 @@ const jwt = require('jsonwebtoken');
 const DEFAULT_AUDIENCE = 'payments-service';
 const TOKEN_TTL = '5m';
 const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_KEY_WAIT_MS = 3_000;
 
 /**
  * The service answered with an error: an RFC 9457 problem (`application/problem+json`)
  * with a stable machine-readable `code` such as `validation_error`, `invalid_signature`,
  * `not_found`, `conflict`, `unauthorized`. `status` is 0 when the service was unreachable.
+ * `retryAfter` is the answer's Retry-After in seconds (503s, `idempotency_key_in_use`), or
+ * null.
  */
 class PaymentsApiError extends Error {
-  constructor(status, problem) {
+  constructor(status, problem, retryAfter = null) {
     const code = (problem && problem.code) || (status ? `http_${status}` : 'unreachable');
     super(`payments service: ${code}${problem && problem.detail ? ` (${problem.detail})` : ''}`);
     this.name = 'PaymentsApiError';
     this.status = status;
     this.code = code;
     this.problem = problem || null;
+    this.retryAfter = retryAfter;
   }
 
   /** True when the caller (ultimately the buyer) sent something wrong, not our setup. */
   get isClientError() {
-    return [400, 404, 409, 422].includes(this.status);
+    return [400, 404, 409, 422].includes(this.status) && this.code !== 'idempotency_key_in_use';
   }
+}
+
+/** Seconds from a Retry-After header given in seconds, or null. */
+function retryAfterSeconds(response) {
+  const value = response.headers.get('retry-after');
+  return value && /^[0-9]+$/.test(value) ? Number(value) : null;
 }
 
 /**
@@ -44,6 +54,8 @@ class PaymentsApiError extends Error {
  * @param {string} options.jwtSecret  this site's JWT secret (from `sites create`)
  * @param {string} [options.audience] the service's JWT audience ("payments-service")
  * @param {number} [options.timeoutMs] per request; never wait forever on a network call
+ * @param {number} [options.keyWaitMs] how long in all createOrder waits for another request
+ *   holding its Idempotency-Key (409 `idempotency_key_in_use`) before giving up
  */
 function createPaymentsClient({
   apiUrl,
@@ -51,6 +63,7 @@ function createPaymentsClient({
   jwtSecret,
   audience = DEFAULT_AUDIENCE,
   timeoutMs = DEFAULT_TIMEOUT_MS,
+  keyWaitMs = DEFAULT_KEY_WAIT_MS,
 }) {
   if (!apiUrl || !siteId || !jwtSecret) {
     throw new Error('createPaymentsClient needs apiUrl, siteId and jwtSecret');
@@ -96,7 +109,9 @@ function createPaymentsClient({
     } catch {
       parsed = null; // a proxy's HTML error page, for instance
     }
-    if (!response.ok) throw new PaymentsApiError(response.status, parsed);
+    if (!response.ok) {
+      throw new PaymentsApiError(response.status, parsed, retryAfterSeconds(response));
+    }
     return { status: response.status, body: parsed };
   }
 
@@ -106,7 +121,11 @@ function createPaymentsClient({
    *
    * `idempotencyKey` (e.g. the cart id) makes retries safe: the same key with the same
    * body returns the same order (HTTP 200 instead of 201); the same key with a different
-   * body is refused (409/422). Use a new key for a new purchase attempt.
+   * body is refused (422). One key is one Razorpay order, ever: while another request with
+   * the key is at Razorpay (a double click) the service answers 409
+   * `idempotency_key_in_use`, and this waits as its Retry-After says (up to `keyWaitMs` in
+   * all) and asks again. On a 503, or a longer wait, retry later with the same key; use a
+   * new key only for a new purchase attempt.
    *
    * Returns the order; `order.checkout` holds the options for `new Razorpay(options)`
    * (key, amount, currency, order_id, name, description, prefill, notes).
@@ -122,12 +141,22 @@ function createPaymentsClient({
     if (receipt) body.receipt = receipt;
     if (notes) body.notes = notes;
     const headers = idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {};
-    const answer = await call('POST', '/v1/orders', {
-      body,
-      headers,
-      token: siteToken({ userId: userId ?? customer?.site_user_id }),
-    });
-    return answer.body;
+    let waitedMs = 0;
+    for (;;) {
+      try {
+        const answer = await call('POST', '/v1/orders', {
+          body,
+          headers,
+          token: siteToken({ userId: userId ?? customer?.site_user_id }),
+        });
+        return answer.body;
+      } catch (error) {
+        const waitMs = error.code === 'idempotency_key_in_use' ? error.retryAfter * 1000 : NaN;
+        if (!(waitMs >= 0) || waitedMs + waitMs > keyWaitMs) throw error;
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        waitedMs += waitMs;
+      }
+    }
   }
 
   /**

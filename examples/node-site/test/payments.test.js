@@ -133,3 +133,47 @@ describe('client requests', () => {
     );
   });
 });
+
+describe('an Idempotency-Key another request holds', () => {
+  let stub;
+  const answers = [];
+
+  before(async () => {
+    const app = express();
+    app.use(express.json());
+    app.post('/v1/orders', (req, res) => {
+      const [status, retryAfter] = answers.shift();
+      if (status === 201) return res.status(201).json({ id: 'ord_1', checkout: {} });
+      return res
+        .status(409)
+        .set('Retry-After', String(retryAfter))
+        .type('application/problem+json')
+        .send(JSON.stringify({ code: 'idempotency_key_in_use', detail: 'held' }));
+    });
+    stub = await listen(app);
+  });
+
+  after(() => stub.close());
+
+  const order = { amount: 49900, product: { sku: 'python-101', name: 'P' }, customer: {} };
+
+  it('is waited for as Retry-After says, then the order is returned', async () => {
+    answers.push([409, 1], [201]);
+    const client = createPaymentsClient({ apiUrl: stub.url, siteId: 's', jwtSecret: SECRET });
+    const created = await client.createOrder(order, { idempotencyKey: 'cart-2' });
+    assert.equal(created.id, 'ord_1');
+    assert.equal(answers.length, 0);
+  });
+
+  it('is not waited for longer than keyWaitMs: the error says when to retry', async () => {
+    answers.push([409, 30]);
+    const client = createPaymentsClient({ apiUrl: stub.url, siteId: 's', jwtSecret: SECRET });
+    await assert.rejects(client.createOrder(order, { idempotencyKey: 'cart-3' }), (error) => {
+      assert.ok(error instanceof PaymentsApiError);
+      assert.equal(error.code, 'idempotency_key_in_use');
+      assert.equal(error.retryAfter, 30);
+      assert.equal(error.isClientError, false);
+      return true;
+    });
+  });
+});
