@@ -7,6 +7,10 @@ in the foreground (`daemon off`), as the test's child, with its pid file and err
 that directory too, and is stopped, with its workers, when the test ends. As root it runs
 its workers as root: they write request bodies into that directory, which pytest makes
 private to its owner.
+
+Also here: a client that can send from any loopback address (127.0.0.2 is a client the
+gateway does not trust as a proxy) or send bytes http.client would refuse to write, and an
+upstream that echoes the X-Forwarded-For the gateway passed on.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -25,6 +30,9 @@ from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 from typing import Any
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "docker" / "nginx.conf"
@@ -185,3 +193,38 @@ def send(
         return Answer(response.status, response.headers, response.read())
     finally:
         connection.close()
+
+
+def send_raw(gateway: Gateway, request: bytes) -> Answer:
+    """Send these exact bytes (which http.client would refuse to write); the answer."""
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as connection:
+        connection.sendall(request)
+        response = http.client.HTTPResponse(connection)
+        response.begin()
+        return Answer(response.status, response.headers, response.read())
+
+
+def request_ids(answer: Answer) -> list[str]:
+    return answer.headers.get_all("X-Request-Id") or []
+
+
+@contextmanager
+def serving_forwarded_for() -> Iterator[int]:
+    """A server on a free loopback port (yielded) that answers every request with 200 and
+    the X-Forwarded-For headers it received, as JSON: what a gateway passed on."""
+
+    def echo(environ: Any, start_response: Any) -> Any:
+        request = Request(environ)
+        request.get_data()
+        seen = {"X-Forwarded-For": request.headers.getlist("X-Forwarded-For")}
+        return Response(json.dumps(seen), mimetype="application/json")(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, echo, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

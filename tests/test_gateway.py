@@ -5,11 +5,7 @@ client's address. Each nginx is stopped, with its workers, at the end of its tes
 
 from __future__ import annotations
 
-import http.client
-import json
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,17 +14,18 @@ from typing import Any
 import pytest
 import requests
 from werkzeug.datastructures import Headers
-from werkzeug.serving import make_server
 from werkzeug.test import EnvironBuilder, TestResponse
-from werkzeug.wrappers import Request, Response
 
 from tests.nginx_gateway import (
     NGINX,
     Answer,
     Gateway,
     is_running,
+    request_ids,
     running_gateway,
     send,
+    send_raw,
+    serving_forwarded_for,
     wait_until,
     workers_of,
 )
@@ -59,38 +56,9 @@ def api_gateway(dsn: str, sandbox: Any, tmp_path: Path) -> Iterator[tuple[Gatewa
 
 @pytest.fixture
 def echo_gateway(tmp_path: Path) -> Iterator[Gateway]:
-    """The shipped gateway in front of a server that answers 200 with the X-Forwarded-For
-    headers it received, as JSON."""
-
-    def echo(environ: Any, start_response: Any) -> Any:
-        request = Request(environ)
-        request.get_data()
-        seen = {"X-Forwarded-For": request.headers.getlist("X-Forwarded-For")}
-        return Response(json.dumps(seen), mimetype="application/json")(environ, start_response)
-
-    server = make_server("127.0.0.1", 0, echo, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with running_gateway(server.port, tmp_path / "nginx") as gateway:
-            yield gateway
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-def send_raw(gateway: Gateway, request: bytes) -> Answer:
-    """Send these exact bytes (which http.client would refuse to write); the answer."""
-    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as connection:
-        connection.sendall(request)
-        response = http.client.HTTPResponse(connection)
-        response.begin()
-        return Answer(response.status, response.headers, response.read())
-
-
-def request_ids(answer: Answer) -> list[str]:
-    return answer.headers.get_all("X-Request-Id") or []
+    """The shipped gateway in front of a server that echoes the X-Forwarded-For it got."""
+    with serving_forwarded_for() as port, running_gateway(port, tmp_path / "nginx") as gateway:
+        yield gateway
 
 
 def assert_documented(answer: Answer, method: str, path: str, status: int) -> None:
