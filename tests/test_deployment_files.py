@@ -39,6 +39,9 @@ def test_compose_file_parses_and_wires_every_process(tmp_path: Path) -> None:
     assert set(services) == {"postgres", "api", "worker", "gateway"}
     assert services["api"]["environment"]["DATABASE_URL"].startswith("postgresql://")
     assert "8000" not in str(services["api"].get("ports", ""))  # only through the gateway
+    # so gunicorn may take the gateway's X-Forwarded-Proto, whatever address it gets
+    assert services["api"]["environment"]["FORWARDED_ALLOW_IPS"] == "*"
+    assert "FORWARDED_ALLOW_IPS" not in services["worker"]["environment"]
 
 
 @needs_compose

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,14 +51,20 @@ def free_port() -> int:
 
 @pytest.fixture
 def gunicorn_api(dsn: str, sandbox: Any, tmp_path: Path) -> Iterator[Server]:
+    with serving_the_api(dsn, sandbox.url, tmp_path) as server:
+        yield server
+
+
+@contextmanager
+def serving_the_api(dsn: str, sandbox_url: str, workdir: Path) -> Iterator[Server]:
     """The API under gunicorn with gunicorn.conf.py (one worker) on a free loopback port,
-    run from an empty directory so that no .env is read; its output goes to a file."""
-    server = Server("127.0.0.1", free_port(), tmp_path / "gunicorn.log")
+    run from ``workdir`` (empty, so that no .env is read); its output goes to a file."""
+    server = Server("127.0.0.1", free_port(), workdir / "gunicorn.log")
     env = {
         **os.environ,
         "DATABASE_URL": dsn,
         "ADMIN_JWT_SECRET": ADMIN_SECRET,
-        "RAZORPAY_API_BASE_URL": sandbox.url,
+        "RAZORPAY_API_BASE_URL": sandbox_url,
         "GUNICORN_BIND": f"{server.host}:{server.port}",
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "4",
@@ -66,7 +73,7 @@ def gunicorn_api(dsn: str, sandbox: Any, tmp_path: Path) -> Iterator[Server]:
     command += ["--no-control-socket", "payments_service:create_app()"]
     with open(server.log, "wb") as log:
         process = subprocess.Popen(
-            command, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT
+            command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT
         )
     try:
         _wait_until_up(f"{server.url}/healthz", process)
