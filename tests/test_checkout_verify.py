@@ -158,6 +158,57 @@ def test_signature_valid_but_amount_differs_is_a_mismatch(
     assert db_rows("SELECT id FROM enrollments") == []
 
 
+def test_a_payment_of_another_order_of_the_same_amount_is_a_mismatch(
+    checkout: Checkout, new_site: SiteCredentials, sandbox: Any, db_rows: Any
+) -> None:
+    # Two orders of 499.00 INR: the amounts cannot tell them apart, only the order id can.
+    mine = checkout.create_order(new_site, customer={"email": "asha@example.com"})
+    theirs = checkout.create_order(new_site, customer={"email": "ravi@example.com"})
+    paid_theirs = checkout.pay(theirs)
+    signature = checkout_signature(
+        sandbox.config.key_secret, mine["razorpay_order_id"], paid_theirs["razorpay_payment_id"]
+    )
+
+    response = checkout.verify(
+        {
+            "razorpay_order_id": mine["razorpay_order_id"],
+            "razorpay_payment_id": paid_theirs["razorpay_payment_id"],
+            "razorpay_signature": signature,
+        }
+    )
+
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "payment_mismatch"
+    assert db_rows("SELECT id, status FROM orders ORDER BY id") == sorted(
+        [{"id": mine["id"], "status": "created"}, {"id": theirs["id"], "status": "created"}],
+        key=lambda row: row["id"],
+    )
+    assert db_rows("SELECT id FROM payments") == []
+    assert db_rows("SELECT id FROM enrollments") == []
+
+
+def test_reverifying_a_paid_order_with_a_forged_signature_is_refused(
+    checkout: Checkout, new_site: SiteCredentials, db_rows: Any
+) -> None:
+    order = checkout.create_order(new_site)
+    result = checkout.pay(order)
+    assert checkout.verify(result).status_code == 200
+    forged = {
+        **result,
+        "razorpay_signature": checkout_signature(
+            "not-the-key-secret", result["razorpay_order_id"], result["razorpay_payment_id"]
+        ),
+    }
+
+    response = checkout.verify(forged)
+
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "invalid_signature"
+    assert "order" not in response.get_json()
+    assert db_rows("SELECT status FROM orders") == [{"status": "paid"}]
+    assert len(db_rows("SELECT id FROM enrollments")) == 1
+
+
 def test_failed_payment_is_recorded_and_grants_nothing(
     checkout: Checkout, new_site: SiteCredentials, sandbox: Any, db_rows: Any
 ) -> None:

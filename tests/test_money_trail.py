@@ -71,6 +71,47 @@ def test_the_trail_tells_the_whole_story_in_time_order_across_sites(
     ]
 
 
+def test_a_failed_refund_is_neither_refunded_nor_pending_and_leaves_net_unchanged(
+    client: Any,
+    checkout: Checkout,
+    webhooks: RazorpayWebhooks,
+    new_site: SiteCredentials,
+    sandbox: Any,
+    admin_headers: dict[str, str],
+) -> None:
+    order = checkout.buy(new_site)
+    _sandbox_config(sandbox, refund_outcome="pending")
+    created = checkout.refund(new_site.headers, payment_id=order["payment_id"], amount=20000)
+    assert created.status_code == 201, created.get_json()
+    refund_id = created.get_json()["razorpay_refund_id"]
+    pending = _trail(client, "asha@example.com", admin_headers)["totals"]
+    assert pending == [
+        {"currency": "INR", "paid": 49900, "refunded": 0, "refund_pending": 20000, "net": 29900}
+    ]
+    requests.post(
+        f"{sandbox.url}/_sandbox/refunds/{refund_id}/settle", json={"status": "failed"}, timeout=5
+    ).raise_for_status()
+    (failed,) = [e for e in webhooks.events_for(refund_id) if e["event"] == "refund.failed"]
+    assert webhooks.deliver(failed).get_json()["status"] == "applied"
+
+    trail = _trail(client, "asha@example.com", admin_headers)
+
+    assert [e["kind"] for e in trail["entries"]][-2:] == ["refund.requested", "refund.failed"]
+    assert trail["totals"] == [
+        {"currency": "INR", "paid": 49900, "refunded": 0, "refund_pending": 0, "net": 49900}
+    ]
+    _sandbox_config(sandbox, refund_outcome="processed")
+    again = checkout.refund(new_site.headers, payment_id=order["payment_id"], amount=10000)
+    assert again.status_code == 201, again.get_json()
+    assert _trail(client, "asha@example.com", admin_headers)["totals"] == [
+        {"currency": "INR", "paid": 49900, "refunded": 10000, "refund_pending": 0, "net": 39900}
+    ]
+
+
+def _sandbox_config(sandbox: Any, **changes: Any) -> None:
+    requests.patch(f"{sandbox.url}/_sandbox/config", json=changes, timeout=5).raise_for_status()
+
+
 def test_a_stranger_has_an_empty_trail_for_an_admin(
     client: Any, admin_headers: dict[str, str]
 ) -> None:

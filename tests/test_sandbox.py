@@ -398,6 +398,33 @@ def test_paid_order_cannot_be_paid_again(
     assert again.json()["error"]["description"] == "Order has already been paid"
 
 
+def test_a_tampered_checkout_pays_other_money_without_paying_the_order(
+    sdk: razorpay.Client,
+    http: requests.Session,
+    fresh_sandbox: BackgroundSandbox,
+    receiver: WebhookReceiver,
+) -> None:
+    order = sdk.order.create({"amount": 50000, "currency": "INR"})
+    result = pay(http, fresh_sandbox, order["id"], amount=100, currency="USD")
+    assert sdk.utility.verify_payment_signature(result) is True
+
+    payment = sdk.payment.fetch(result["razorpay_payment_id"])
+    assert (payment["amount"], payment["currency"], payment["status"]) == (100, "USD", "captured")
+    after = sdk.order.fetch(order["id"])
+    assert (after["status"], after["amount_paid"]) == ("attempted", 0)
+    assert receiver.events() == ["payment.authorized", "payment.captured"]
+    honest = pay(http, fresh_sandbox, order["id"])  # the order still takes its real payment
+    assert sdk.payment.fetch(honest["razorpay_payment_id"])["amount"] == 50000
+    assert sdk.order.fetch(order["id"])["status"] == "paid"
+
+    other = sdk.order.create({"amount": 50000, "currency": "INR"})
+    url = f"{fresh_sandbox.url}/_sandbox/orders/{other['id']}/pay"
+    for body, field_name in (({"amount": 99}, "amount"), ({"currency": "XYZ"}, "currency")):
+        refused = http.post(url, json={"outcome": "success", **body})
+        assert refused.status_code == 400
+        assert refused.json()["error"]["field"] == field_name
+
+
 def test_manual_capture(
     start_sandbox: Callable[..., BackgroundSandbox],
     http: requests.Session,

@@ -35,16 +35,20 @@ def sdk(own_sandbox: BackgroundSandbox, http: requests.Session) -> Any:
     return razorpay.Client(session=http, auth=auth, base_url=own_sandbox.url)
 
 
-def seed_within_one_second(
-    http: requests.Session, sandbox: BackgroundSandbox, orders: int
+# Seeded history is dated by the test (created_at), an hour back and a minute apart, so
+# nothing here depends on how long seeding takes (bench/run.py measures that).
+HISTORY_START = int(time.time()) - 3600
+
+
+def seed_in_one_second(
+    http: requests.Session, sandbox: BackgroundSandbox, orders: int, second: int
 ) -> tuple[int, list[str]]:
-    """Seed paid orders all created in one fresh second; returns it and the payment ids
-    in creation order."""
-    time.sleep(1.01 - time.time() % 1)  # start just after a second begins
-    second = int(time.time())
-    answer = http.post(f"{sandbox.url}/_sandbox/seed", json={"orders": orders}, timeout=30)
+    """Seed paid orders all created in ``second``; returns it and the payment ids in
+    creation order."""
+    answer = http.post(
+        f"{sandbox.url}/_sandbox/seed", json={"orders": orders, "created_at": second}, timeout=30
+    )
     assert answer.status_code == 200, answer.text
-    assert int(time.time()) == second, "seeding took too long to stay within one second"
     return second, [item["payment_id"] for item in answer.json()["items"]]
 
 
@@ -62,9 +66,9 @@ def listed(sdk: Any, count: int, **query: int) -> list[str]:
 def test_payment_pages_run_newest_first_within_the_window(
     sdk: Any, http: requests.Session, own_sandbox: BackgroundSandbox
 ) -> None:
-    first_at, first = seed_within_one_second(http, own_sandbox, 130)
-    second_at, second = seed_within_one_second(http, own_sandbox, 70)
-    third_at, third = seed_within_one_second(http, own_sandbox, 45)
+    first_at, first = seed_in_one_second(http, own_sandbox, 130, HISTORY_START)
+    second_at, second = seed_in_one_second(http, own_sandbox, 70, HISTORY_START + 60)
+    third_at, third = seed_in_one_second(http, own_sandbox, 45, HISTORY_START + 120)
     newest_first = [*reversed(third), *reversed(second), *reversed(first)]
 
     assert listed(sdk, 100) == newest_first
@@ -81,10 +85,27 @@ def test_payment_pages_run_newest_first_within_the_window(
         assert [item["id"] for item in page["items"]] == in_window[skip : skip + count]
 
 
+def test_seeded_history_is_dated_when_asked_and_never_in_the_future(
+    sdk: Any, http: requests.Session, own_sandbox: BackgroundSandbox
+) -> None:
+    _, payments = seed_in_one_second(http, own_sandbox, 3, HISTORY_START)
+    for payment_id in payments:
+        payment = sdk.payment.fetch(payment_id)
+        assert payment["created_at"] == HISTORY_START
+        assert sdk.order.fetch(payment["order_id"])["created_at"] == HISTORY_START
+
+    url = f"{own_sandbox.url}/_sandbox/seed"
+    for when in (int(time.time()) + 3600, 946684799, "1700000000", True, 1.5e9):
+        refused = http.post(url, json={"orders": 1, "created_at": when}, timeout=10)
+        assert refused.status_code == 400, when
+        assert refused.json()["error"]["field"] == "created_at"
+    assert len(listed(sdk, 100)) == 3
+
+
 def test_refund_pages_run_newest_first(
     sdk: Any, http: requests.Session, own_sandbox: BackgroundSandbox
 ) -> None:
-    _, payments = seed_within_one_second(http, own_sandbox, 5)
+    _, payments = seed_in_one_second(http, own_sandbox, 5, HISTORY_START)
     refunds = [sdk.payment.refund(payment_id, {"amount": 100})["id"] for payment_id in payments]
 
     assert [item["id"] for item in sdk.refund.all({"count": 100})["items"]] == refunds[::-1]
@@ -100,7 +121,7 @@ def test_refund_pages_run_newest_first(
 def test_an_order_lists_its_own_payments_among_many_oldest_first(
     sdk: Any, http: requests.Session, own_sandbox: BackgroundSandbox
 ) -> None:
-    seed_within_one_second(http, own_sandbox, 50)
+    seed_in_one_second(http, own_sandbox, 50, HISTORY_START)
     order = sdk.order.create({"amount": 50000, "currency": "INR"})
     url = f"{own_sandbox.url}/_sandbox/orders/{order['id']}/pay"
     failed = http.post(url, json={"outcome": "failure"}, timeout=10).json()

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +17,8 @@ from flask import Flask
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from payments_service.notifications import RETRY_WINDOW, deliver_due
+from payments_service.db import notifications as notifications_sql
+from payments_service.notifications import LEASE, RETRY_WINDOW, deliver_due
 from tests.conftest import Checkout, Clock, SiteCredentials, register_site
 
 FAST = (0.5, 0.5)
@@ -322,6 +323,44 @@ def test_two_workers_never_deliver_the_same_notification_at_once(
     ids = [r["headers"]["X-Payments-Event-Id"] for r in receiver.received]
     assert len(ids) == len(set(ids)) == 24
     assert db_rows("SELECT DISTINCT attempts FROM notifications") == [{"attempts": 1}]
+
+
+def test_a_worker_skips_what_another_worker_holds_instead_of_waiting_or_taking_it(
+    app: Flask,
+    checkout: Checkout,
+    sites: dict[str, SiteCredentials],
+    receiver: Receiver,
+    db_rows: Any,
+) -> None:
+    for n in range(2):  # 3 notifications each, each about its own subject
+        checkout.buy(sites["new-site"], customer={"email": f"b{n}@example.com"})
+    everything = {row["id"] for row in db_rows("SELECT id FROM notifications")}
+    assert len(everything) == 6
+    db = app.extensions["payments_service"].db
+    now = datetime.now(UTC)
+
+    # The first worker's claim stays open (its rows locked) while the second one runs.
+    # Were the rows not skipped, the second claim would wait on those locks until the
+    # statement timeout fails it, or take them once they were released.
+    with db.transaction() as first:
+        held = {d.notification.id for d in notifications_sql.claim_due(first, now, now + LEASE, 3)}
+        assert len(held) == 3
+        with requests.Session() as session:
+            second = deliver_due(db, session, timeout=FAST)
+
+    assert second.delivered == 3
+    delivered = {r["headers"]["X-Payments-Event-Id"] for r in receiver.received}
+    assert delivered == everything - held
+    leased = db_rows(
+        "SELECT id, status, attempts FROM notifications WHERE id = ANY(%s)", list(held)
+    )
+    assert sorted(leased, key=lambda row: row["id"]) == [
+        {"id": notification_id, "status": "pending", "attempts": 1}
+        for notification_id in sorted(held)
+    ]
+    with requests.Session() as session:  # leased to the first worker: nobody else takes them
+        assert deliver_due(db, session, timeout=FAST).delivered == 0
+    assert len(receiver.received) == 3
 
 
 def test_a_dead_notification_is_redelivered_by_an_admin_with_the_same_body(

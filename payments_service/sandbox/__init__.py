@@ -8,10 +8,11 @@ Razorpay SDK's ``base_url``, and nothing here imports the service.
 * Checkout: ``/v1/checkout.js`` defines ``window.Razorpay``; it opens ``/checkout/pay``, a
   test-payment page with "Pay (success)" and "Fail payment" buttons.
 * Control API (no auth): ``POST /_sandbox/orders/<id>/pay`` (refused, as Razorpay does, on
-  a paid order or one with an authorized payment), ``POST /_sandbox/payments/<id>/authorize``
-  (late authorisation of a failed payment, even on an order paid since), ``POST
-  /_sandbox/refunds/<id>/settle``, ``GET|PATCH /_sandbox/config``, ``GET /_sandbox/ledger``,
-  ``GET /_sandbox/webhooks``, ``GET /_sandbox/events``, ``POST
+  a paid order or one with an authorized payment; ``amount`` or ``currency`` in the body
+  pay something other than the order, as a tampered Checkout could), ``POST
+  /_sandbox/payments/<id>/authorize`` (late authorisation of a failed payment, even on an
+  order paid since), ``POST /_sandbox/refunds/<id>/settle``, ``GET|PATCH /_sandbox/config``,
+  ``GET /_sandbox/ledger``, ``GET /_sandbox/webhooks``, ``GET /_sandbox/events``, ``POST
   /_sandbox/events/<id>/redeliver``, ``POST /_sandbox/reset``.
 * Webhooks: signed with ``webhook_secret`` and POSTed to ``webhook_urls``, from a background
   thread (``async``), before the triggering call returns (``sync``), or not at all (``off``).

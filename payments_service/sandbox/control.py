@@ -15,13 +15,22 @@ from .errors import NO_SUCH_ID, invalid_request
 from .extension import current_sandbox
 from .payments import METHODS, Attempt, attempt_payment, authorize_late
 from .refunds import settle_refund
-from .validation import json_body, parse_choice, parse_notes, reject_unknown, required
+from .validation import (
+    json_body,
+    parse_amount,
+    parse_choice,
+    parse_currency,
+    parse_notes,
+    reject_unknown,
+    required,
+)
 from .webhooks import sign
 
 Json = dict[str, Any]
 
 PAY_FIELDS = frozenset(
     {"outcome", "method", "email", "contact", "name", "description", "notes", "error_reason"}
+    | {"amount", "currency"}  # what a tampered Checkout page may change
 )
 OUTCOMES = ("success", "failure")
 
@@ -32,6 +41,9 @@ control = Blueprint("sandbox_control", __name__, url_prefix="/_sandbox")
 def order_pay(order_id: str) -> Json:
     """Act as the customer on Checkout: pay the order successfully or fail.
 
+    ``amount`` and ``currency`` (both optional, the order's by default) act as a tampered
+    or misconfigured Checkout page paying something other than the order says; such a
+    payment is authorised and captured like any other but never marks the order paid.
     Answers what Checkout hands the merchant page: the success fields with their signature,
     or the ``payment.failed`` object.
     """
@@ -164,6 +176,8 @@ def _parse_attempt(body: Json) -> Attempt:
     if outcome not in OUTCOMES:
         raise invalid_request("The selected outcome is invalid.", field="outcome")
     defaults = Attempt(succeeds=True)
+    currency = parse_currency(body["currency"]) if "currency" in body else None
+    amount = parse_amount(body["amount"], currency or "INR") if "amount" in body else None
     return Attempt(
         succeeds=outcome == "success",
         method=parse_choice(body, "method", METHODS),
@@ -173,6 +187,8 @@ def _parse_attempt(body: Json) -> Attempt:
         description=_text(body, "description"),
         notes=parse_notes(body["notes"]) if "notes" in body else None,
         error_reason=_text(body, "error_reason") or defaults.error_reason,
+        amount=amount,
+        currency=currency,
     )
 
 

@@ -73,6 +73,10 @@ class Attempt:
     description: str | None = None
     notes: Notes | None = None
     error_reason: str = "payment_failed"
+    # A tampered or misconfigured Checkout page may pay another amount or currency than
+    # the order's; None means the order's own.
+    amount: int | None = None
+    currency: str | None = None
 
     @property
     def failure(self) -> PaymentError:
@@ -100,8 +104,8 @@ def attempt_payment(transaction: Transaction, order: Order, attempt: Attempt) ->
     payment = Payment(
         id=new_id("pay_"),
         order_id=order.id,
-        amount=order.amount,
-        currency=order.currency,
+        amount=order.amount if attempt.amount is None else attempt.amount,
+        currency=order.currency if attempt.currency is None else attempt.currency,
         method=attempt.method,
         email=attempt.email,
         contact=attempt.contact,
@@ -147,14 +151,22 @@ def capture_payment(transaction: Transaction, payment: Payment, body: Mapping[st
 
 
 def capture(transaction: Transaction, payment: Payment) -> None:
-    """Capture an authorised payment: charge the fee, mark its order paid, emit both events."""
+    """Capture an authorised payment: charge the fee, mark its order paid, emit both events.
+
+    A payment of another amount or currency than its order's (one a tampered Checkout
+    made) is captured, but pays nothing: its order stays as it was and no ``order.paid``
+    is emitted.
+    """
     payment.status = "captured"
     payment.fee, payment.tax = gateway_fee(payment.amount)
     order = transaction.state.order(payment.order_id)
-    order.amount_paid = order.amount
-    order.status = "paid"
+    pays_the_order = (payment.amount, payment.currency) == (order.amount, order.currency)
+    if pays_the_order:
+        order.amount_paid = order.amount
+        order.status = "paid"
     transaction.emit("payment.captured", payment=payment.to_json())
-    transaction.emit("order.paid", payment=payment.to_json(), order=order.to_json())
+    if pays_the_order:
+        transaction.emit("order.paid", payment=payment.to_json(), order=order.to_json())
 
 
 def _captures_automatically(transaction: Transaction, order: Order) -> bool:

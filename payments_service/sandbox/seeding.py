@@ -4,7 +4,8 @@
 orders, each paid by one captured card payment, as if each had been paid on Checkout with
 automatic capture, straight into memory. No webhook event is emitted: nothing is delivered
 and nothing shows in ``GET /_sandbox/events``. The payments are then found by the API's
-lists (``GET /v1/payments?from=&to=``), e.g. by a full reconcile.
+lists (``GET /v1/payments?from=&to=``), e.g. by a full reconcile. With ``created_at`` they
+are all dated that second, so a test or benchmark can place history where it wants it.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from typing import Any
 
 from flask import Blueprint
 
-from .entities import Card, Notes, Order, Payment, gateway_fee, new_id, random_digits
+from .entities import Card, Notes, Order, Payment, gateway_fee, new_id, now, random_digits
 from .errors import invalid_request
 from .extension import current_sandbox
 from .payments import Attempt
 from .validation import (
+    EARLIEST_TIME,
     RECEIPT_MAX_LENGTH,
     json_body,
     parse_amount,
@@ -29,7 +31,9 @@ from .validation import (
 
 MAX_SEED_ORDERS = 200_000
 CHECKOUT_DEFAULTS = Attempt(succeeds=True)
-SEED_FIELDS = frozenset({"orders", "amount", "currency", "receipt_prefix", "notes", "email"})
+SEED_FIELDS = frozenset(
+    {"orders", "amount", "currency", "receipt_prefix", "notes", "email", "created_at"}
+)
 
 seeding = Blueprint("sandbox_seeding", __name__, url_prefix="/_sandbox")
 
@@ -40,8 +44,9 @@ def seed() -> dict[str, Any]:
 
     Body: ``orders`` (1-200000), optional ``amount``, ``currency``, ``receipt_prefix`` (the
     receipt of the n-th order is the prefix followed by n, from 0), ``notes`` (on every order
-    and payment) and ``email`` (the payer's). Answers ``{"count": N, "items": [{"order_id",
-    "payment_id"}, ...]}`` in creation order.
+    and payment), ``email`` (the payer's) and ``created_at`` (Unix seconds, not in the
+    future: every order and payment is dated then; by default each is dated as it is made).
+    Answers ``{"count": N, "items": [{"order_id", "payment_id"}, ...]}`` in creation order.
     """
     body = json_body()
     reject_unknown(body, SEED_FIELDS)
@@ -51,7 +56,11 @@ def seed() -> dict[str, Any]:
     prefix = _receipt_prefix(body.get("receipt_prefix"), count)
     notes = parse_notes(body.get("notes"))
     email = _email(body.get("email"))
+    dated = _created_at(body.get("created_at"))
     built = [_paid_order(n, amount, currency, prefix, notes, email) for n in range(count)]
+    if dated is not None:
+        for order, payment in built:
+            order.created_at = payment.created_at = dated
     with current_sandbox().state.transaction() as transaction:
         for order, payment in built:
             transaction.state.orders[order.id] = order
@@ -124,4 +133,21 @@ def _email(value: Any) -> str:
         return CHECKOUT_DEFAULTS.email
     if not isinstance(value, str) or "@" not in value:
         raise invalid_request("The email must be an e-mail address.", field="email")
+    return value
+
+
+def _created_at(value: Any) -> int | None:
+    """An optional Unix time, from the earliest Razorpay accepts up to now."""
+    if value is None:
+        return None
+    latest = now()
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not EARLIEST_TIME <= value <= latest
+    ):
+        raise invalid_request(
+            f"The created_at must be a Unix time from {EARLIEST_TIME} to {latest}.",
+            field="created_at",
+        )
     return value

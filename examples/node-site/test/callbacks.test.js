@@ -74,6 +74,30 @@ describe('verifySignature', () => {
     assert.deepEqual(check, { ok: false, reason: 'signature mismatch' });
   });
 
+  it('compares signatures with crypto.timingSafeEqual, never ===', () => {
+    const crypto = require('node:crypto');
+    const real = crypto.timingSafeEqual;
+    const compared = [];
+    crypto.timingSafeEqual = (a, b) => {
+      compared.push([Buffer.from(a).toString('hex'), Buffer.from(b).toString('hex')]);
+      return real(a, b);
+    };
+    try {
+      const body = eventBytes();
+      const forged = sign('cbsec_other', NOW, body);
+      const check = verifySignature(body, `t=${NOW},v1=${forged}`, SECRET, { now: NOW_MS });
+      assert.equal(check.ok, false);
+      assert.equal(verifySignature(body, header(body), SECRET, { now: NOW_MS }).ok, true);
+      const expected = sign(SECRET, NOW, body);
+      assert.deepEqual(compared, [
+        [expected, forged],
+        [expected, expected],
+      ]);
+    } finally {
+      crypto.timingSafeEqual = real;
+    }
+  });
+
   it('rejects a tampered body', () => {
     const body = eventBytes();
     const signed = header(body);
