@@ -20,7 +20,6 @@ from .api.security import init_jwt
 from .cli import register_commands
 from .cli_errors import reported_as_cli_errors
 from .db import Database
-from .embedded_db import start_embedded_postgres
 from .logs import configure_logging
 from .metrics import Metrics
 from .migrations import apply_migrations
@@ -62,7 +61,9 @@ def _settings_from_environment() -> Settings:
 
 def _build_services(settings: Settings) -> Services:
     dsn = settings.database_url
-    if dsn is None:
+    if dsn is None:  # development: imported only here, production never loads the devstack
+        from .devstack.embedded_db import start_embedded_postgres
+
         dsn = start_embedded_postgres(settings.data_dir)
         apply_migrations(dsn)  # development only; production runs `flask db upgrade`
     if settings.is_sandbox:

@@ -19,8 +19,8 @@ import requests
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from payments_service.demo import StoreConfig
-from payments_service.demo import create_app as create_store
+from payments_service.devstack.demo import StoreConfig
+from payments_service.devstack.demo import create_app as create_store
 from payments_service.notifications import deliver_due
 from payments_service.sandbox import SandboxConfig, start_background
 from tests.conftest import register_site

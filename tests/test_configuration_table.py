@@ -1,13 +1,13 @@
 """README.md's configuration table and the environment variables the project reads agree.
 
-Read means: in the service (payments_service/, settings.py and `make run`'s devstack.py
+Read means: in the service (payments_service/, settings.py and `make run`'s devstack/
 included), gunicorn.conf.py, the container entrypoint (docker/entrypoint.sh), and the
 ${VARIABLES} the compose files take from the operator's shell. Left out, each for a reason:
 
 - payments_service/sandbox/: the Razorpay emulator, a separate app that is never deployed;
   its SANDBOX_* variables are listed by `python -m payments_service.sandbox --help`.
-- DEMO_* (payments_service/demo/): the demo storefronts are started only by `make run`,
-  which hands them their site's secrets and URLs; nobody sets these by hand.
+- DEMO_* (payments_service/devstack/demo/): the demo storefronts are started only by
+  `make run`, which hands them their site's secrets and URLs; nobody sets these by hand.
 - bench/ and tests/: tools with their own settings (bench/run.py's docstring; README
   "Tests" for TEST_DATABASE_URL), not the service's configuration.
 """

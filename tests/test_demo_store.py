@@ -11,9 +11,9 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from payments_service.demo import StoreConfig, create_app
-from payments_service.demo.app import email_cookie
-from payments_service.demo.service import refund_key
+from payments_service.devstack.demo import StoreConfig, create_app
+from payments_service.devstack.demo.app import email_cookie
+from payments_service.devstack.demo.service import refund_key
 from payments_service.signatures import callback_signature_header
 from tests.conftest import ADMIN_SECRET, Checkout, SiteCredentials
 

@@ -28,13 +28,13 @@ import psutil
 import pytest
 import requests
 
-from payments_service.devstack import Ports, ensure_ports_free
-from payments_service.devstack_processes import (
+from payments_service.devstack.processes import (
     Children,
     StartFailed,
     StopSignals,
     wait_until_ready,
 )
+from payments_service.devstack.stack import Ports, ensure_ports_free
 
 BANNER_SECONDS = 180  # a cold start (initdb) on a busy 2-core machine stays well under this
 STOP_SECONDS = 60  # devstack's own bound (30 s, then SIGKILL) plus stopping PostgreSQL
@@ -84,7 +84,8 @@ def test_an_api_that_accepts_but_does_not_answer_is_waited_for_until_the_named_d
 def test_the_embedded_postgres_stops_after_use_even_when_an_earlier_user_was_killed(
     data_dir: Path,
 ) -> None:
-    use = "from pathlib import Path; from payments_service.embedded_db import embedded_postgres\n"
+    use = "from pathlib import Path\n"
+    use += "from payments_service.devstack.embedded_db import embedded_postgres\n"
     use += f"with embedded_postgres(Path({str(data_dir)!r})):\n    print('in use', flush=True)\n"
     with subprocess.Popen(
         [sys.executable, "-c", use + "    input()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE

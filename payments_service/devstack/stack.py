@@ -3,7 +3,7 @@
 Embedded PostgreSQL, migrations, the Razorpay sandbox (sending its webhooks to the API,
 keeping its payments in the data dir), the API under gunicorn, the worker and two demo
 storefronts ("old-site" and "new-site"), each its own process; Ctrl-C stops all, and so does
-any failure (devstack_processes.py).
+any failure (processes.py).
 """
 
 from __future__ import annotations
@@ -23,22 +23,22 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from .auth import mint_admin_token, mint_site_token
-from .db import Database
-from .devstack_processes import (
+from ..auth import mint_admin_token, mint_site_token
+from ..db import Database
+from ..errors import ConfigurationError
+from ..migrations import apply_migrations
+from ..settings import Settings
+from ..sites import create_site, list_sites
+from .embedded_db import embedded_postgres
+from .processes import (
     Children,
     StartFailed,
     StopRequested,
     StopSignals,
     wait_until_ready,
 )
-from .embedded_db import embedded_postgres
-from .errors import ConfigurationError
-from .migrations import apply_migrations
-from .settings import Settings
-from .sites import create_site, list_sites
 
-GUNICORN_CONF = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
+GUNICORN_CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
 READY_SECONDS = 120  # a cold first start on a busy 2-core machine takes well under this
 STOP_SECONDS = 30  # more than gunicorn's graceful timeout (GUNICORN_GRACEFUL_TIMEOUT, 20 s)
 SANDBOX_STATE_FILE = "sandbox-state.json"  # in the data dir, so it lives as long as the database
@@ -233,7 +233,7 @@ def _start_children(
     children.spawn("the API (gunicorn)", [*api, "payments_service:create_app()"], api_env)
     children.spawn("the worker", ["-m", "flask", "--app", "payments_service", "worker"], env)
     for site_id, (title, port, accent) in sites.items():
-        store = ["-m", "payments_service.demo", "--site-id", site_id, "--title", title]
+        store = ["-m", "payments_service.devstack.demo", "--site-id", site_id, "--title", title]
         store_env = {
             **env,
             "DEMO_SITE_JWT_SECRET": site_secrets[site_id]["jwt"],
@@ -303,7 +303,3 @@ def _print_banner(
 
 def _hours(ttl: timedelta) -> str:
     return f"{ttl.total_seconds() / 3600:g} h"
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,4 @@
-"""``python -m payments_service.demo --site-id ID --title T --port P`` (secrets from env).
+"""``python -m payments_service.devstack.demo --site-id ID --title T --port P`` (secrets from env).
 
 DEMO_ADMIN_JWT_SECRET (the service's ADMIN_JWT_SECRET, passed by `make run`) turns on the
 site's local-development admin page; without it the site has none.
@@ -17,7 +17,7 @@ from .service import StoreConfig
 
 def main() -> None:
     """Serve one demo storefront on 127.0.0.1."""
-    parser = argparse.ArgumentParser(prog="python -m payments_service.demo")
+    parser = argparse.ArgumentParser(prog="python -m payments_service.devstack.demo")
     parser.add_argument("--site-id", required=True)
     parser.add_argument("--title", required=True)
     parser.add_argument("--port", type=int, required=True)
