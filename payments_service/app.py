@@ -17,8 +17,7 @@ from .api.docs import register_swagger_ui
 from .api.fields import refuse_nul_in_path
 from .api.problems import register_error_handlers
 from .api.security import init_jwt
-from .cli import register_commands
-from .cli_errors import reported_as_cli_errors
+from .cli import register_commands, reported_as_cli_errors
 from .db import Database
 from .logs import configure_logging
 from .metrics import Metrics

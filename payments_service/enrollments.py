@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from . import notification_queue
 from .auth import Caller, require_admin
 from .db import Cursor, Database
 from .db import enrollments as sql
@@ -14,6 +13,7 @@ from .db.enrollments import Enrollment, NewEnrollment
 from .db.orders import Order
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .ids import new_id
+from .notifications import outbox
 from .sites import ENROLLMENTS_LIST_SCOPE
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def grant_enrollment(
             grant_reason=reason,
         )
         if granted is not None:
-            notification_queue.enrollment_changed(cur, granted)
+            outbox.enrollment_changed(cur, granted)
     if granted is None:
         raise Conflict(f"{customer_email} already has an active enrollment in {sku}")
     return granted
@@ -96,7 +96,7 @@ def revoke_enrollment(db: Database, caller: Caller, enrollment_id: str, reason: 
             raise NotFound(f"no enrollment {enrollment_id!r}")
         revoked = sql.revoke(cur, enrollment_id, revoked_by=caller.actor, reason=reason)
         if revoked is not None:
-            notification_queue.enrollment_changed(cur, revoked)
+            outbox.enrollment_changed(cur, revoked)
     if revoked is None:
         raise Conflict(f"enrollment {enrollment_id} is already revoked")
     return revoked

@@ -60,7 +60,7 @@ def create_order(
     active enrollment) raises AlreadyOwned unless ``allow_owned`` says it is a deliberate
     repeat; the flag is not part of the body a key compares, and is stored on the order
     (paid while its customer owns the product, a deliberate repeat grants nothing and is
-    kept, any other order is a duplicate purchase: duplicate_payments.py). GatewayError or
+    kept, any other order is a duplicate purchase: payments/duplicates.py). GatewayError or
     GatewayUnavailable: Razorpay refused or failed; no order is stored.
     """
     if caller.site_id is None:

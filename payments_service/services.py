@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from .db import Database
 from .metrics import Metrics
 from .order_reservations import KeyLease
-from .razorpay_event_handlers import EventContext
+from .razorpay_events import EventContext
 from .razorpay_gateway import RazorpayGateway
 from .settings import Settings
 

@@ -15,7 +15,7 @@ import pytest
 from click.testing import Result
 from flask import Flask
 
-from payments_service.cli_errors import ServiceCommand
+from payments_service.cli import ServiceCommand
 from tests.conftest import ADMIN_SECRET, SiteCredentials
 
 UNREACHABLE_DATABASE = "host=127.0.0.1 port=1 dbname=nowhere user=nobody connect_timeout=3"

@@ -17,14 +17,14 @@ import razorpay
 import requests
 from flask import Flask
 
-from payments_service.duplicate_payments import (
+from payments_service.errors import ConfigurationError
+from payments_service.payments import (
     NOT_REFUNDED,
     REQUESTER,
     decide_refunds,
     refund_reserved,
 )
-from payments_service.errors import ConfigurationError
-from payments_service.refund_settlement import ATTENTION_DUPLICATE_REFUND_FAILED
+from payments_service.refunds import ATTENTION_DUPLICATE_REFUND_FAILED
 from payments_service.settings import Settings
 from payments_service.worker import run_pass
 from tests.conftest import Checkout, RazorpayWebhooks, SiteCredentials, register_site

@@ -13,7 +13,7 @@ import requests
 from flask import Flask
 
 from bench.seed import insert_reconcile_orders
-from payments_service.duplicate_payments import UNSAID_REPEAT
+from payments_service.payments import UNSAID_REPEAT
 from payments_service.reconcile import heal_open_orders, reconcile_window
 from payments_service.sandbox import SandboxConfig, start_background
 from payments_service.worker import run_pass

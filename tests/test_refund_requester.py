@@ -11,7 +11,7 @@ import pytest
 import razorpay
 import requests
 
-from payments_service.refund_settlement import resolve_requested_refunds
+from payments_service.refunds import resolve_requested_refunds
 from tests.conftest import Checkout, RazorpayWebhooks, SiteCredentials
 from tests.test_openapi_contract import window_around_now
 from tests.test_refunds import _wait_for_refunds_at_razorpay

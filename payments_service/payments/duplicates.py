@@ -31,19 +31,19 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from .db import Cursor, Database
-from .db import orders as orders_sql
-from .db import payments as payments_sql
-from .db import refunds as refunds_sql
-from .db.enrollments import Enrollment
-from .db.orders import Order
-from .db.payments import DuplicateMark, Payment
-from .db.refunds import DUPLICATE_SCOPE, NewRefund, Refund
-from .errors import GatewayError, GatewayUnavailable
-from .ids import new_id
-from .money import MINIMUM_AMOUNT
-from .razorpay_gateway import RazorpayGateway
-from .refund_settlement import apply_refund
+from ..db import Cursor, Database
+from ..db import orders as orders_sql
+from ..db import payments as payments_sql
+from ..db import refunds as refunds_sql
+from ..db.enrollments import Enrollment
+from ..db.orders import Order
+from ..db.payments import DuplicateMark, Payment
+from ..db.refunds import DUPLICATE_SCOPE, NewRefund, Refund
+from ..errors import GatewayError, GatewayUnavailable
+from ..ids import new_id
+from ..money import MINIMUM_AMOUNT
+from ..razorpay_gateway import RazorpayGateway
+from ..refunds.settle import apply_refund
 
 log = logging.getLogger(__name__)
 

@@ -6,41 +6,24 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
-from . import duplicate_payments, notification_queue
-from .auth import Caller
-from .db import Cursor, Database
-from .db import enrollments as enrollments_sql
-from .db import orders as orders_sql
-from .db import payments as payments_sql
-from .db.enrollments import Enrollment
-from .db.orders import Order, StatusChange
-from .db.payments import Payment, PaymentRecord
-from .enrollments import grant_purchases
-from .errors import NotFound
-from .pagination import Page, decode_cursor, page_of
+from ..auth import Caller
+from ..db import Cursor, Database
+from ..db import enrollments as enrollments_sql
+from ..db import orders as orders_sql
+from ..db import payments as payments_sql
+from ..db.enrollments import Enrollment
+from ..db.orders import Order, StatusChange
+from ..db.payments import Payment, PaymentRecord
+from ..enrollments import grant_purchases
+from ..errors import NotFound
+from ..notifications import outbox
+from ..pagination import Page, decode_cursor, page_of
+from . import duplicates
+from .statuses import PAYMENT_STATUS_RANK, SETTLED_STATUSES
 
 log = logging.getLogger(__name__)
-
-# Later statuses win; a payment never moves back (a late `authorized` after `captured`
-# changes nothing). `failed` ranks below `authorized`: Razorpay may authorize a payment
-# it first reported failed (late authorisation).
-PAYMENT_STATUS_RANK: Final = {
-    "created": 0,
-    "failed": 1,
-    "authorized": 2,
-    "captured": 3,
-    "refunded": 4,
-}
-ORDER_STATUS_RANK: Final = {
-    "created": 0,
-    "attempted": 1,
-    "paid": 2,
-    "partially_refunded": 3,
-    "refunded": 4,
-}
-SETTLED_STATUSES: Final = frozenset({"captured", "refunded"})
 
 
 @dataclass(frozen=True)
@@ -86,7 +69,7 @@ def apply_payment(
     payment of the order's exact amount and currency pays the order and grants the
     product once; one captured after another paid the order, or paying for a product the
     customer already owned, is a duplicate: marked and flagged, never granted
-    (duplicate_payments.py). Raises NotFound when the payment's order is not one of ours.
+    (duplicates.py). Raises NotFound when the payment's order is not one of ours.
     """
     with db.transaction() as cur:
         return apply_payment_in(cur, entity, actor, grant_source)
@@ -129,8 +112,8 @@ def apply_to_locked_orders(
             changing.append((fact, record))
     stored = {p.id: p for p in payments_sql.upsert_many(cur, [record for _, record in changing])}
     for fact, record in changing:
-        if duplicate_payments.is_new(fact.order, fact.existing, stored[record.id]):
-            stored[record.id] = duplicate_payments.record(
+        if duplicates.is_new(fact.order, fact.existing, stored[record.id]):
+            stored[record.id] = duplicates.record(
                 cur, fact.order, stored[record.id], imported=grant_source == "import"
             )
     settled = _settle_orders(
@@ -191,7 +174,7 @@ def _settle_orders(
             log.warning("payment %s does not match order %s; not fulfilled", payment.id, order.id)
         now = moved.get(order.id, order)
         if order.id in owned:
-            payment = duplicate_payments.record_purchase(cur, now, payment, owned[order.id])
+            payment = duplicates.record_purchase(cur, now, payment, owned[order.id])
         outcomes.append(
             PaymentOutcome(
                 now,
@@ -208,9 +191,9 @@ def _notify(cur: Cursor, existing: Payment | None, outcome: PaymentOutcome) -> N
     """Tell the order's site it was paid (and every site of the grant), or of a failure."""
     order, payment = outcome.order, outcome.payment
     if outcome.order_became_paid:
-        notification_queue.order_paid(cur, order, payment, outcome.enrollment)
+        outbox.order_paid(cur, order, payment, outcome.enrollment)
     if payment.status == "failed" and (existing is None or existing.status != "failed"):
-        notification_queue.payment_failed(cur, order, payment)
+        outbox.payment_failed(cur, order, payment)
 
 
 def order_state(db: Database, order_id: str) -> tuple[Order, Enrollment | None]:

@@ -1,6 +1,6 @@
 """Flask commands (scriptable, JSON output): db upgrade, sites create/list, tokens mint.
 
-Ordinary failures print one line on stderr and exit 1 (cli_errors.py); a traceback is a bug.
+Ordinary failures print one line on stderr and exit 1 (errors.py); a traceback is a bug.
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ import requests
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from .auth import mint_admin_token, mint_site_token
-from .cli_errors import ServiceCommand, ServiceGroup
-from .legacy_import import LegacyImport, load_sku_rules
-from .migrations import apply_migrations
-from .reconcile import reconcile_window
-from .services import EXTENSION_KEY, Services
-from .settings import Settings
-from .sites import (
+from ..auth import mint_admin_token, mint_site_token
+from ..migrations import apply_migrations
+from ..reconcile.legacy_import import LegacyImport, load_sku_rules
+from ..reconcile.window import reconcile_window
+from ..services import EXTENSION_KEY, Services
+from ..settings import Settings
+from ..sites import (
     SITE_SCOPES,
     create_site,
     finish_secret_rotation,
@@ -35,7 +34,8 @@ from .sites import (
     rotate_site_secrets,
     update_site,
 )
-from .worker import run_forever, run_pass
+from ..worker import run_forever, run_pass
+from .errors import ServiceCommand, ServiceGroup
 
 db_cli = ServiceGroup("db", help="Database schema.")
 sites_cli = ServiceGroup("sites", help="Websites that share this backend.")

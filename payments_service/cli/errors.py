@@ -17,7 +17,7 @@ import click
 import psycopg2
 from flask.cli import AppGroup
 
-from .errors import ConfigurationError, DatabaseUnavailable, ServiceError
+from ..errors import ConfigurationError, DatabaseUnavailable, ServiceError
 
 
 @contextmanager

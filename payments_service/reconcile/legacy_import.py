@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .db import Database, is_unique_violation
-from .db import orders as orders_sql
-from .db.orders import NewOrder
-from .errors import ValidationFailed
-from .ids import new_id
-from .payments import SETTLED_STATUSES, apply_payment
-from .razorpay_gateway import RazorpayGateway
+from ..db import Database, is_unique_violation
+from ..db import orders as orders_sql
+from ..db.orders import NewOrder
+from ..errors import ValidationFailed
+from ..ids import new_id
+from ..payments.apply import apply_payment
+from ..payments.statuses import SETTLED_STATUSES
+from ..razorpay_gateway import RazorpayGateway
 
 SKU = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 

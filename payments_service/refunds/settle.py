@@ -12,18 +12,18 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from . import notification_queue
-from .db import Cursor, Database
-from .db import enrollments as enrollments_sql
-from .db import orders as orders_sql
-from .db import payments as payments_sql
-from .db import refunds as sql
-from .db.orders import Order
-from .db.payments import Payment
-from .db.refunds import NewRefund, Refund
-from .errors import GatewayError, NotFound
-from .ids import new_id
-from .razorpay_gateway import RazorpayGateway
+from ..db import Cursor, Database
+from ..db import enrollments as enrollments_sql
+from ..db import orders as orders_sql
+from ..db import payments as payments_sql
+from ..db import refunds as sql
+from ..db.orders import Order
+from ..db.payments import Payment
+from ..db.refunds import NewRefund, Refund
+from ..errors import GatewayError, NotFound
+from ..ids import new_id
+from ..notifications import outbox
+from ..razorpay_gateway import RazorpayGateway
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def apply_refund_in(cur: Cursor, entity: dict[str, Any], actor: str) -> Refund:
         )
     _derive_totals(cur, order, payment, refund, actor)
     if refund.status in ("processed", "failed") and refund.status != before:
-        notification_queue.refund_settled(cur, orders_sql.get(cur, order.id) or order, refund)
+        outbox.refund_settled(cur, orders_sql.get(cur, order.id) or order, refund)
     return sql.get(cur, refund.id) or refund
 
 
@@ -198,4 +198,4 @@ def _revoke_for(cur: Cursor, order: Order, refund: Refund, actor: str) -> None:
     )
     if revoked is not None:
         sql.mark_access(cur, refund.id, revoked=True, attention=None)
-        notification_queue.enrollment_changed(cur, revoked)
+        outbox.enrollment_changed(cur, revoked)

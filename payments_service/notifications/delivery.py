@@ -1,6 +1,6 @@
 """Telling sites what happened: an outbox of signed callbacks, delivered at least once.
 
-State changes queue them with their own cursor (notification_queue.py), so a notification
+State changes queue them with their own cursor (outbox.py), so a notification
 is written in the same transaction as the change it reports. The worker delivers them:
 POST the exact stored body with X-Payments-Event-Id and X-Payments-Signature, 2xx means
 delivered, anything else is retried with exponential backoff and jitter for at least
@@ -17,13 +17,13 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
-from .auth import Caller, require_admin
-from .db import Database
-from .db import notifications as sql
-from .db.notifications import Delivery, Notification
-from .errors import NotFound
-from .pagination import Page, decode_cursor, page_of
-from .signatures import callback_signature_header
+from ..auth import Caller, require_admin
+from ..db import Database
+from ..db import notifications as sql
+from ..db.notifications import Delivery, Notification
+from ..errors import NotFound
+from ..pagination import Page, decode_cursor, page_of
+from ..signatures import callback_signature_header
 
 log = logging.getLogger(__name__)
 

@@ -8,13 +8,13 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from .db import Cursor
-from .db import notifications as sql
-from .db.enrollments import Enrollment
-from .db.orders import Order
-from .db.payments import Payment
-from .db.refunds import Refund
-from .ids import new_id
+from ..db import Cursor
+from ..db import notifications as sql
+from ..db.enrollments import Enrollment
+from ..db.orders import Order
+from ..db.payments import Payment
+from ..db.refunds import Refund
+from ..ids import new_id
 
 ENROLLMENT_EVENTS = ("enrollment.granted", "enrollment.revoked")
 

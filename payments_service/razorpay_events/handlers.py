@@ -9,13 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .db import Cursor, Database, unavailable_error
-from .db.payments import Payment
-from .errors import NotFound
-from .metrics import Metrics
-from .payments import apply_payment_in
-from .razorpay_gateway import RazorpayGateway
-from .refund_settlement import apply_refund_in
+from ..db import Cursor, Database, unavailable_error
+from ..db.payments import Payment
+from ..errors import NotFound
+from ..metrics import Metrics
+from ..payments.apply import apply_payment_in
+from ..razorpay_gateway import RazorpayGateway
+from ..refunds.settle import apply_refund_in
 
 log = logging.getLogger(__name__)
 

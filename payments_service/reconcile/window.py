@@ -12,14 +12,14 @@ from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .db import Database
-from .db import orders as orders_sql
-from .errors import GatewayError, NotFound, ValidationFailed
+from ..db import Database
+from ..db import orders as orders_sql
+from ..errors import GatewayError, NotFound, ValidationFailed
+from ..payments.apply import apply_payment
+from ..razorpay_gateway import RazorpayGateway
+from ..refunds.settle import apply_refund, refund_state
 from .legacy_import import LegacyImport, adopt_payment
-from .payments import apply_payment
-from .razorpay_gateway import RazorpayGateway
-from .reconcile_pages import Entity, ReconcileReport, applied_as_fetched, count, skipped
-from .refund_settlement import apply_refund, refund_state
+from .pages import Entity, ReconcileReport, applied_as_fetched, count, skipped
 
 log = logging.getLogger(__name__)
 MAX_WINDOW = timedelta(days=400)

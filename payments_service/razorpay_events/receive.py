@@ -16,21 +16,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import bounded_json
-from .db import Cursor, Database
-from .db import razorpay_events as sql
-from .db.razorpay_events import EventSummary, RazorpayEvent
-from .errors import (
+from .. import bounded_json
+from ..db import Cursor, Database
+from ..db import razorpay_events as sql
+from ..db.razorpay_events import EventSummary, RazorpayEvent
+from ..errors import (
     DatabaseUnavailable,
     GatewayError,
     InvalidSignature,
     MalformedWebhook,
     NotFound,
 )
-from .pagination import Page, decode_cursor, page_of
-from .payments import apply_payment
-from .razorpay_event_handlers import EventContext, NotApplied, Outcome, outcome_of
-from .signatures import is_valid_webhook_signature
+from ..pagination import Page, decode_cursor, page_of
+from ..payments.apply import apply_payment
+from ..signatures import is_valid_webhook_signature
+from .handlers import EventContext, NotApplied, Outcome, outcome_of
 
 log = logging.getLogger(__name__)
 _EVENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")

@@ -3,7 +3,7 @@
 Creating one reserves its amount under the order's row lock (so concurrent requests can
 never exceed what was captured), asks Razorpay outside any transaction with a stable
 X-Refund-Idempotency key, then records Razorpay's answer. Refund webhooks and
-reconciliation settle status through the same apply_refund (refund_settlement.py).
+reconciliation settle status through the same apply_refund (settle.py).
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from .auth import Caller
-from .db import Cursor, Database
-from .db import orders as orders_sql
-from .db import payments as payments_sql
-from .db import refunds as sql
-from .db.orders import Order
-from .db.payments import Payment
-from .db.refunds import NewRefund, Refund
-from .errors import (
+from ..auth import Caller
+from ..db import Cursor, Database
+from ..db import orders as orders_sql
+from ..db import payments as payments_sql
+from ..db import refunds as sql
+from ..db.orders import Order
+from ..db.payments import Payment
+from ..db.refunds import NewRefund, Refund
+from ..errors import (
     GatewayBusy,
     GatewayError,
     GatewayUnavailable,
@@ -30,12 +30,12 @@ from .errors import (
     NotRefundable,
     ValidationFailed,
 )
-from .ids import new_id
-from .money import MINIMUM_AMOUNT
-from .pagination import Page, decode_cursor, page_of
-from .payments import SETTLED_STATUSES
-from .razorpay_gateway import RazorpayGateway
-from .refund_settlement import apply_refund, find_at_razorpay
+from ..ids import new_id
+from ..money import MINIMUM_AMOUNT
+from ..pagination import Page, decode_cursor, page_of
+from ..payments.statuses import SETTLED_STATUSES
+from ..razorpay_gateway import RazorpayGateway
+from .settle import apply_refund, find_at_razorpay
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .db import Cursor, Database, DeadlockDetected
-from .db import orders as orders_sql
-from .db import payments as payments_sql
-from .db.orders import Order
-from .payments import PaymentFact, PaymentOutcome, apply_to_locked_orders, is_recorded
+from ..db import Cursor, Database, DeadlockDetected
+from ..db import orders as orders_sql
+from ..db import payments as payments_sql
+from ..db.orders import Order
+from ..payments.apply import PaymentFact, PaymentOutcome, apply_to_locked_orders, is_recorded
 
 log = logging.getLogger(__name__)
 Entity = dict[str, Any]
