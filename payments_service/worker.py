@@ -2,7 +2,7 @@
 
 Each pass delivers due notifications to sites, retries webhooks that were stored but not
 applied, settles refunds whose Razorpay answer was lost, refunds duplicate payments or
-leaves them flagged (REFUND_DUPLICATE_PAYMENTS; payments/duplicates.py), and asks Razorpay
+leaves them flagged (REFUND_DUPLICATE_PAYMENTS; refunds/duplicates.py), and asks Razorpay
 about orders still unpaid after a while (a closed tab whose webhooks were lost). Several
 workers may run at once: claims use SKIP LOCKED leases or row locks, and every pass is
 idempotent.
@@ -19,10 +19,9 @@ import requests
 
 from .errors import DatabaseUnavailable
 from .notifications import deliver_due
-from .payments import decide_refunds, refund_reserved
 from .razorpay_events import retry_stale_events
 from .reconcile import heal_open_orders
-from .refunds import resolve_requested_refunds
+from .refunds import decide_refunds, refund_reserved, resolve_requested_refunds
 from .services import Services
 
 log = logging.getLogger(__name__)

@@ -18,13 +18,13 @@ import requests
 from flask import Flask
 
 from payments_service.errors import ConfigurationError
-from payments_service.payments import (
-    NOT_REFUNDED,
+from payments_service.payments import NOT_REFUNDED
+from payments_service.refunds import (
+    ATTENTION_DUPLICATE_REFUND_FAILED,
     REQUESTER,
     decide_refunds,
     refund_reserved,
 )
-from payments_service.refunds import ATTENTION_DUPLICATE_REFUND_FAILED
 from payments_service.settings import Settings
 from payments_service.worker import run_pass
 from tests.conftest import Checkout, RazorpayWebhooks, SiteCredentials, register_site

@@ -20,7 +20,8 @@ import pytest
 import requests
 from flask import Flask
 
-from payments_service.payments import REQUESTER, UNSAID_REPEAT, apply_payment, apply_payment_in
+from payments_service.payments import UNSAID_REPEAT, apply_payment, apply_payment_in
+from payments_service.refunds import REQUESTER
 from payments_service.worker import run_pass
 from tests.conftest import Checkout, RazorpayWebhooks, SiteCredentials, register_site
 from tests.test_duplicate_payments import _all_at_once, _refunds_at_razorpay, _services

@@ -1,5 +1,5 @@
 """The payment and order state machine (apply.py), the payment statuses (statuses.py), and
-duplicate payments: marked as they are recorded, refunded by the worker (duplicates.py)."""
+duplicate payments marked as they are recorded (duplicates.py)."""
 
 from __future__ import annotations
 
@@ -14,22 +14,13 @@ from .apply import (
     list_payments,
     order_state,
 )
-from .duplicates import (
-    IMPORTED,
-    NOT_REFUNDED,
-    REQUESTER,
-    TOO_SMALL_TO_REFUND,
-    UNSAID_REPEAT,
-    decide_refunds,
-    refund_reserved,
-)
+from .duplicates import IMPORTED, NOT_REFUNDED, TOO_SMALL_TO_REFUND, UNSAID_REPEAT
 from .statuses import PAYMENT_STATUS_RANK, SETTLED_STATUSES
 
 __all__ = [
     "IMPORTED",
     "NOT_REFUNDED",
     "PAYMENT_STATUS_RANK",
-    "REQUESTER",
     "SETTLED_STATUSES",
     "TOO_SMALL_TO_REFUND",
     "UNSAID_REPEAT",
@@ -38,10 +29,8 @@ __all__ = [
     "apply_payment",
     "apply_payment_in",
     "apply_to_locked_orders",
-    "decide_refunds",
     "is_recorded",
     "later_status",
     "list_payments",
     "order_state",
-    "refund_reserved",
 ]
