@@ -45,6 +45,16 @@ def test_an_exception_in_the_block_rolls_every_statement_back(db: Database) -> N
     assert ids(db) == [3]
 
 
+def test_a_discarded_transaction_keeps_nothing_and_the_next_one_commits(db: Database) -> None:
+    with db.transaction() as cur:
+        cur.execute("INSERT INTO scratch VALUES (1)")
+        cur.discard()
+    with db.transaction() as cur:  # the pooled connection is back outside any transaction
+        cur.execute("INSERT INTO scratch VALUES (2)")
+
+    assert ids(db) == [2]
+
+
 def test_a_failed_statement_rolls_back_the_earlier_ones(db: Database) -> None:
     with pytest.raises(psycopg2.errors.UniqueViolation), db.transaction() as cur:
         cur.execute("INSERT INTO scratch VALUES (1)")

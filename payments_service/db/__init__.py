@@ -13,7 +13,7 @@ import psycopg2.extensions
 import psycopg2.extras
 import psycopg2.pool
 from psycopg2.errors import DeadlockDetected
-from psycopg2.extras import RealDictCursor as Cursor
+from psycopg2.extras import RealDictCursor
 
 from ..errors import DatabaseUnavailable
 
@@ -28,6 +28,19 @@ __all__ = [
 ]
 
 Row = dict[str, Any]
+
+
+class Cursor(RealDictCursor):  # type: ignore[misc]
+    """A cursor whose rows are dicts; in ``Database.transaction`` it may ``discard`` the
+    transaction's work, rolled back at the end of the block instead of committed."""
+
+    discarded = False
+
+    def discard(self) -> None:
+        """Roll this transaction back when its block ends (what it wrote turned out moot)."""
+        self.discarded = True
+
+
 _BEGIN = "BEGIN ISOLATION LEVEL {level}; SET LOCAL statement_timeout = {timeout_ms:d}"
 # How long opening a connection may take when the DSN does not say (a host that drops
 # packets would otherwise hold a request until gunicorn kills the worker).
@@ -69,7 +82,8 @@ class Database:
 
     @contextmanager
     def transaction(self, snapshot: bool = False) -> Iterator[Cursor]:
-        """Yield a cursor in a transaction: commit on success, roll back on any exception.
+        """Yield a cursor in a transaction: commit on success, roll back on any exception (or
+        when the block ``discard``-ed it).
 
         ``snapshot=True`` makes every read in it see one consistent snapshot
         (REPEATABLE READ, set for this transaction only).
@@ -81,7 +95,10 @@ class Database:
             except BaseException:
                 _roll_back(conn, cur)
                 raise
-            cur.execute("COMMIT")
+            if cur.discarded:
+                _roll_back(conn, cur)
+            else:
+                cur.execute("COMMIT")
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:

@@ -12,13 +12,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import bounded_json
 from ..db import Cursor, Database
 from ..db import razorpay_events as sql
+from ..db.payments import Payment
 from ..db.razorpay_events import EventSummary, RazorpayEvent
 from ..errors import (
     DatabaseUnavailable,
@@ -34,6 +36,7 @@ from .handlers import EventContext, NotApplied, Outcome, outcome_of
 
 log = logging.getLogger(__name__)
 _EVENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -96,73 +99,81 @@ def receive_event(ctx: EventContext, event_id: str, envelope: dict[str, Any]) ->
 
     A redelivery is recognised by one read. A new event is applied and then inserted with
     its outcome in one transaction; if a concurrent delivery of it committed first, the
-    insert finds it and the transaction rolls back. If applying fails, the transaction is
+    insert finds it and the transaction is discarded. If applying fails, the transaction is
     rolled back and the event is stored with the failure on its own, for the worker's retry.
     """
     with ctx.db.read() as cur:
         earlier = sql.summary(cur, event_id)
     if earlier is not None:
         return Receipt(earlier, is_duplicate=True)
-    event_type = str(envelope.get("event") or "unknown")
-    account = envelope.get("account_id")
-    account_id = account if isinstance(account, str) else None
-
-    def store(cur: Cursor, outcome: Outcome) -> EventSummary:
-        stored = sql.insert_processed(
-            cur,
-            event_id=event_id,
-            event_type=event_type,
-            account_id=account_id,
-            payload=envelope,
-            razorpay_created_at=_event_time(envelope.get("created_at")),
-            status=outcome.status,
-            detail=outcome.detail,
-            order_id=outcome.order_id,
-        )
-        if stored is None:
-            raise _StoredMeanwhile
-        return stored
-
-    try:
-        try:
-            with ctx.db.transaction() as cur:
-                outcome = outcome_of(ctx, cur, event_id, event_type, account_id, envelope)
-                stored = store(cur, outcome)
-        except NotApplied as failure:
-            with ctx.db.transaction() as cur:
-                return Receipt(store(cur, failure.outcome), is_duplicate=False)
-    except _StoredMeanwhile:
+    event = _Event.of(event_id, envelope)
+    stored, applied = _apply_and_record(
+        ctx, event, lambda cur, outcome: _insert(cur, event, outcome)
+    )
+    if stored is None:  # a concurrent delivery stored it first
         with ctx.db.read() as cur:
             return Receipt(_summary(cur, event_id), is_duplicate=True)
-    final = _capture_if_asked(ctx, event_id, outcome)
-    if final is not None:
-        with ctx.db.transaction() as cur:
-            recorded = _record(cur, event_id, final)
-        stored = EventSummary(recorded.id, recorded.event_type, recorded.status)
+    captured = _capture_if_asked(ctx, event_id, applied)
+    if captured is not None:
+        stored = EventSummary(captured.id, captured.event_type, captured.status)
     return Receipt(stored, is_duplicate=False)
-
-
-class _StoredMeanwhile(Exception):
-    """A concurrent delivery of the same event committed it first."""
 
 
 def process_event(ctx: EventContext, event: RazorpayEvent) -> RazorpayEvent:
     """Apply a stored event through its handler and record the outcome on its row, in one
     transaction (a failure rolls the handler's writes back and is recorded on its own)."""
+    key = _Event(event.id, event.event_type, event.account_id, event.payload)
+    recorded, applied = _apply_and_record(ctx, key, lambda cur, o: _record(cur, event.id, o))
+    return _capture_if_asked(ctx, event.id, applied) or recorded
+
+
+@dataclass(frozen=True)
+class _Event:
+    """What applying an event reads: its id, type, Razorpay account and payload."""
+
+    id: str
+    type: str
+    account_id: str | None
+    payload: dict[str, Any]
+
+    @classmethod
+    def of(cls, event_id: str, envelope: dict[str, Any]) -> _Event:
+        account = envelope.get("account_id")
+        account_id = account if isinstance(account, str) else None
+        return cls(event_id, str(envelope.get("event") or "unknown"), account_id, envelope)
+
+
+def _apply_and_record(
+    ctx: EventContext, event: _Event, record: Callable[[Cursor, Outcome], T]
+) -> tuple[T, Outcome | None]:
+    """Apply ``event`` and ``record`` its outcome in one transaction; return what ``record``
+    returned and the outcome, to finish once committed. When ``record`` returns None (the
+    row was stored meanwhile) the applied writes are discarded. When applying fails, its
+    writes are rolled back and the failure is recorded alone (and nothing is to finish)."""
     try:
         with ctx.db.transaction() as cur:
-            outcome = outcome_of(
-                ctx, cur, event.id, event.event_type, event.account_id, event.payload
-            )
-            recorded = _record(cur, event.id, outcome)
+            outcome = outcome_of(ctx, cur, event.id, event.type, event.account_id, event.payload)
+            recorded = record(cur, outcome)
+            if recorded is None:
+                cur.discard()
     except NotApplied as failure:
         with ctx.db.transaction() as cur:
-            return _record(cur, event.id, failure.outcome)
-    final = _capture_if_asked(ctx, event.id, outcome)
-    if final is None:
-        return recorded
-    with ctx.db.transaction() as cur:
-        return _record(cur, event.id, final)
+            return record(cur, failure.outcome), None
+    return recorded, outcome
+
+
+def _insert(cur: Cursor, event: _Event, outcome: Outcome) -> EventSummary | None:
+    return sql.insert_processed(
+        cur,
+        event_id=event.id,
+        event_type=event.type,
+        account_id=event.account_id,
+        payload=event.payload,
+        razorpay_created_at=_event_time(event.payload.get("created_at")),
+        status=outcome.status,
+        detail=outcome.detail,
+        order_id=outcome.order_id,
+    )
 
 
 def _summary(cur: Cursor, event_id: str) -> EventSummary:
@@ -176,13 +187,20 @@ def _record(cur: Cursor, event_id: str, outcome: Outcome) -> RazorpayEvent:
     return sql.record_outcome(cur, event_id, outcome.status, outcome.detail, outcome.order_id)
 
 
-def _capture_if_asked(ctx: EventContext, event_id: str, outcome: Outcome) -> Outcome | None:
+def _capture_if_asked(
+    ctx: EventContext, event_id: str, applied: Outcome | None
+) -> RazorpayEvent | None:
     """What an applied event asks for once its transaction has committed: capturing an
     authorized payment (a Razorpay call, so never inside a transaction). Returns the
-    event's outcome after that, or None when nothing was asked."""
-    payment = outcome.capture
-    if payment is None:
+    event's row with the outcome after that, or None when nothing was asked."""
+    if applied is None or applied.capture is None:
         return None
+    outcome = _capture(ctx, event_id, applied.capture)
+    with ctx.db.transaction() as cur:
+        return _record(cur, event_id, outcome)
+
+
+def _capture(ctx: EventContext, event_id: str, payment: Payment) -> Outcome:
     try:
         captured = ctx.gateway.capture_payment(payment.id, payment.amount, payment.currency)
         after = apply_payment(ctx.db, captured, actor="webhook")
