@@ -30,6 +30,7 @@ from .errors import (
 )
 from .ids import new_id
 from .razorpay_gateway import RazorpayGateway
+from .services import Services
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,11 @@ class KeyLease:
 
     duration: timedelta
     clock: Callable[[], datetime]
+
+    @classmethod
+    def of(cls, services: Services) -> KeyLease:
+        """ORDER_KEY_LEASE_SECONDS, by the services' clock (tests move it forward)."""
+        return cls(timedelta(seconds=services.settings.order_key_lease_seconds), services.clock)
 
 
 def create_with_key(

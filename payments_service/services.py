@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from .db import Database
 from .metrics import Metrics
-from .order_reservations import KeyLease
-from .razorpay_events import EventContext
 from .razorpay_gateway import RazorpayGateway
 from .settings import Settings
 
@@ -31,20 +29,3 @@ class Services:
     metrics: Metrics
     # What time it is for Idempotency-Key leases (tests move it forward instead of waiting).
     clock: Callable[[], datetime] = field(default=utc_now)
-
-    @property
-    def order_key_lease(self) -> KeyLease:
-        """How long an order's Idempotency-Key stays with the request holding it."""
-        return KeyLease(timedelta(seconds=self.settings.order_key_lease_seconds), self.clock)
-
-    @property
-    def event_context(self) -> EventContext:
-        """What Razorpay event handlers need."""
-        return EventContext(
-            db=self.db,
-            gateway=self.gateway,
-            capture_authorized=self.settings.capture_authorized_payments,
-            account_id=self.settings.razorpay_account_id,
-            webhook_secrets=self.settings.razorpay_webhook_secrets,
-            metrics=self.metrics,
-        )

@@ -19,7 +19,7 @@ import requests
 
 from .errors import DatabaseUnavailable
 from .notifications import deliver_due
-from .razorpay_events import retry_stale_events
+from .razorpay_events import EventContext, retry_stale_events
 from .reconcile import heal_open_orders
 from .refunds import decide_refunds, refund_reserved, resolve_requested_refunds
 from .services import Services
@@ -45,7 +45,7 @@ class PassReport:
 def run_pass(services: Services, session: requests.Session) -> PassReport:
     """One pass of every background duty."""
     delivered = deliver_due(services.db, session)
-    retried = retry_stale_events(services.event_context, STALE_EVENT_AGE)
+    retried = retry_stale_events(EventContext.of(services), STALE_EVENT_AGE)
     resolved = resolve_requested_refunds(services.db, services.gateway, UNANSWERED_REFUND_AGE)
     # The one place that reads REFUND_DUPLICATE_PAYMENTS: the state machine marks and flags
     # duplicates; here each is refunded, or left flagged, once.

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint
 from marshmallow import Schema, fields, validate
 
+from ..order_reservations import KeyLease
 from ..orders import OrderRequest, checkout_options, create_order, get_order, list_orders
 from .fields import (
     JsonBoolean,
@@ -108,7 +109,7 @@ def create() -> tuple[dict[str, Any], int]:
         caller,
         _order_request(body),
         idempotency_key(),
-        services().order_key_lease,
+        KeyLease.of(services()),
         allow_owned=body["allow_owned"],
     )
     return ORDER.dump(order), 201 if is_new else 200

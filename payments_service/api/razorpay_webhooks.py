@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from ..razorpay_events import receive_webhook
+from ..razorpay_events import EventContext, receive_webhook
 from .fields import services
 
 bp = Blueprint("razorpay_webhooks", __name__, url_prefix="/v1/webhooks")
@@ -17,7 +17,7 @@ def receive() -> dict[str, Any]:
     """Receive one Razorpay webhook delivery (verified by X-Razorpay-Signature)."""
     raw_body = request.get_data(cache=True)  # the exact bytes Razorpay signed; parse nothing first
     receipt = receive_webhook(
-        services().event_context,
+        EventContext.of(services()),
         raw_body,
         request.headers.get("X-Razorpay-Signature", ""),
         request.headers.get("X-Razorpay-Event-Id"),

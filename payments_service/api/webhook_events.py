@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint
 from marshmallow import Schema, fields, validate
 
-from ..razorpay_events import last_webhook_at, list_events, reapply_event
+from ..razorpay_events import EventContext, last_webhook_at, list_events, reapply_event
 from .fields import PageQuerySchema, load_query, services
 from .security import current_admin
 
@@ -59,5 +59,7 @@ def index() -> dict[str, Any]:
 def reapply(event_id: str) -> dict[str, Any]:
     """Apply a stored event again and return its new outcome."""
     current_admin()
-    result: dict[str, Any] = WEBHOOK_EVENT.dump(reapply_event(services().event_context, event_id))
+    result: dict[str, Any] = WEBHOOK_EVENT.dump(
+        reapply_event(EventContext.of(services()), event_id)
+    )
     return result

@@ -16,6 +16,7 @@ from ..metrics import Metrics
 from ..payments.apply import apply_payment_in
 from ..razorpay_gateway import RazorpayGateway
 from ..refunds.settle import apply_refund_in
+from ..services import Services
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,19 @@ class EventContext:
     account_id: str | None
     webhook_secrets: tuple[str, ...]
     metrics: Metrics | None = None
+
+    @classmethod
+    def of(cls, services: Services) -> EventContext:
+        """The context of the wired ``services``, as their settings say."""
+        settings = services.settings
+        return cls(
+            db=services.db,
+            gateway=services.gateway,
+            capture_authorized=settings.capture_authorized_payments,
+            account_id=settings.razorpay_account_id,
+            webhook_secrets=settings.razorpay_webhook_secrets,
+            metrics=services.metrics,
+        )
 
 
 @dataclass(frozen=True)
