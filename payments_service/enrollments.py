@@ -102,6 +102,19 @@ def revoke_enrollment(db: Database, caller: Caller, enrollment_id: str, reason: 
     return revoked
 
 
+def revoke_order_grant(cur: Cursor, order_id: str, *, revoked_by: str, reason: str) -> bool:
+    """Revoke the active enrollment an order granted, in ``cur``'s transaction, and tell
+    every site; False when the order holds none (never granted, or revoked already)."""
+    enrollment = sql.active_for_order(cur, order_id)
+    if enrollment is None:
+        return False
+    revoked = sql.revoke(cur, enrollment.id, revoked_by=revoked_by, reason=reason)
+    if revoked is None:
+        return False
+    outbox.enrollment_changed(cur, revoked)
+    return True
+
+
 def grant_purchases(
     cur: Cursor, paid: list[Order], actor: str, grant_source: str
 ) -> tuple[dict[str, Enrollment], dict[str, Enrollment]]:

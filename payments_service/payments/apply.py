@@ -21,7 +21,7 @@ from ..errors import NotFound
 from ..notifications import outbox
 from ..pagination import Page, decode_cursor, page_of
 from . import duplicates
-from .statuses import PAYMENT_STATUS_RANK, SETTLED_STATUSES
+from .statuses import PAYMENT_STATUS_RANK, SETTLED_STATUSES, order_status
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +159,7 @@ def _settle_orders(
         if _is_full_payment(order, payment) and order.amount_paid == 0
     }
     changes = [
-        StatusChange(order.id, "paid", payment.amount)
-        if order.id in paying
-        else StatusChange(order.id, "attempted", 0)
+        _status_change(order, payment.amount if order.id in paying else 0)
         for order, payment in settling
         if order.id in paying or order.status == "created"
     ]
@@ -185,6 +183,12 @@ def _settle_orders(
             )
         )
     return outcomes
+
+
+def _status_change(order: Order, amount_paid: int) -> StatusChange:
+    """An order moved on by a payment (nothing refunded yet: it was not paid before)."""
+    status = order_status(amount_paid=amount_paid, amount_refunded=0)
+    return StatusChange(order.id, status, amount_paid)
 
 
 def _notify(cur: Cursor, existing: Payment | None, outcome: PaymentOutcome) -> None:

@@ -13,16 +13,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from ..db import Cursor, Database
-from ..db import enrollments as enrollments_sql
 from ..db import orders as orders_sql
 from ..db import payments as payments_sql
 from ..db import refunds as sql
 from ..db.orders import Order
 from ..db.payments import Payment
 from ..db.refunds import NewRefund, Refund
+from ..enrollments import revoke_order_grant
 from ..errors import GatewayError, NotFound
 from ..ids import new_id
 from ..notifications import outbox
+from ..payments.statuses import order_status
 from ..razorpay_gateway import RazorpayGateway
 
 log = logging.getLogger(__name__)
@@ -163,13 +164,7 @@ def _derive_totals(cur: Cursor, order: Order, payment: Payment, refund: Refund, 
     payments_sql.set_refunded(cur, payment.id, payment_refunded)
     refunded = sql.order_refunded_total(cur, order.id)
     if order.amount_paid > 0:
-        status = (
-            "paid"
-            if refunded == 0
-            else "refunded"
-            if refunded >= order.amount_paid
-            else "partially_refunded"
-        )
+        status = order_status(amount_paid=order.amount_paid, amount_refunded=refunded)
         orders_sql.set_refund_status(cur, order.id, status, refunded)
         # Refunding a duplicate payment gives back money for nothing: it takes nothing away
         # (not the enrollment another order or grant gave), whatever it asked for.
@@ -184,18 +179,11 @@ def _derive_totals(cur: Cursor, order: Order, payment: Payment, refund: Refund, 
 
 def _revoke_for(cur: Cursor, order: Order, refund: Refund, actor: str) -> None:
     """Revoke the order's grant in the name of whoever asked for the refund."""
-    enrollment = enrollments_sql.active_for_order(cur, order.id)
-    if enrollment is None:
-        return
     if refund.requested_by == FOREIGN_REQUESTER:
         reason = f"order {order.id} fully refunded outside this service ({refund.id}, via {actor})"
     else:
         reason = (
             f"order {order.id} fully refunded ({refund.id}) at the request of {refund.requested_by}"
         )
-    revoked = enrollments_sql.revoke(
-        cur, enrollment.id, revoked_by=refund.requested_by, reason=reason
-    )
-    if revoked is not None:
+    if revoke_order_grant(cur, order.id, revoked_by=refund.requested_by, reason=reason):
         sql.mark_access(cur, refund.id, revoked=True, attention=None)
-        outbox.enrollment_changed(cur, revoked)
