@@ -62,12 +62,7 @@ class Settings:
         key_id, key_secret = _razorpay_keys(env)
         is_sandbox = key_id is None
         base_url = _razorpay_base_url(env, key_id)
-        admin_secret = _get(env, "ADMIN_JWT_SECRET")
-        if admin_secret is None or len(admin_secret) < 32:
-            raise ConfigurationError(
-                "ADMIN_JWT_SECRET must be set to at least 32 characters "
-                "(`make run` writes one to .env for development)"
-            )
+        admin_secret = _admin_secret(env)
         timeout = _number(env, "RAZORPAY_TIMEOUT_SECONDS", 10.0)
         return cls(
             admin_jwt_secret=admin_secret,
@@ -99,6 +94,16 @@ class Settings:
                 env, "ADMIN_TOKEN_MAX_LIFETIME_SECONDS", 12 * 3600
             ),
         )
+
+
+def _admin_secret(env: Mapping[str, str]) -> str:
+    admin_secret = _get(env, "ADMIN_JWT_SECRET")
+    if admin_secret is None or len(admin_secret) < 32:
+        raise ConfigurationError(
+            "ADMIN_JWT_SECRET must be set to at least 32 characters "
+            "(`make run` writes one to .env for development)"
+        )
+    return admin_secret
 
 
 def _razorpay_keys(env: Mapping[str, str]) -> tuple[str | None, str | None]:

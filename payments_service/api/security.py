@@ -58,36 +58,42 @@ def init_jwt(app: Flask) -> None:
     )
     manager = JWTManager()
     manager.init_app(app)
+    manager.decode_key_loader(_key)
+    manager.token_verification_loader(_has_expiry)
+    manager.unauthorized_loader(_missing)
+    manager.invalid_token_loader(_invalid)
+    manager.expired_token_loader(_expired)
+    manager.token_verification_failed_loader(_no_expiry)
 
-    @manager.decode_key_loader
-    def _key(header: dict[str, Any], claims: dict[str, Any]) -> str:
-        keys = signing_keys_for(services().db, settings, claims)
-        if len(keys) == 1:
-            return keys[0]
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        return key_that_signed(token, keys)
 
-    @manager.token_verification_loader
-    def _has_expiry(header: dict[str, Any], claims: dict[str, Any]) -> bool:
-        return "exp" in claims
+def _key(header: dict[str, Any], claims: dict[str, Any]) -> str:
+    keys = signing_keys_for(services().db, services().settings, claims)
+    if len(keys) == 1:
+        return keys[0]
+    token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return key_that_signed(token, keys)
 
-    @manager.unauthorized_loader
-    def _missing(reason: str) -> Response:
-        return _unauthorized("send Authorization: Bearer <token>")
 
-    @manager.invalid_token_loader
-    def _invalid(reason: str) -> Response:
-        # PyJWT's reason names the rule (signature, audience, format, an iat in the
-        # future), never a key.
-        return _unauthorized(f"the token is invalid: {reason}")
+def _has_expiry(header: dict[str, Any], claims: dict[str, Any]) -> bool:
+    return "exp" in claims
 
-    @manager.expired_token_loader
-    def _expired(header: dict[str, Any], claims: dict[str, Any]) -> Response:
-        return _unauthorized("the token has expired")
 
-    @manager.token_verification_failed_loader
-    def _no_expiry(header: dict[str, Any], claims: dict[str, Any]) -> Response:
-        return _unauthorized("the token must carry an exp claim")
+def _missing(reason: str) -> Response:
+    return _unauthorized("send Authorization: Bearer <token>")
+
+
+def _invalid(reason: str) -> Response:
+    # PyJWT's reason names the rule (signature, audience, format, an iat in the future),
+    # never a key.
+    return _unauthorized(f"the token is invalid: {reason}")
+
+
+def _expired(header: dict[str, Any], claims: dict[str, Any]) -> Response:
+    return _unauthorized("the token has expired")
+
+
+def _no_expiry(header: dict[str, Any], claims: dict[str, Any]) -> Response:
+    return _unauthorized("the token must carry an exp claim")
 
 
 def _unauthorized(detail: str) -> Response:

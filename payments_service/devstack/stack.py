@@ -18,17 +18,16 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from dotenv import load_dotenv
 
-from ..auth import mint_admin_token, mint_site_token
 from ..db import Database
 from ..errors import ConfigurationError
 from ..migrations import apply_migrations
 from ..settings import Settings
 from ..sites import create_site, list_sites
+from .banner import print_banner
 from .embedded_db import embedded_postgres
 from .processes import (
     Children,
@@ -196,7 +195,7 @@ def _start_and_watch(
         ready.append(("the Razorpay sandbox", f"http://127.0.0.1:{ports.sandbox}/"))
     ready += [(title, f"http://127.0.0.1:{port}/") for title, port, _ in sites.values()]
     wait_until_ready(ready, children, signals, READY_SECONDS)
-    _print_banner(settings, ports, sites, site_secrets)
+    print_banner(settings, ports.api, ports.sandbox, sites, site_secrets)
     while (exited := children.first_exit()) is None:
         signals.check()
         time.sleep(0.5)
@@ -266,40 +265,3 @@ def ensure_ports_free(ports: list[int]) -> None:
                     "stop that, or choose other ports with API_PORT, SANDBOX_PORT, "
                     "OLD_SITE_PORT and NEW_SITE_PORT"
                 ) from None
-
-
-def _print_banner(
-    settings: Settings,
-    ports: Ports,
-    sites: dict[str, tuple[str, int, str]],
-    site_secrets: dict[str, dict[str, str]],
-) -> None:
-    admin_ttl = timedelta(seconds=settings.admin_token_max_lifetime_seconds)
-    site_ttl = timedelta(seconds=settings.site_token_max_lifetime_seconds)
-    api = f"http://127.0.0.1:{ports.api}"
-    lines = [
-        "",
-        "payments_service is running (Ctrl-C stops everything)",
-        f"  API              {api}",
-        f"  API docs         {api}/docs/   (Swagger UI; contract: /openapi.yaml)",
-    ]
-    if settings.is_sandbox:
-        lines.append(f"  Razorpay sandbox http://127.0.0.1:{ports.sandbox}")
-    for site_id, (title, port, _) in sites.items():
-        lines.append(f"  {title:<16} http://127.0.0.1:{port}   (site id {site_id})")
-    lines += [
-        "",
-        f"Tokens for curl (admin {_hours(admin_ttl)}, sites {_hours(site_ttl)}; fresh ones:"
-        " .venv/bin/flask --app payments_service tokens mint --site new-site):",
-        f"  ADMIN_TOKEN={mint_admin_token(settings, 'make-run', admin_ttl)}",
-    ]
-    for site_id, secrets_of_site in site_secrets.items():
-        token = mint_site_token(
-            secrets_of_site["jwt"], site_id, settings.jwt_audience, None, site_ttl
-        )
-        lines.append(f"  {site_id.upper().replace('-', '_')}_TOKEN={token}")
-    print("\n".join(lines), flush=True)
-
-
-def _hours(ttl: timedelta) -> str:
-    return f"{ttl.total_seconds() / 3600:g} h"
