@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Flask, Response, jsonify, redirect, render_template, request
+from flask import Flask, Response, current_app, jsonify, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import service
@@ -44,63 +44,74 @@ def create_app(config: StoreConfig) -> Flask:
     inbox = Inbox()
     app.extensions["store"] = config
     app.extensions["notification_inbox"] = inbox
-    cookie = email_cookie(config)
-
-    @app.get("/")
-    def home() -> tuple[str, int]:
-        email = request.cookies.get(cookie, "")
-        owned: dict[str, Any] = {}
-        problem = ""
-        if email:
-            try:
-                owned = service.owned_courses(config, email)
-            except ServiceUnavailable as error:
-                problem = str(error)
-        page = render_template(
-            "store.html",
-            store=config,
-            email=email,
-            owned=owned,
-            problem=problem,
-            catalogue=CATALOGUE,
-        )
-        return page, 503 if problem else 200
-
-    @app.post("/sign-in")
-    def sign_in() -> BaseResponse:
-        response = redirect("/", code=303)
-        email = request.form.get("email", "").strip().lower()
-        if email:
-            response.set_cookie(cookie, email, httponly=True, samesite="Lax")
-        return response
-
-    @app.post("/sign-out")
-    def sign_out() -> BaseResponse:
-        response = redirect("/", code=303)
-        response.delete_cookie(cookie, httponly=True, samesite="Lax")
-        return response
-
-    @app.post("/orders")
-    def create_order() -> tuple[Response, int]:
-        email = request.cookies.get(cookie, "")
-        product = next((p for p in CATALOGUE if p["sku"] == request.form.get("sku")), None)
-        if not email or product is None:
-            return jsonify({"error": "sign in and choose a course"}), 400
-        try:
-            answer = service.create_order(config, email, product)
-        except ServiceUnavailable as error:
-            return jsonify({"error": str(error)}), 503
-        return jsonify(answer.body), answer.status
-
-    @app.post("/payments/callback")
-    def callback() -> tuple[dict[str, str], int]:
-        raw = request.get_data()
-        signature = request.headers.get("X-Payments-Signature", "")
-        if not is_signed(config.callback_secret, raw, signature):
-            return {"error": "bad signature"}, 400
-        inbox.accept(json.loads(raw))
-        return {"status": "ok"}, 200
-
+    app.get("/")(home)
+    app.post("/sign-in")(sign_in)
+    app.post("/sign-out")(sign_out)
+    app.post("/orders")(create_order)
+    app.post("/payments/callback")(callback)
     if config.has_admin_page:
         add_admin_pages(app, config, inbox)
     return app
+
+
+def _store() -> StoreConfig:
+    config: StoreConfig = current_app.extensions["store"]
+    return config
+
+
+def home() -> tuple[str, int]:
+    config = _store()
+    email = request.cookies.get(email_cookie(config), "")
+    owned: dict[str, Any] = {}
+    problem = ""
+    if email:
+        try:
+            owned = service.owned_courses(config, email)
+        except ServiceUnavailable as error:
+            problem = str(error)
+    page = render_template(
+        "store.html",
+        store=config,
+        email=email,
+        owned=owned,
+        problem=problem,
+        catalogue=CATALOGUE,
+    )
+    return page, 503 if problem else 200
+
+
+def sign_in() -> BaseResponse:
+    response = redirect("/", code=303)
+    email = request.form.get("email", "").strip().lower()
+    if email:
+        response.set_cookie(email_cookie(_store()), email, httponly=True, samesite="Lax")
+    return response
+
+
+def sign_out() -> BaseResponse:
+    response = redirect("/", code=303)
+    response.delete_cookie(email_cookie(_store()), httponly=True, samesite="Lax")
+    return response
+
+
+def create_order() -> tuple[Response, int]:
+    config = _store()
+    email = request.cookies.get(email_cookie(config), "")
+    product = next((p for p in CATALOGUE if p["sku"] == request.form.get("sku")), None)
+    if not email or product is None:
+        return jsonify({"error": "sign in and choose a course"}), 400
+    try:
+        answer = service.create_order(config, email, product)
+    except ServiceUnavailable as error:
+        return jsonify({"error": str(error)}), 503
+    return jsonify(answer.body), answer.status
+
+
+def callback() -> tuple[dict[str, str], int]:
+    raw = request.get_data()
+    signature = request.headers.get("X-Payments-Signature", "")
+    if not is_signed(_store().callback_secret, raw, signature):
+        return {"error": "bad signature"}, 400
+    inbox: Inbox = current_app.extensions["notification_inbox"]
+    inbox.accept(json.loads(raw))
+    return {"status": "ok"}, 200
