@@ -6,7 +6,7 @@ import re
 from collections.abc import Collection
 from urllib.parse import urlsplit
 
-from .db import Database, is_unique_violation
+from .db import Cursor, Database, is_unique_violation
 from .db import sites as sql
 from .db.sites import Site
 from .errors import Conflict, NotFound, ValidationFailed
@@ -47,15 +47,7 @@ def create_site(
     _check_scopes(scopes or [])
     try:
         with db.transaction() as cur:
-            variant = sql.lock_ids_and_find_variant(cur, _spelling(site_id))
-            if variant == site_id:
-                raise Conflict(f"a site with id {site_id!r} already exists")
-            if variant is not None:
-                raise Conflict(
-                    f"site id {site_id!r} would be confused with the site {variant!r} "
-                    "('-' and '_' are not told apart)",
-                    field="site_id",
-                )
+            _refuse_taken(cur, site_id)
             return sql.insert(
                 cur,
                 site_id=site_id,
@@ -70,6 +62,20 @@ def create_site(
         if is_unique_violation(exc, "sites_pkey"):
             raise Conflict(f"a site with id {site_id!r} already exists") from exc
         raise
+
+
+def _refuse_taken(cur: Cursor, site_id: str) -> None:
+    """Conflict when the id, or a spelling of it differing only by ``-`` and ``_``, is taken
+    (creations queue on a lock held to the end of the transaction: two cannot both pass)."""
+    variant = sql.lock_ids_and_find_variant(cur, _spelling(site_id))
+    if variant == site_id:
+        raise Conflict(f"a site with id {site_id!r} already exists")
+    if variant is not None:
+        raise Conflict(
+            f"site id {site_id!r} would be confused with the site {variant!r} "
+            "('-' and '_' are not told apart)",
+            field="site_id",
+        )
 
 
 def reserved_site_ids(settings: Settings) -> frozenset[str]:

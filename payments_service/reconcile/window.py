@@ -40,15 +40,7 @@ def reconcile_window(
     Raises ValidationFailed for an empty or over-long window, GatewayError when Razorpay
     cannot be listed at all. A payment that fails to apply is counted, logged and skipped.
     """
-    if not start < end or end - start > MAX_WINDOW:
-        raise ValidationFailed(
-            "the window must run forwards and span at most 400 days", field="from"
-        )
-    if start < RAZORPAY_EARLIEST or end > RAZORPAY_LATEST:
-        raise ValidationFailed(
-            "Razorpay lists only times from 2000-01-01 to 2121-01-01",
-            field="from" if start < RAZORPAY_EARLIEST else "to",
-        )
+    _check_window(start, end)
     report = ReconcileReport()
     pages = gateway.iter_payment_pages(int(start.timestamp()), int(end.timestamp()))
     with closing(applied_as_fetched(db, pages)) as applied:
@@ -71,6 +63,18 @@ def reconcile_window(
             log.warning("reconcile: refund %s skipped (%s)", entity.get("id"), type(exc).__name__)
     log.info("reconcile %s..%s: %s", start.isoformat(), end.isoformat(), report.as_dict())
     return report
+
+
+def _check_window(start: datetime, end: datetime) -> None:
+    if not start < end or end - start > MAX_WINDOW:
+        raise ValidationFailed(
+            "the window must run forwards and span at most 400 days", field="from"
+        )
+    if start < RAZORPAY_EARLIEST or end > RAZORPAY_LATEST:
+        raise ValidationFailed(
+            "Razorpay lists only times from 2000-01-01 to 2121-01-01",
+            field="from" if start < RAZORPAY_EARLIEST else "to",
+        )
 
 
 def heal_open_orders(
