@@ -30,218 +30,45 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-import psutil
 import psycopg2
 import psycopg2.extensions
 import requests
 
 from bench.load import LoadResult, Request, run_pgbench, run_wrk, write_requests, wrk_available
+from bench.monitor import Measured, Monitor, Scenario
+from bench.report import report
 from bench.seed import create_sites, insert_reconcile_orders, seed_history
+from bench.settings import (
+    CONNECTIONS,
+    DUPLICATE_EVENTS,
+    DURATION,
+    HISTORY_CUSTOMERS,
+    HISTORY_ORDERS,
+    HISTORY_SITE,
+    JSON,
+    KEYED_ORDERS_PER_SECOND,
+    LATENCY_CONNECTIONS,
+    ORDER_AMOUNT,
+    ORDER_BODY,
+    PREP_THREADS,
+    RECONCILE_MAX_SECONDS,
+    RECONCILE_PAYMENTS,
+    RECONCILE_SITE,
+    RUNS,
+    SLOW_SANDBOX_MS,
+    WARMUP_SECONDS,
+    log,
+)
 from bench.stack import PG_BIN, Stack, running_stack
 
-
-def _setting(name: str, default: int) -> int:
-    value = int(os.environ.get(name, default))
-    if value < 0:
-        raise SystemExit(f"{name} must not be negative")
-    return value
-
-
-DURATION = _setting("BENCH_DURATION", 10)
-CONNECTIONS = _setting("BENCH_CONNECTIONS", 16)
-LATENCY_CONNECTIONS = _setting("BENCH_LATENCY_CONNECTIONS", 2)
-RUNS = max(2, _setting("BENCH_RUNS", 2))
-HISTORY_ORDERS = _setting("BENCH_HISTORY_ORDERS", 1_000_000)
-HISTORY_CUSTOMERS = _setting("BENCH_HISTORY_CUSTOMERS", 200_000)
-RECONCILE_PAYMENTS = _setting("BENCH_RECONCILE_PAYMENTS", 100_000)
-RECONCILE_MAX_SECONDS = _setting("BENCH_RECONCILE_MAX_SECONDS", 120)
-SLOW_SANDBOX_MS = 200
-WARMUP_SECONDS = 2
-# Enough distinct keys for a run: about three times the order rate this machine reaches.
-KEYED_ORDERS_PER_SECOND = 1500
-DUPLICATE_EVENTS = 10
-PREP_THREADS = 16
-HISTORY_SITE = "bench-history"
-RECONCILE_SITE = "bench-reconcile"
-ORDER_AMOUNT = 49900
-ORDER_BODY = {
-    "amount": ORDER_AMOUNT,
-    "product": {"sku": "python-101", "name": "Python 101"},
-    "customer": {"email": "b@example.com"},
-}
-JSON = {"Content-Type": "application/json"}
 T = TypeVar("T")
 R = TypeVar("R")
-RSS_LIMIT_MB = 150
-
-
-def log(message: str) -> None:
-    """Progress, on stderr, so stdout holds only the report."""
-    print(f"[{time.monotonic() - STARTED:6.0f} s] {message}", file=sys.stderr, flush=True)
-
-
-STARTED = time.monotonic()
-
-
-# --- what each run measured besides the load generator's own figures ----------------------
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    at: float
-    busy_cpu: float
-    our_cpu: float
-    sessions: int
-    transactions: int
-    api_log_size: int
-    split_cpu: tuple[float, float, float]  # CPU seconds of the API, the sandbox, PostgreSQL
-
-
-@dataclass
-class Measured:
-    """One run: the load result plus what the machine and database did meanwhile."""
-
-    result: LoadResult
-    db_sessions: int | None = None
-    restarts: int | None = None
-    other_cpu: float | None = None
-    check: str = ""
-    unit: str = "req/s"
-    ok: bool | None = None  # reconcile: the run reported what it should
-    cpu_ms: tuple[float, float, float] | None = None  # per request: API, sandbox, PostgreSQL
-
-    @property
-    def sessions_per_request(self) -> float | None:
-        if self.db_sessions is None or not self.result.requests:
-            return None
-        return self.db_sessions / self.result.requests
-
-
-@dataclass
-class Scenario:
-    title: str
-    runs: list[Measured] = field(default_factory=list)
-    failure: str | None = None
-
-    def mean_rate(self) -> float | None:
-        return sum(r.result.rate for r in self.runs) / len(self.runs) if self.runs else None
-
-    def worst_p99(self) -> float | None:
-        values = [r.result.p99_ms for r in self.runs if r.result.p99_ms is not None]
-        return max(values) if values else None
-
-
-class Monitor:
-    """CPU used outside the bench's processes, PostgreSQL sessions opened, worker restarts,
-    and the RSS of the API workers."""
-
-    def __init__(self, stack: Stack, db: psycopg2.extensions.connection) -> None:
-        self._stack = stack
-        self._db = db
-        with db.cursor() as cur:
-            cur.execute("SHOW data_directory")
-            row = cur.fetchone()
-        data_dir = Path(str(row[0])) if row else Path()
-        self._postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
-        self.max_rss_kb = 0
-
-    def snapshot(self) -> Snapshot:
-        with self._db.cursor() as cur:
-            cur.execute("SELECT pg_stat_clear_snapshot()")
-            cur.execute(
-                "SELECT sessions, xact_commit FROM pg_stat_database"
-                " WHERE datname = current_database()"
-            )
-            row = cur.fetchone()
-        sessions, transactions = (int(row[0]), int(row[1])) if row else (0, 0)
-        cpu = psutil.cpu_times()
-        return Snapshot(
-            at=time.monotonic(),
-            busy_cpu=cpu.user + cpu.nice + cpu.system,
-            our_cpu=sum(_tree_cpu(pid) for pid in (os.getpid(), self._postmaster)),
-            sessions=sessions,
-            transactions=transactions,
-            api_log_size=self._api_log().stat().st_size,
-            split_cpu=(
-                _tree_cpu(self._stack.api_pid),
-                _tree_cpu(self._stack.sandbox_pid),
-                _tree_cpu(self._postmaster),
-            ),
-        )
-
-    def measure(self, result: LoadResult, before: Snapshot, **extra: Any) -> Measured:
-        time.sleep(0.6)  # PostgreSQL publishes a backend's statistics within a second
-        after = self.snapshot()
-        wall = max(after.at - before.at, 1e-6)
-        other = after.busy_cpu - before.busy_cpu - (after.our_cpu - before.our_cpu)
-        with self._api_log().open("rb") as file:
-            file.seek(before.api_log_size)
-            restarts = file.read().count(b"Booting worker with pid")
-        self.sample_rss()
-        spent = [b - a for a, b in zip(before.split_cpu, after.split_cpu, strict=True)]
-        api, sandbox, database = (1000 * seconds / max(result.requests, 1) for seconds in spent)
-        return Measured(
-            result,
-            cpu_ms=(api, sandbox, database),
-            db_sessions=after.sessions - before.sessions,
-            restarts=restarts,
-            other_cpu=max(0.0, 100 * other / (wall * (psutil.cpu_count() or 1))),
-            **extra,
-        )
-
-    def connections_per_worker(self) -> list[int]:
-        """Open client connections each API worker holds, busiest first (gthread workers
-        keep a keep-alive connection for good, whatever their threads are doing)."""
-        port = int(self._stack.api.rsplit(":", 1)[1])
-        counts = []
-        for pid in self.worker_rss():
-            try:
-                connections = psutil.Process(pid).net_connections(kind="tcp")
-            except psutil.Error:
-                continue
-            counts.append(
-                sum(1 for c in connections if c.status == "ESTABLISHED" and c.laddr.port == port)
-            )
-        return sorted(counts, reverse=True)
-
-    def worker_rss(self) -> dict[int, int]:
-        """RSS in kB of each API worker, from ps."""
-        listing = subprocess.run(  # noqa: S603 - fixed program, our own arguments
-            ["ps", "-o", "pid=,rss=", "--ppid", str(self._stack.api_pid)],  # noqa: S607
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout
-        return {int(pid): int(rss) for pid, rss in (line.split() for line in listing.splitlines())}
-
-    def sample_rss(self) -> None:
-        self.max_rss_kb = max([self.max_rss_kb, *self.worker_rss().values()])
-
-    def _api_log(self) -> Path:
-        return self._stack.log_dir / "api.log"
-
-
-def _tree_cpu(pid: int) -> float:
-    """CPU seconds of a process and its descendants, live or already waited for."""
-    try:
-        root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
-    total = 0.0
-    for process in processes:
-        try:
-            times = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system + times.children_user + times.children_system
-    return total
 
 
 # --- the benchmark -----------------------------------------------------------------------
@@ -735,162 +562,6 @@ def _pages_scanned(sandbox_log: Path, offset: int) -> int:
         file.seek(offset)
         skips = [int(found) for found in _PAGE.findall(file.read())]
     return max(skips, default=0)
-
-
-# --- the report ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Target:
-    key: str
-    label: str
-    default: float
-    at_least: bool  # the figure must be >= the target (else <=)
-
-    @property
-    def value(self) -> float:
-        return float(os.environ.get(f"BENCH_TARGET_{self.key.upper()}", self.default))
-
-
-TARGETS = (
-    Target("webhook_vs_trivial", "webhook ingest / trivial", 0.50, at_least=True),
-    Target("webhook_vs_pgbench", "webhook ingest / pgbench", 0.15, at_least=True),
-    Target("duplicates_vs_trivial", "duplicate webhooks / trivial", 0.80, at_least=True),
-    Target("orders_vs_trivial", "orders / trivial", 0.30, at_least=True),
-    Target("verify_vs_trivial", "verify / trivial", 0.30, at_least=True),
-    Target(
-        "orders_slow_vs_ideal",
-        f"orders at +{SLOW_SANDBOX_MS} ms / ({CONNECTIONS} connections / "
-        f"{SLOW_SANDBOX_MS / 1000:g} s = {CONNECTIONS * 1000 / SLOW_SANDBOX_MS:.0f}/s)",
-        0.80,
-        at_least=True,
-    ),
-    Target(
-        "trail_p99_ms",
-        f"money trail p99 at {LATENCY_CONNECTIONS} connections, ms (worst run)",
-        20,
-        at_least=False,
-    ),
-    Target(
-        "reconcile_seconds",
-        f"reconcile {RECONCILE_PAYMENTS:,} payments, s (run 1; projected if cut)",
-        60,
-        at_least=False,
-    ),
-    Target("sandbox_seed_rate", "sandbox seed, paid orders/s (one call)", 1000, at_least=True),
-    Target("rss_mb", "API worker RSS, MB (max seen during the bench)", RSS_LIMIT_MB, False),
-)
-
-
-def _ratio(numerator: float | None, denominator: float | None) -> float | None:
-    if numerator is None or not denominator:
-        return None
-    return numerator / denominator
-
-
-def figures(bench: Bench) -> dict[str, float | None]:
-    """The figures the targets are about: throughputs are means of the runs."""
-
-    def rate(key: str) -> float | None:
-        scenario = bench.scenarios.get(key)
-        return scenario.mean_rate() if scenario else None
-
-    trail = bench.scenarios.get("trail_latency")
-    return {
-        "webhook_vs_trivial": _ratio(rate("webhooks"), rate("trivial")),
-        "webhook_vs_pgbench": _ratio(rate("webhooks"), rate("pgbench")),
-        "duplicates_vs_trivial": _ratio(rate("duplicates"), rate("trivial")),
-        "orders_vs_trivial": _ratio(rate("orders"), rate("trivial")),
-        "verify_vs_trivial": _ratio(rate("verify"), rate("trivial")),
-        "orders_slow_vs_ideal": _ratio(rate("orders_slow"), CONNECTIONS * 1000 / SLOW_SANDBOX_MS),
-        "trail_p99_ms": trail.worst_p99() if trail else None,
-        "reconcile_seconds": bench.reconcile_seconds,
-        "sandbox_seed_rate": bench.seed_rate,
-        "rss_mb": bench.monitor.max_rss_kb / 1024 if bench.monitor.max_rss_kb else None,
-    }
-
-
-def _number(value: float | None, digits: int = 0) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
-
-
-def _cpu_split(run: Measured) -> str:
-    if run.cpu_ms is None or run.unit != "req/s":
-        return "-"
-    return "/".join(f"{value:.2f}" for value in run.cpu_ms)
-
-
-def report(bench: Bench, rss: dict[int, int], failures: list[str]) -> str:
-    lines: list[str] = []
-    cpus = psutil.cpu_count() or 0
-    lines.append(
-        f"make bench: {RUNS} runs of {DURATION} s per figure; wrk -t1 -c{CONNECTIONS}; "
-        f"gunicorn gthread {bench.stack.env['WEB_CONCURRENCY']} workers x "
-        f"{bench.stack.env['GUNICORN_THREADS']} threads, DB_POOL_MAX "
-        f"{bench.stack.env['DB_POOL_MAX']}; {cpus} CPUs; fresh embedded PostgreSQL; sandbox"
-    )
-    lines.append(
-        "errors = non-2xx + socket errors; CPU ms/req = CPU time the API workers, the sandbox "
-        "and PostgreSQL spent per request; DB conn/req = PostgreSQL sessions opened per "
-        "request; restarts = gunicorn workers booted during the run; other CPU = share of "
-        "the machine used by processes outside the bench; conns = wrk's connections held by "
-        "each API worker mid-run"
-    )
-    width = max([len(s.title) for s in bench.scenarios.values()] + [20])
-    header = (
-        f"{'scenario':<{width}}  run {'rate':>14} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
-        f" {'CPU ms/req api/sbx/db':>21} {'DB conn/req':>11} {'restarts':>8} {'other CPU':>9}"
-        "  check"
-    )
-    lines += ["", header, "-" * len(header)]
-    for scenario in bench.scenarios.values():
-        if not scenario.runs:
-            lines.append(f"{scenario.title:<{width}}  {scenario.failure or 'not run'}")
-            continue
-        for n, run in enumerate(scenario.runs, start=1):
-            result = run.result
-            lines.append(
-                f"{scenario.title if n == 1 else '':<{width}}  {n:>3}"
-                f" {_number(result.rate):>7} {run.unit:<6}"
-                f" {_number(result.p50_ms, 1):>8} {_number(result.p99_ms, 1):>8}"
-                f" {result.errors:>7} {_cpu_split(run):>21}"
-                f" {_number(run.sessions_per_request, 2):>11}"
-                f" {_number(run.restarts):>8}"
-                f" {_number(run.other_cpu):>8}%  {run.check}"
-                + (f" (cycled: {result.distinct:,} distinct)" if result.cycled else "")
-            )
-        if scenario.failure:
-            lines.append(f"{'':<{width}}  {scenario.failure}")
-    busiest = max(
-        (run.other_cpu or 0 for scenario in bench.scenarios.values() for run in scenario.runs),
-        default=0,
-    )
-    if busiest > 10:
-        lines.append(
-            f"WARNING: processes outside the bench used up to {busiest:.0f}% of the CPU "
-            "during a run: figures are lower than on an idle machine"
-        )
-    lines += ["", "Targets (throughput: mean of the runs; latency: worst run)"]
-    values = figures(bench)
-    for target in TARGETS:
-        value = values[target.key]
-        sign = ">=" if target.at_least else "<="
-        if value is None:
-            verdict = "n/a"
-        else:
-            passed = value >= target.value if target.at_least else value <= target.value
-            verdict = "pass" if passed else "MISS"
-        shown = _number(value, 3 if abs(value or 0) < 10 else 0)
-        lines.append(f"  {target.label:<62} {shown:>9}  {sign} {target.value:<7g} {verdict}")
-    unchanged = bench.reconcile_unchanged_verdict()
-    lines.append(f"  {'second reconcile reports everything unchanged':<62} {unchanged:>9}")
-    lines += ["", "API workers after the run (ps):"]
-    for pid, kb in sorted(rss.items()):
-        verdict = "pass" if kb / 1024 <= RSS_LIMIT_MB else "MISS"
-        lines.append(f"  pid {pid}: RSS {kb / 1024:.1f} MB  (<= {RSS_LIMIT_MB} MB: {verdict})")
-    if failures:
-        lines += ["", "FAILED:", *(f"  {failure}" for failure in failures)]
-    return "\n".join(lines)
 
 
 def main() -> int:
