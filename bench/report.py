@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import psutil
 
+from bench.harness import Bench
 from bench.monitor import Measured
 from bench.settings import (
     CONNECTIONS,
@@ -18,9 +18,6 @@ from bench.settings import (
     RUNS,
     SLOW_SANDBOX_MS,
 )
-
-if TYPE_CHECKING:
-    from bench.run import Bench
 
 
 @dataclass(frozen=True)
