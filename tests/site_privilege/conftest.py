@@ -1,0 +1,59 @@
+"""The sale the least-privilege tests try to reach from another site: the old site's sale to
+Asha, paid, granted, and refunded in part by the site and by an admin."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.conftest import Checkout, SiteCredentials, order_body
+from tests.site_privilege.attempts import ASHA, RAVI, Sale
+
+
+@pytest.fixture
+def sale(
+    client: FlaskClient,
+    checkout: Checkout,
+    old_site: SiteCredentials,
+    new_site: SiteCredentials,
+    admin_headers: dict[str, str],
+) -> Sale:
+    """The old site sells to Asha; the new site sells to Ravi (so its own lists are not
+    empty); an admin refunds Asha a little and grants her another course."""
+    body = order_body()
+    created = client.post(
+        "/v1/orders", json=body, headers={**old_site.headers, "Idempotency-Key": "cart-1"}
+    )
+    assert created.status_code == 201, created.get_json()
+    order = created.get_json()
+    paid = checkout.verify(checkout.pay(order))
+    assert paid.status_code == 200, paid.get_json()
+    payment_id = paid.get_json()["payment"]["id"]
+    refund_body = {
+        "payment_id": payment_id,
+        "amount": 10000,
+        "reason": "goodwill from the old site",
+    }
+    by_site = client.post(
+        "/v1/refunds", json=refund_body, headers={**old_site.headers, "Idempotency-Key": "tk-1"}
+    )
+    by_admin = checkout.refund(
+        admin_headers, payment_id=payment_id, amount=5000, reason="a sorry from the merchant"
+    )
+    refunds = [by_site.get_json(), by_admin.get_json()]
+    assert [by_site.status_code, by_admin.status_code] == [201, 201], refunds
+    grant = {"customer_email": ASHA, "sku": "ml-301", "reason": "a speaker's seat"}
+    assert client.post("/v1/enrollments", json=grant, headers=admin_headers).status_code == 201
+    checkout.buy(new_site, customer=RAVI, product={"sku": "data-201", "name": "Data 201"})
+    return Sale(
+        order_body=body,
+        order_key="cart-1",
+        order_id=order["id"],
+        razorpay_order_id=order["razorpay_order_id"],
+        payment_id=payment_id,
+        enrollment_id=paid.get_json()["enrollment"]["id"],
+        refund_body=refund_body,
+        refund_key="tk-1",
+        refund_ids=[r["id"] for r in refunds],
+        razorpay_refund_ids=[r["razorpay_refund_id"] for r in refunds],
+    )
