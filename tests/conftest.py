@@ -1,5 +1,6 @@
 """Shared fixtures: real PostgreSQL (a fresh database per test, cloned from a migrated
-template), the Razorpay sandbox over real HTTP, the app, sites, tokens and action helpers."""
+template), the Razorpay sandbox over real HTTP, the app, sites and tokens. What a test
+does as a site, a buyer or Razorpay is in tests/actions.py."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -22,12 +23,11 @@ from pytest_postgresql import factories
 from werkzeug.serving import make_server
 
 from payments_service import create_app
-from payments_service.auth import mint_admin_token, mint_site_token
+from payments_service.auth import mint_admin_token
 from payments_service.migrations import apply_migrations
 from payments_service.sandbox import SandboxConfig, start_background
-from payments_service.services import EXTENSION_KEY
 from payments_service.settings import Settings
-from payments_service.sites import create_site
+from tests.actions import Checkout, Clock, RazorpayWebhooks, SiteCredentials, register_site
 
 SANDBOX_DEFAULTS = {
     "latency_ms": 0,
@@ -136,71 +136,14 @@ def make_app(settings: Settings) -> Iterator[Any]:
         application.extensions["payments_service"].db.close()
 
 
-class Clock:
-    """Real time plus an offset that the test moves forward by hand."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    @property
-    def now(self) -> datetime:
-        return self()
-
-    @now.setter
-    def now(self, when: datetime) -> None:
-        self.offset = max(self.offset, when - datetime.now(UTC))
-
-    def advance(self, delta: timedelta) -> None:
-        self.offset += delta
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
 
 
-def use_clock(app: Flask, clock: Clock) -> Flask:
-    """Make ``clock`` the app's time (Idempotency-Key leases); returns the app."""
-    app.extensions[EXTENSION_KEY] = replace(app.extensions[EXTENSION_KEY], clock=clock)
-    return app
-
-
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-@dataclass(frozen=True)
-class SiteCredentials:
-    site_id: str
-    jwt_secret: str
-    callback_secret: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-def register_site(
-    app: Flask, site_id: str, origin: str, callback_url: str | None = None
-) -> SiteCredentials:
-    """Register a site; without a callback URL it is sent no notifications."""
-    services = app.extensions["payments_service"]
-    site = create_site(
-        services.db,
-        site_id=site_id,
-        name=site_id.replace("-", " ").title(),
-        callback_url=callback_url,
-        allowed_origins=[origin],
-    )
-    token = mint_site_token(
-        site.jwt_secret, site.id, services.settings.jwt_audience, None, timedelta(minutes=10)
-    )
-    return SiteCredentials(site.id, site.jwt_secret, site.callback_secret, token)
 
 
 @pytest.fixture
@@ -219,64 +162,6 @@ def admin_headers(settings: Settings) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def order_body(**overrides: Any) -> dict[str, Any]:
-    """A valid POST /v1/orders body; keyword arguments replace top-level fields."""
-    body: dict[str, Any] = {
-        "amount": 49900,
-        "currency": "INR",
-        "product": {"sku": "python-101", "name": "Python 101"},
-        "customer": {
-            "email": "Asha@Example.com",
-            "name": "Asha",
-            "contact": "+919876543210",
-            "site_user_id": "u-42",
-        },
-        "notes": {"campaign": "launch"},
-    }
-    body.update(overrides)
-    return body
-
-
-class Checkout:
-    """Action helpers in the style of flaskr's ``auth``: act as the buyer and the site."""
-
-    def __init__(self, client: FlaskClient, sandbox: Any) -> None:
-        self.client = client
-        self.sandbox = sandbox
-
-    def create_order(self, site: SiteCredentials, **overrides: Any) -> dict[str, Any]:
-        response = self.client.post(
-            "/v1/orders", json=order_body(**overrides), headers=site.headers
-        )
-        assert response.status_code == 201, response.get_json()
-        return dict(response.get_json())
-
-    def pay(self, order: dict[str, Any], outcome: str = "success", **extra: Any) -> dict[str, Any]:
-        """The buyer completes Checkout in the sandbox; returns what Checkout hands back."""
-        razorpay_order_id = order["checkout"]["order_id"]
-        response = requests.post(
-            f"{self.sandbox.url}/_sandbox/orders/{razorpay_order_id}/pay",
-            json={"outcome": outcome, **extra},
-            timeout=10,
-        )
-        assert response.status_code == 200, response.text
-        return dict(response.json())
-
-    def verify(self, result: dict[str, Any]) -> Any:
-        return self.client.post("/v1/payments/verify", json=result)
-
-    def buy(self, site: SiteCredentials, **overrides: Any) -> dict[str, Any]:
-        """A whole purchase: order, payment, verify. Returns the verified order."""
-        order = self.create_order(site, **overrides)
-        result = self.pay(order)
-        verified = self.verify(result)
-        assert verified.status_code == 200, verified.get_json()
-        return {**verified.get_json()["order"], "payment_id": result["razorpay_payment_id"]}
-
-    def refund(self, headers: dict[str, str], **body: Any) -> Any:
-        return self.client.post("/v1/refunds", json=body, headers=headers)
-
-
 @pytest.fixture
 def checkout(client: FlaskClient, sandbox: Any) -> Checkout:
     return Checkout(client, sandbox)
@@ -292,36 +177,6 @@ def db_rows(dsn: str) -> Any:
             return list(cur.fetchall())
 
     return query
-
-
-class RazorpayWebhooks:
-    """Replays what the sandbox would send to POST /v1/webhooks/razorpay, byte for byte."""
-
-    def __init__(self, client: FlaskClient, sandbox: Any) -> None:
-        self.client = client
-        self.sandbox = sandbox
-
-    def events_for(self, razorpay_order_id: str) -> list[dict[str, Any]]:
-        """Every event the sandbox emitted about this order, oldest first."""
-        events = requests.get(f"{self.sandbox.url}/_sandbox/events", timeout=10).json()
-        return [event for event in events if razorpay_order_id in event["body"]]
-
-    def event(self, razorpay_order_id: str, name: str) -> dict[str, Any]:
-        """The one event of this name about this order."""
-        (found,) = [e for e in self.events_for(razorpay_order_id) if e["event"] == name]
-        return found
-
-    def deliver(self, event: dict[str, Any]) -> Any:
-        """Deliver a recorded event as Razorpay does (same bytes, signature and id)."""
-        return self.post(event["body"].encode(), event["signature"], event["id"])
-
-    def post(self, body: bytes, signature: str | None, event_id: str | None) -> Any:
-        headers = {"Content-Type": "application/json"}
-        if signature is not None:
-            headers["X-Razorpay-Signature"] = signature
-        if event_id is not None:
-            headers["X-Razorpay-Event-Id"] = event_id
-        return self.client.post("/v1/webhooks/razorpay", data=body, headers=headers)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import Checkout, SiteCredentials, order_body
+from tests.actions import Checkout, SiteCredentials, order_body
 from tests.test_openapi_contract import assert_problem
 
 

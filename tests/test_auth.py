@@ -12,7 +12,8 @@ from flask import Flask
 
 from payments_service.auth import mint_admin_token, mint_site_token
 from payments_service.settings import Settings
-from tests.conftest import ADMIN_SECRET, SiteCredentials
+from tests.actions import SiteCredentials
+from tests.conftest import ADMIN_SECRET
 
 
 def _token(secret: str, **claims: Any) -> str:

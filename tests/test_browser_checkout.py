@@ -23,7 +23,7 @@ from payments_service.devstack.demo import StoreConfig
 from payments_service.devstack.demo import create_app as create_store
 from payments_service.notifications import deliver_due
 from payments_service.sandbox import SandboxConfig, start_background
-from tests.conftest import register_site
+from tests.actions import register_site
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [

@@ -6,7 +6,7 @@ from typing import Any
 import requests
 
 from payments_service.signatures import checkout_signature
-from tests.conftest import Checkout, SiteCredentials
+from tests.actions import Checkout, SiteCredentials
 
 
 def test_verified_payment_pays_the_order_and_grants_the_course(

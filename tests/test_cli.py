@@ -16,7 +16,8 @@ from click.testing import Result
 from flask import Flask
 
 from payments_service.cli import ServiceCommand
-from tests.conftest import ADMIN_SECRET, SiteCredentials
+from tests.actions import SiteCredentials
+from tests.conftest import ADMIN_SECRET
 
 UNREACHABLE_DATABASE = "host=127.0.0.1 port=1 dbname=nowhere user=nobody connect_timeout=3"
 

@@ -21,7 +21,7 @@ import requests
 from razorpay.errors import BadRequestError
 
 from payments_service.signatures import callback_signature_header, checkout_signature
-from tests.conftest import Checkout, RazorpayWebhooks, SiteCredentials
+from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials
 from tests.test_demo_store import _store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ import pytest
 import razorpay
 import requests
 
-from tests.conftest import Checkout, SiteCredentials, order_body
+from tests.actions import Checkout, SiteCredentials, order_body
 
 
 def test_order_is_created_at_razorpay_and_returns_checkout_options(

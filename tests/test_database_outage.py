@@ -28,14 +28,8 @@ from payments_service import create_app
 from payments_service.auth import mint_admin_token
 from payments_service.migrations import apply_migrations
 from payments_service.settings import Settings
-from tests.conftest import (
-    ADMIN_SECRET,
-    Checkout,
-    RazorpayWebhooks,
-    SiteCredentials,
-    order_body,
-    register_site,
-)
+from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials, order_body, register_site
+from tests.conftest import ADMIN_SECRET
 from tests.stoppable_postgres import StoppablePostgres, stoppable_postgres
 from tests.test_openapi_contract import (
     assert_conforms,

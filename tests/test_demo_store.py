@@ -15,7 +15,8 @@ from payments_service.devstack.demo import StoreConfig, create_app
 from payments_service.devstack.demo.app import email_cookie
 from payments_service.devstack.demo.service import refund_key
 from payments_service.signatures import callback_signature_header
-from tests.conftest import ADMIN_SECRET, Checkout, SiteCredentials
+from tests.actions import Checkout, SiteCredentials
+from tests.conftest import ADMIN_SECRET
 
 
 def _store(site: SiteCredentials, api_url: str, admin_secret: str = ADMIN_SECRET) -> Flask:

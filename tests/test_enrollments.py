@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import Checkout, SiteCredentials
+from tests.actions import Checkout, SiteCredentials
 
 
 def test_a_purchase_on_one_site_is_visible_from_the_other(

@@ -15,7 +15,7 @@ import pytest
 import razorpay
 import requests
 
-from tests.conftest import Checkout, RazorpayWebhooks, SiteCredentials
+from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials
 
 WEBHOOK_SECRET = "sandbox_webhook_secret"
 # The order is 499.00 INR (conftest's order_body); each case pays something else.

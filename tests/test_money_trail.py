@@ -9,7 +9,7 @@ import requests
 from flask import Flask
 
 from payments_service.sandbox import SandboxConfig, start_background
-from tests.conftest import Checkout, RazorpayWebhooks, SiteCredentials
+from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials
 
 
 def _trail(client: Any, email: str, headers: dict[str, str]) -> dict[str, Any]:

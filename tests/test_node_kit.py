@@ -26,7 +26,7 @@ import requests
 from flask import Flask
 
 from payments_service.notifications import deliver_due
-from tests.conftest import register_site
+from tests.actions import register_site
 
 KIT = Path(__file__).resolve().parent.parent / "examples" / "node-site"
 LOCK = KIT / "package-lock.json"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.conftest import Checkout, RazorpayWebhooks, SiteCredentials
+from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials
 
 
 def _metric(text: str, name: str, **labels: str) -> float:
@@ -30,7 +30,7 @@ def test_metrics_show_a_test_purchase(
     app: Flask,
     new_site: SiteCredentials,
 ) -> None:
-    from tests.conftest import register_site
+    from tests.actions import register_site
 
     register_site(app, "hooked", "http://hooked.localhost", "http://127.0.0.1:9/callback")
     order = checkout.create_order(new_site)

@@ -28,13 +28,7 @@ from payments_service.api.docs import OPENAPI_PATH
 from payments_service.notifications import deliver_due
 from payments_service.settings import SANDBOX_WEBHOOK_SECRET
 from payments_service.signatures import checkout_signature
-from tests.conftest import (
-    Checkout,
-    RazorpayWebhooks,
-    SiteCredentials,
-    order_body,
-    register_site,
-)
+from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials, order_body, register_site
 from tests.test_create_order import socket_that_refuses
 
 DOCUMENT: dict[str, Any] = yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))

@@ -19,7 +19,7 @@ import razorpay
 import requests
 from flask import Flask
 
-from tests.conftest import Clock, SiteCredentials, order_body, use_clock
+from tests.actions import Clock, SiteCredentials, order_body, use_clock
 from tests.test_openapi_contract import assert_problem
 
 ORDERS = "/v1/orders"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import SiteCredentials
+from tests.actions import SiteCredentials
 
 
 def test_unknown_path_is_a_404_problem(client: Any) -> None:
@@ -82,7 +82,7 @@ def test_nul_characters_are_refused_before_anything_runs(
 ) -> None:
     import psycopg
 
-    from tests.conftest import order_body
+    from tests.actions import order_body
 
     body = order_body(product={"sku": "python-101", "name": "Python\x00101"})
     in_body = client.post("/v1/orders", json=body, headers=new_site.headers)

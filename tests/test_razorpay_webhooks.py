@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import Checkout, RazorpayWebhooks, SiteCredentials
+from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials
 
 COMPOSED = Path(__file__).resolve().parent / "fixtures" / "razorpay" / "composed"
 PAYMENT_EVENTS = ("payment.authorized", "payment.captured", "order.paid")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SiteCredentials
+from tests.actions import SiteCredentials
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 PURCHASE_SECTION = "## A purchase with curl"

@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from payments_service.refunds import resolve_requested_refunds
-from tests.conftest import Checkout, SiteCredentials
+from tests.actions import Checkout, SiteCredentials
 from tests.test_openapi_contract import assert_problem
 from tests.test_refunds import (
     _configure,

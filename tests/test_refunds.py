@@ -10,7 +10,7 @@ import pytest
 import razorpay
 import requests
 
-from tests.conftest import Checkout, RazorpayWebhooks, SiteCredentials
+from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials
 
 
 def _configure(sandbox: Any, **changes: Any) -> None:

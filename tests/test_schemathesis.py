@@ -57,7 +57,7 @@ from schemathesis.checks import (
 )
 
 from payments_service.api.docs import OPENAPI_PATH
-from tests.conftest import Checkout, RazorpayWebhooks, SiteCredentials, register_site
+from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials, register_site
 
 SEED = 20240531
 MAX_EXAMPLES = 30  # per operation in the fuzzing phase, positive and negative together

@@ -10,7 +10,7 @@ import jwt
 from flask import Flask
 
 from payments_service.signatures import callback_signature_header
-from tests.conftest import SiteCredentials
+from tests.actions import SiteCredentials
 
 
 def _token(secret: str, site_id: str = "new-site") -> str:

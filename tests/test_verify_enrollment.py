@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import Checkout, RazorpayWebhooks, SiteCredentials
+from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials
 
 
 def _configure(sandbox: Any, **changes: Any) -> None:

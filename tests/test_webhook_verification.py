@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Checkout, RazorpayWebhooks, SiteCredentials
+from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials
 from tests.test_razorpay_webhooks import _paid_without_verify, _sign
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from tests.conftest import SiteCredentials, register_site
+from tests.actions import SiteCredentials, register_site
 
 
 @pytest.fixture

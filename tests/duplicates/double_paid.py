@@ -15,7 +15,7 @@ from flask import Flask
 from payments_service.refunds import (
     REQUESTER,
 )
-from tests.conftest import Checkout, RazorpayWebhooks, SiteCredentials
+from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials
 
 PRICE = 49900
 

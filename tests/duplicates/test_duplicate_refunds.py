@@ -19,7 +19,7 @@ from payments_service.refunds import (
 )
 from payments_service.settings import Settings
 from payments_service.worker import run_pass
-from tests.conftest import Checkout, RazorpayWebhooks, SiteCredentials
+from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials
 from tests.duplicates.double_paid import (
     PRICE,
     _assert_one_sale,

@@ -15,7 +15,7 @@ from payments_service.refunds import (
     refund_reserved,
 )
 from payments_service.worker import run_pass
-from tests.conftest import Checkout, RazorpayWebhooks, SiteCredentials
+from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials
 from tests.duplicates.double_paid import (
     PRICE,
     _all_at_once,

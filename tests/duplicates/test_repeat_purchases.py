@@ -15,7 +15,7 @@ from flask import Flask
 
 from payments_service.payments import UNSAID_REPEAT, apply_payment, apply_payment_in
 from payments_service.worker import run_pass
-from tests.conftest import Checkout, SiteCredentials
+from tests.actions import Checkout, SiteCredentials
 from tests.duplicates.double_paid import _refunds_at_razorpay, _services
 from tests.duplicates.two_tabs import (
     PRICE,

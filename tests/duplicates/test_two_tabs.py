@@ -10,7 +10,7 @@ import requests
 from flask import Flask
 
 from payments_service.worker import run_pass
-from tests.conftest import Checkout, RazorpayWebhooks, SiteCredentials
+from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials
 from tests.duplicates.double_paid import _all_at_once, _services
 from tests.duplicates.two_tabs import (
     VERIFY,

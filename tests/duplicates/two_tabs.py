@@ -12,7 +12,7 @@ import psycopg
 import requests
 
 from payments_service.refunds import REQUESTER
-from tests.conftest import Checkout, SiteCredentials
+from tests.actions import Checkout, SiteCredentials
 from tests.duplicates.double_paid import _refunds_at_razorpay
 from tests.test_openapi_contract import (
     SITE_NOTIFICATION,

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from payments_service.sandbox import SandboxConfig, start_background
-from tests.conftest import Checkout
+from tests.actions import Checkout
 
 
 @pytest.fixture

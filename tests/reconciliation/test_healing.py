@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from tests.conftest import Checkout, SiteCredentials
+from tests.actions import Checkout, SiteCredentials
 from tests.reconciliation.old_site import _old_site_purchase, _reconcile
 
 

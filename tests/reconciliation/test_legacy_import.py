@@ -13,7 +13,7 @@ from flask import Flask
 
 from payments_service.payments import UNSAID_REPEAT
 from payments_service.worker import run_pass
-from tests.conftest import Checkout, SiteCredentials
+from tests.actions import Checkout, SiteCredentials
 from tests.reconciliation.old_site import _cli_time, _old_site_purchase
 
 

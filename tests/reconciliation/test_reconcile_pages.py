@@ -14,7 +14,7 @@ from flask import Flask
 
 from bench.seed import insert_reconcile_orders
 from payments_service.reconcile import reconcile_window
-from tests.conftest import Checkout, SiteCredentials, register_site
+from tests.actions import Checkout, SiteCredentials, register_site
 from tests.reconciliation.old_site import _reconcile
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from payments_service.reconcile import heal_open_orders
-from tests.conftest import Checkout, SiteCredentials
+from tests.actions import Checkout, SiteCredentials
 from tests.reconciliation.old_site import WINDOW
 
 

@@ -14,7 +14,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from payments_service.notifications import deliver_due
-from tests.conftest import Clock, SiteCredentials, register_site
+from tests.actions import Clock, SiteCredentials, register_site
 from tests.site_notifications.receiving import FAST, Receiver
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 
 from payments_service.notifications import RETRY_WINDOW
-from tests.conftest import Checkout, Clock, SiteCredentials, register_site
+from tests.actions import Checkout, Clock, SiteCredentials, register_site
 from tests.site_notifications.receiving import Receiver
 
 

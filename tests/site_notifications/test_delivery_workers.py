@@ -13,7 +13,7 @@ from flask import Flask
 
 from payments_service.db import notifications as notifications_sql
 from payments_service.notifications import LEASE, deliver_due
-from tests.conftest import Checkout, Clock, SiteCredentials
+from tests.actions import Checkout, Clock, SiteCredentials
 from tests.site_notifications.receiving import FAST, Receiver
 
 

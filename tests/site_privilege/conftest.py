@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import Checkout, SiteCredentials, order_body
+from tests.actions import Checkout, SiteCredentials, order_body
 from tests.site_privilege.attempts import ASHA, RAVI, Sale
 
 

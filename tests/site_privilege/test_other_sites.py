@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from payments_service.sites import update_site
-from tests.conftest import SiteCredentials, register_site
+from tests.actions import SiteCredentials, register_site
 from tests.site_privilege.attempts import (
     ADMIN_ONLY_ENROLLMENT_FIELDS,
     ASHA,

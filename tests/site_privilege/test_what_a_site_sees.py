@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from payments_service.money_trail import SITE_DETAILS
-from tests.conftest import Checkout, SiteCredentials
+from tests.actions import Checkout, SiteCredentials
 from tests.site_privilege.attempts import (
     ADMIN_ONLY_ENROLLMENT_FIELDS,
     ASHA,
