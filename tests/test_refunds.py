@@ -108,6 +108,21 @@ def test_bad_refund_bodies_name_the_field(
     assert db_rows("SELECT id FROM refunds") == []
 
 
+def test_a_whole_refund_amount_written_with_a_fraction_refunds_that_integer(
+    client: Any, checkout: Checkout, new_site: SiteCredentials, db_rows: Any
+) -> None:
+    order = checkout.buy(new_site)
+    body = f'{{"payment_id": "{order["payment_id"]}", "amount": 10000.0}}'
+
+    answer = client.post(
+        "/v1/refunds", data=body, headers={**new_site.headers, "Content-Type": "application/json"}
+    )
+
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json()["amount"] == 10000
+    assert db_rows("SELECT amount FROM refunds") == [{"amount": 10000}]
+
+
 def test_refund_in_another_currency_is_rejected(
     checkout: Checkout, new_site: SiteCredentials, db_rows: Any
 ) -> None:
