@@ -674,9 +674,7 @@ def test_enrollment_error_responses_match_the_contract(
     client: Any, new_site: SiteCredentials
 ) -> None:
     enrollments = "/v1/enrollments"
-    assert_problem(
-        client.get(enrollments, headers=new_site.headers), enrollments, 422, "validation_error"
-    )
+    assert_problem(client.get(enrollments, headers=new_site.headers), enrollments, 403, "forbidden")
     assert_problem(
         client.get(f"{enrollments}?sku=Not A Sku", headers=new_site.headers),
         enrollments,
