@@ -40,12 +40,13 @@ def reconcile_window(
     """Apply every Razorpay payment created in [start, end]; adopt old-site ones if asked.
     A second captured payment of a paid order is refunded (``refund_duplicates``) or flagged.
 
-    Raises ValidationFailed for an empty or over-long window, GatewayError when Razorpay
-    cannot be listed at all. A payment that fails to apply is counted, logged and skipped.
+    Raises ValidationFailed for a backwards or over-long window (``start == end`` is the
+    one instant, both bounds inclusive), GatewayError when Razorpay cannot be listed at all.
+    A payment that fails to apply is counted, logged and skipped.
     """
-    if not start < end or end - start > MAX_WINDOW:
+    if end < start or end - start > MAX_WINDOW:
         raise ValidationFailed(
-            "the window must run forwards and span at most 400 days", field="from"
+            "the window must not run backwards and may span at most 400 days", field="from"
         )
     if start < RAZORPAY_EARLIEST or end > RAZORPAY_LATEST:
         raise ValidationFailed(
