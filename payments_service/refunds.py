@@ -26,7 +26,6 @@ from .errors import (
     IdempotencyKeyReused,
     NotFound,
     NotRefundable,
-    ValidationFailed,
 )
 from .ids import new_id
 from .money import MINIMUM_AMOUNT
@@ -63,7 +62,7 @@ def create_refund(
 ) -> tuple[Refund, bool]:
     """Refund at Razorpay and record it; return it and whether this call created it.
 
-    Raises NotFound, NotRefundable, ValidationFailed, IdempotencyKeyReused, and
+    Raises NotFound, NotRefundable, IdempotencyKeyReused, and
     GatewayError (Razorpay refused: nothing recorded) or GatewayUnavailable (outcome
     unknown: a retry with the same Idempotency-Key finds or repeats it, never doubles it).
     """
@@ -175,8 +174,11 @@ def _target(cur: Cursor, caller: Caller, request: RefundRequest) -> tuple[Paymen
             else (f"captured payment of order {request.order_id!r}")
         )
         raise NotFound(f"no {what}")
-    if request.order_id and order.id != request.order_id:
-        raise ValidationFailed("the payment does not belong to that order", field="order_id")
+    if request.order_id and order.id != request.order_id:  # no such payment of that order
+        raise NotFound(
+            f"payment {payment.id} is not a payment of order {request.order_id!r}",
+            field="order_id",
+        )
     return payment, order
 
 
@@ -186,7 +188,10 @@ def _check_refundable(
     if payment.status not in SETTLED_STATUSES:
         raise NotRefundable(f"payment {payment.id} is {payment.status}, not captured")
     if request.currency is not None and request.currency != payment.currency:
-        raise ValidationFailed(f"the payment is in {payment.currency}", field="currency")
+        raise NotRefundable(
+            f"payment {payment.id} is in {payment.currency}, not {request.currency}",
+            field="currency",
+        )
     if refundable <= 0:
         raise NotRefundable(f"payment {payment.id} is fully refunded already")
     if amount > refundable:

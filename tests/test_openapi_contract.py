@@ -1024,10 +1024,10 @@ def test_refund_error_responses_match_the_contract(
         assert_problem(client.post(REFUNDS, json=missing, headers=site), REFUNDS, 404, "not_found")
 
     other_currency = checkout.refund(site, payment_id=payment_id, currency="USD")
-    assert_problem(other_currency, REFUNDS, 422, "validation_error")
+    assert_problem(other_currency, REFUNDS, 409, "not_refundable")
     assert other_currency.get_json()["field"] == "currency"
     other_order = checkout.refund(site, payment_id=payment_id, order_id=unpaid["id"])
-    assert_problem(other_order, REFUNDS, 422, "validation_error")
+    assert_problem(other_order, REFUNDS, 404, "not_found")
     assert other_order.get_json()["field"] == "order_id"
 
     too_much = checkout.refund(site, payment_id=payment_id, amount=49901)
