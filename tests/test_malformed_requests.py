@@ -96,7 +96,7 @@ def test_signed_webhook_nested_10000_deep_is_malformed_and_stores_nothing(
     unsigned = client.post(WEBHOOK, data=body, headers={"X-Razorpay-Signature": "0" * 64})
 
     assert f"deeper than {MAX_DEPTH}" in assert_problem(signed, 400, "malformed_webhook")["detail"]
-    assert_problem(unsigned, 400, "invalid_signature")
+    assert_problem(unsigned, 403, "invalid_signature")
     assert db_rows("SELECT count(*) AS n FROM razorpay_events") == [{"n": 0}]
     assert_no_traceback(capsys.readouterr().err)
 

@@ -627,7 +627,7 @@ def test_checkout_error_responses_match_the_contract(
             "not-the-key-secret", result["razorpay_order_id"], result["razorpay_payment_id"]
         ),
     }
-    assert_problem(checkout.verify(forged), verify, 400, "invalid_signature")
+    assert_problem(checkout.verify(forged), verify, 403, "invalid_signature")
 
     other = checkout.create_order(new_site, amount=100)
     foreign = {
@@ -794,7 +794,7 @@ def test_webhook_error_responses_match_the_contract(webhooks: RazorpayWebhooks) 
     body = event_body("payment.captured")
     for signature in (None, "0" * 64, webhook_signature(body, "another-secret")):
         forged = webhooks.post(body, signature, "evt_contract_forged")
-        assert_problem(forged, WEBHOOK, 400, "invalid_signature")
+        assert_problem(forged, WEBHOOK, 403, "invalid_signature")
         assert forged.get_json()["field"] == "X-Razorpay-Signature"
     nul = event_body("payment.captured", payment={"id": "pay_\u0000", "order_id": "order_X"})
     assert b"\\u0000" in nul

@@ -31,9 +31,13 @@ class PaymentsApiError extends Error {
     this.problem = problem || null;
   }
 
-  /** True when the caller (ultimately the buyer) sent something wrong, not our setup. */
+  /**
+   * True when the caller (ultimately the buyer) sent something wrong, not our setup. A 403
+   * is this site's token lacking a privilege (our setup), except `invalid_signature`: a
+   * Checkout result whose signature does not verify, which is the buyer's.
+   */
   get isClientError() {
-    return [400, 404, 409, 422].includes(this.status);
+    return [400, 404, 409, 422].includes(this.status) || this.code === 'invalid_signature';
   }
 }
 
