@@ -146,6 +146,16 @@ def test_a_payment_named_with_another_order_is_not_found(
     assert db_rows("SELECT id FROM refunds") == []
 
 
+@pytest.mark.parametrize("payment_id", ["pay_Unknown_0001", "pay_" + "x" * 60])
+def test_a_payment_id_of_the_documented_form_is_looked_up(
+    checkout: Checkout, new_site: SiteCredentials, payment_id: str
+) -> None:
+    # openapi.yaml: ^pay_[A-Za-z0-9_]{1,60}$; a well-formed id no payment has is a 404.
+    answer = checkout.refund(new_site.headers, payment_id=payment_id)
+
+    assert answer.status_code == 404 and answer.get_json()["code"] == "not_found"
+
+
 def test_unknown_and_uncaptured_payments_cannot_be_refunded(
     checkout: Checkout,
     new_site: SiteCredentials,
