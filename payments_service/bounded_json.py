@@ -11,9 +11,13 @@ from __future__ import annotations
 import json
 import math
 import re
+from decimal import Decimal
 from typing import Any
 
 MAX_DEPTH = 32
+# More digits than the largest finite float (1.8e308) has: a longer whole number is refused
+# as before, like any number a float cannot hold, rather than built digit by digit.
+_WHOLE_DIGITS = 309
 
 # A JSON string (skipped whole, brackets inside it are text) or one bracket.
 _STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
@@ -32,8 +36,12 @@ class TooDeep(NotJson):
     """Arrays and objects nest deeper than MAX_DEPTH."""
 
 
-def parse(raw: bytes) -> Any:
+def parse(raw: bytes, *, whole_numbers_as_int: bool = False) -> Any:
     """The value of the UTF-8 JSON text ``raw``.
+
+    With ``whole_numbers_as_int``, a number written with a fraction or an exponent whose
+    value is whole (``49900.0``, ``4.99e4``) is read as that int, exactly, as JSON Schema
+    counts it an integer (``49900.0000000000001`` is not whole, whatever a float makes of it).
 
     Raises NotUtf8, TooDeep (both before parsing) or NotJson, also for what Python reads
     but JSON does not have: NaN, Infinity, and numbers too large for a float.
@@ -44,8 +52,9 @@ def parse(raw: bytes) -> Any:
         raise NotUtf8("the body is not UTF-8 text") from None
     if nests_deeper_than(text, MAX_DEPTH):
         raise TooDeep(f"the JSON nests arrays and objects deeper than {MAX_DEPTH} levels")
+    number = _whole_or_finite if whole_numbers_as_int else _finite
     try:
-        return json.loads(text, parse_constant=_not_json, parse_float=_finite)
+        return json.loads(text, parse_constant=_not_json, parse_float=number)
     except ValueError:
         raise NotJson("the body is not valid JSON") from None
 
@@ -61,6 +70,15 @@ def _finite(number: str) -> float:
     if not math.isfinite(value):
         raise ValueError(number)
     return value
+
+
+def _whole_or_finite(number: str) -> int | float:
+    """A JSON number with a fraction or exponent: the int it equals exactly, if it is whole
+    and has fewer digits than any finite float; otherwise a float, as ``_finite``."""
+    exact = Decimal(number)  # exact: the text's own digits, no float rounding
+    if exact == exact.to_integral_value() and exact.adjusted() < _WHOLE_DIGITS:
+        return int(exact)
+    return _finite(number)
 
 
 def nests_deeper_than(text: str, limit: int) -> bool:

@@ -11,7 +11,7 @@ from .db import enrollments as sql
 from .db import sites as sites_sql
 from .db.enrollments import Enrollment, NewEnrollment
 from .db.orders import Order
-from .errors import Conflict, Forbidden, NotFound, ValidationFailed
+from .errors import Conflict, Forbidden, NotFound
 from .ids import new_id
 from .notifications import outbox
 from .sites import ENROLLMENTS_LIST_SCOPE
@@ -33,16 +33,14 @@ def list_enrollments(
     """Enrollments by customer (any case of the email) and/or SKU, across every site.
 
     Any site may ask what one person owns ("does this person own this SKU", whichever site
-    sold it); listing every owner of a SKU is for admins and for sites given the
-    ``enrollments:list`` scope. Raises ValidationFailed when neither a customer nor a SKU
-    is named, Forbidden when a site without the scope names no customer.
+    sold it); listing the owners of a SKU, or of every SKU (no filter), is for admins and
+    for sites given the ``enrollments:list`` scope. Raises Forbidden when a site without
+    the scope names no customer.
     """
-    if not customer_email and not sku:
-        raise ValidationFailed("name a customer_email, a sku, or both", field="customer_email")
     with db.transaction() as cur:
         if not customer_email and not _may_list_owners(cur, caller):
             raise Forbidden(
-                "listing every owner of a SKU needs an admin token or a site given the "
+                "listing owners needs an admin token or a site given the "
                 f"{ENROLLMENTS_LIST_SCOPE} scope: name the customer_email to ask about one person"
             )
         return sql.search(

@@ -80,7 +80,8 @@ class NotRefundable(ServiceError):
 
 
 class InvalidSignature(ServiceError):
-    """A Razorpay signature does not match what our secret produces."""
+    """A Razorpay signature (Checkout's, or a webhook's) is missing or does not match what
+    our secret produces: the caller's proof is refused, whatever else the request says."""
 
     code = "invalid_signature"
     title = "Invalid signature"

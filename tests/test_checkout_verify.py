@@ -111,7 +111,7 @@ def test_wrong_signature_is_rejected_and_the_order_unchanged(
 
     response = checkout.verify(forged)
 
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert response.get_json()["code"] == "invalid_signature"
     assert db_rows("SELECT status FROM orders") == [{"status": "created"}]
     assert db_rows("SELECT id FROM payments") == []
@@ -127,7 +127,7 @@ def test_a_payment_of_another_order_cannot_pay_this_one(
     # The browser claims the cheap payment paid the dear order.
     response = checkout.verify({**paid_cheap, "razorpay_order_id": dear["razorpay_order_id"]})
 
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert response.get_json()["code"] == "invalid_signature"
     dear_row = db_rows("SELECT status FROM orders WHERE id = %s", dear["id"])
     assert dear_row == [{"status": "created"}]

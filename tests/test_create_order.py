@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -119,6 +120,38 @@ def test_bad_order_bodies_name_the_field_and_write_nothing(
     problem = response.get_json()
     assert problem["code"] == "validation_error"
     assert field in problem["errors"]
+    assert db_rows("SELECT id FROM orders") == []
+
+
+@pytest.mark.parametrize("written", ["49900.0", "4.99e4", "499E2", "49900.000"])
+def test_a_whole_amount_written_with_a_fraction_or_exponent_is_that_integer(
+    client: Any, new_site: SiteCredentials, db_rows: Any, written: str
+) -> None:
+    # JSON Schema (and so openapi.yaml's `type: integer`) counts 49900.0 an integer.
+    body = json.dumps(order_body(amount=0)).replace('"amount": 0', f'"amount": {written}')
+
+    response = client.post(
+        "/v1/orders", data=body, headers={**new_site.headers, "Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["amount"] == 49900
+    assert db_rows("SELECT amount FROM orders") == [{"amount": 49900}]
+
+
+@pytest.mark.parametrize("written", ["49900.5", "49900.0000000000001", "4.99001e4"])
+def test_an_amount_with_a_fraction_is_refused_exactly_as_written(
+    client: Any, new_site: SiteCredentials, db_rows: Any, written: str
+) -> None:
+    # 49900.0000000000001 is the float 49900.0: the text is read, not a float made of it.
+    body = json.dumps(order_body(amount=0)).replace('"amount": 0', f'"amount": {written}')
+
+    response = client.post(
+        "/v1/orders", data=body, headers={**new_site.headers, "Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 422
+    assert "amount" in response.get_json()["errors"]
     assert db_rows("SELECT id FROM orders") == []
 
 

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.actions import Checkout, SiteCredentials
+from flask import Flask
+
+from payments_service.sites import update_site
+from tests.actions import Checkout, SiteCredentials, register_site
 
 
 def test_a_purchase_on_one_site_is_visible_from_the_other(
@@ -47,7 +50,28 @@ def test_buying_the_same_course_twice_keeps_one_active_enrollment(
     assert db_rows("SELECT count(*) AS paid FROM orders WHERE status = 'paid'") == [{"paid": 2}]
 
 
-def test_enrollment_query_needs_a_customer_or_sku(client: Any, new_site: SiteCredentials) -> None:
-    response = client.get("/v1/enrollments", headers=new_site.headers)
-    assert response.status_code == 422
-    assert client.get("/v1/enrollments?sku=python-101").status_code == 401
+def test_listing_every_enrollment_is_for_admins_and_sites_given_the_scope(
+    app: Flask,
+    client: Any,
+    checkout: Checkout,
+    new_site: SiteCredentials,
+    admin_headers: dict[str, str],
+) -> None:
+    checkout.verify(checkout.pay(checkout.create_order(new_site)))
+    gift = {"customer_email": "guest@example.com", "sku": "go-1", "reason": "gift"}
+    assert client.post("/v1/enrollments", json=gift, headers=admin_headers).status_code == 201
+    everyone = [("guest@example.com", "go-1"), ("asha@example.com", "python-101")]
+    crm = register_site(app, "crm", "http://crm.localhost:8024")
+    update_site(app.extensions["payments_service"].db, "crm", scopes=["enrollments:list"])
+
+    by_admin = client.get("/v1/enrollments", headers=admin_headers)
+    by_scoped_site = client.get("/v1/enrollments", headers=crm.headers)
+    by_other_site = client.get("/v1/enrollments", headers=new_site.headers)
+
+    for listed in (by_admin, by_scoped_site):
+        assert listed.status_code == 200
+        assert [(e["customer_email"], e["sku"]) for e in listed.get_json()["items"]] == everyone
+    assert "granted_by" not in by_scoped_site.get_json()["items"][0]
+    assert by_other_site.status_code == 403
+    assert by_other_site.get_json()["code"] == "forbidden"
+    assert client.get("/v1/enrollments").status_code == 401

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from payments_service.bounded_json import MAX_DEPTH, nests_deeper_than
+from payments_service.bounded_json import MAX_DEPTH, nests_deeper_than, parse
 from payments_service.settings import SANDBOX_WEBHOOK_SECRET
 from tests.actions import SiteCredentials, order_body
 from tests.test_openapi_contract import schema_errors
@@ -96,7 +96,7 @@ def test_signed_webhook_nested_10000_deep_is_malformed_and_stores_nothing(
     unsigned = client.post(WEBHOOK, data=body, headers={"X-Razorpay-Signature": "0" * 64})
 
     assert f"deeper than {MAX_DEPTH}" in assert_problem(signed, 400, "malformed_webhook")["detail"]
-    assert_problem(unsigned, 400, "invalid_signature")
+    assert_problem(unsigned, 403, "invalid_signature")
     assert db_rows("SELECT count(*) AS n FROM razorpay_events") == [{"n": 0}]
     assert_no_traceback(capsys.readouterr().err)
 
@@ -298,6 +298,14 @@ def test_numbers_json_has_no_room_for_are_refused_not_stored(
     assert_problem(webhook, 400, "malformed_webhook")
     assert_problem(create, 400, "bad_request")
     assert db_rows("SELECT count(*) AS n FROM razorpay_events") == [{"n": 0}]
+
+
+def test_whole_numbers_become_exact_integers_for_request_bodies_not_webhooks() -> None:
+    text = b"[49900.0, 4.99e4, -0.0, 49900.5, 49900.0000000000001, 1e-999999999]"
+
+    assert parse(text, whole_numbers_as_int=True) == [49900, 49900, 0, 49900.5, 49900.0, 0.0]
+    assert [type(n) for n in parse(text, whole_numbers_as_int=True)] == [int] * 3 + [float] * 3
+    assert all(type(n) is float for n in parse(text))  # a webhook's payload, stored as sent
 
 
 @pytest.mark.parametrize("given", ["<script>", "x" * 129, "a b", "ünï", ""])

@@ -109,13 +109,52 @@ def test_bad_refund_bodies_name_the_field(
     assert db_rows("SELECT id FROM refunds") == []
 
 
-def test_refund_in_another_currency_is_rejected(
+def test_a_whole_refund_amount_written_with_a_fraction_refunds_that_integer(
+    client: Any, checkout: Checkout, new_site: SiteCredentials, db_rows: Any
+) -> None:
+    order = checkout.buy(new_site)
+    body = f'{{"payment_id": "{order["payment_id"]}", "amount": 10000.0}}'
+
+    answer = client.post(
+        "/v1/refunds", data=body, headers={**new_site.headers, "Content-Type": "application/json"}
+    )
+
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json()["amount"] == 10000
+    assert db_rows("SELECT amount FROM refunds") == [{"amount": 10000}]
+
+
+def test_refund_in_another_currency_is_a_conflict_with_the_payment(
     checkout: Checkout, new_site: SiteCredentials, db_rows: Any
 ) -> None:
     order = checkout.buy(new_site)
     answer = checkout.refund(new_site.headers, payment_id=order["payment_id"], currency="USD")
-    assert answer.status_code == 422 and answer.get_json()["field"] == "currency"
+    assert answer.status_code == 409 and answer.get_json()["code"] == "not_refundable"
+    assert answer.get_json()["field"] == "currency"
     assert db_rows("SELECT id FROM refunds") == []
+
+
+def test_a_payment_named_with_another_order_is_not_found(
+    checkout: Checkout, new_site: SiteCredentials, db_rows: Any
+) -> None:
+    paid = checkout.buy(new_site)
+    unpaid = checkout.create_order(new_site, allow_owned=True)
+
+    answer = checkout.refund(new_site.headers, payment_id=paid["payment_id"], order_id=unpaid["id"])
+
+    assert answer.status_code == 404 and answer.get_json()["code"] == "not_found"
+    assert answer.get_json()["field"] == "order_id"
+    assert db_rows("SELECT id FROM refunds") == []
+
+
+@pytest.mark.parametrize("payment_id", ["pay_Unknown_0001", "pay_" + "x" * 60])
+def test_a_payment_id_of_the_documented_form_is_looked_up(
+    checkout: Checkout, new_site: SiteCredentials, payment_id: str
+) -> None:
+    # openapi.yaml: ^pay_[A-Za-z0-9_]{1,60}$; a well-formed id no payment has is a 404.
+    answer = checkout.refund(new_site.headers, payment_id=payment_id)
+
+    assert answer.status_code == 404 and answer.get_json()["code"] == "not_found"
 
 
 def test_unknown_and_uncaptured_payments_cannot_be_refunded(

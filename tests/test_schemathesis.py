@@ -1,17 +1,23 @@
 """Property-based contract run: Schemathesis generates requests for every operation in
-openapi.yaml and sends them over HTTP to the app served on loopback (``live_api``).
+openapi.yaml and sends them over HTTP to the app served on loopback (``live_api``), with
+every check it has (contract_fuzzing.CHECKS).
 
 Every response must be no 5xx and have a documented status code, media type and headers
-and a body that matches the schema documented for that status. Requests are generated
-both valid (positive) and invalid (negative: fuzzed bodies, parameters and headers) in the
-examples, coverage and fuzzing phases, with a fixed seed, derandomized, and at most
-``MAX_EXAMPLES`` fuzzed examples per operation.
+and a body that matches the schema documented for that status; every request valid by the
+document must be accepted (2xx, or a 401, 403, 404 or 409 about who asks or what exists)
+and every invalid one refused with a 4xx; credentials must be enforced. Requests are
+generated both valid (positive) and invalid (negative: fuzzed bodies, parameters and
+headers) in the examples, coverage and fuzzing phases, with a fixed seed, derandomized, and
+at most ``MAX_EXAMPLES`` fuzzed examples per operation; then, in one bounded stateful run,
+as sequences that feed one answer's ids into the next request.
 
 Each operation is its own test, with its own fresh database (``live_api``), seeded first
 (paid and unpaid orders, a refund, a manual grant, a stored Razorpay event, pending site
 notifications) so that lists return real items; in the fuzzing phase, path parameters,
 query filters and body fields name those records as often as not (``payment_id``,
-``customer_email``, ...), so requests get past "not found" as well as to it.
+``customer_email``, ...), so requests get past "not found" as well as to it. The hooks
+doing so (contract_fuzzing) never make a case valid or invalid by the document that was
+generated the other way.
 
 Authentication follows each operation's ``security``: Schemathesis applies the first
 scheme listed that it has credentials for, so an operation open to ``siteJwt`` (whether or
@@ -24,7 +30,7 @@ or mangled is sent as generated and must get the documented 401.
 Razorpay's webhook is sent as the exact bytes of its body, signed over them with the
 webhook secret, so fuzzed events get past the signature into event handling (stored,
 applied, unmatched or ``malformed_webhook``); a case whose signature negative generation
-removed or mangled must get the documented 400 ``invalid_signature``.
+removed or mangled must get the documented 403 ``invalid_signature``.
 
 Why a module-level schema and not ``schemathesis.pytest.from_fixture``: schemathesis
 4.32.5's fixture-based (lazy) loader sets ``Function._nodeid``, which pytest 9.2 no longer
@@ -40,34 +46,36 @@ import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
 import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
 from schemathesis import Case, HookContext
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.checks import CHECKS as REGISTERED_CHECKS
+from schemathesis.checks import load_all_checks
+from schemathesis.core import NotSet
+from schemathesis.engine import Status, events, from_schema
 
 from payments_service.api.docs import OPENAPI_PATH
 from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials, register_site
+from tests.contract_fuzzing import (
+    CHECKS,
+    IDEMPOTENCY_HEADER,
+    KNOWN_VALUES,
+    documented_window,
+    idempotency_key_of_its_body,
+    known_variants,
+    register_hooks,
+)
 
 SEED = 20240531
 MAX_EXAMPLES = 30  # per operation in the fuzzing phase, positive and negative together
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    response_headers_conformance,
-]
+# The stateful run: scenarios of at most STATEFUL_STEPS calls each.
+STATEFUL_SCENARIOS = 40
+STATEFUL_STEPS = 8
 SIGNATURE_HEADER = "X-Razorpay-Signature"
 # Nothing listens on loopback port 9: notifications to this site stay pending, never sent.
 UNREACHABLE_CALLBACK = "http://127.0.0.1:9/payments/callback"
@@ -87,7 +95,7 @@ CONFIG = schemathesis.Config.from_dict(
             "deterministic": True,
             "database": "none",  # no example database: nothing replayed between runs
         },
-        "phases": {"stateful": {"enabled": False}},
+        "phases": {"stateful": {"enabled": False}},  # test_sequences_… runs it on its own
         # Per operation, the first scheme of its `security` that has credentials here.
         "auth": {
             "openapi": {
@@ -100,36 +108,7 @@ CONFIG = schemathesis.Config.from_dict(
     }
 )
 schema = schemathesis.openapi.from_path(OPENAPI_PATH, config=CONFIG)
-# Values that name real records, by parameter or body field name, for the test being run
-# (filled by `credentials`): paths, filters and bodies then reach records that exist.
-KNOWN_VALUES: dict[str, list[str]] = {}
-
-
-def with_known_values(generated: Any) -> Any:
-    """The generated values, or as often as not the same with one of them naming a record."""
-    if not isinstance(generated, dict):
-        return st.just(generated)
-    real = [
-        {**generated, name: value} for name in generated for value in KNOWN_VALUES.get(name, [])
-    ]
-    if not real:
-        return st.just(generated)
-    return st.one_of(st.just(generated), st.sampled_from(real))
-
-
-@schema.hook
-def flatmap_path_parameters(context: HookContext, path_parameters: Any) -> Any:
-    return with_known_values(path_parameters)
-
-
-@schema.hook
-def flatmap_query(context: HookContext, query: Any) -> Any:
-    return with_known_values(query)
-
-
-@schema.hook
-def flatmap_body(context: HookContext, body: Any) -> Any:
-    return with_known_values(body)
+register_hooks(schema)
 
 
 @dataclass(frozen=True)
@@ -170,6 +149,8 @@ def seed_records(
     return {
         "order_id": [paid["id"], unpaid["id"]],
         "payment_id": [paid["payment_id"]],
+        "razorpay_payment_id": [paid["payment_id"]],
+        "razorpay_order_id": [paid["checkout"]["order_id"], unpaid["checkout"]["order_id"]],
         "refund_id": [refund.get_json()["id"]],
         "enrollment_id": [item["id"] for page in enrollments for item in page["items"]],
         "event_id": [delivered.get_json()["id"]],
@@ -214,10 +195,12 @@ def send_kwargs(case: Case, credentials: Credentials) -> dict[str, Any]:
 
     A case whose credentials negative generation removed or mangled is sent as generated.
     Razorpay's webhook is sent as the exact bytes of its body (empty if it has none), signed.
-    The case itself is left as it is (its stand-ins stay for any later run).
+    An Idempotency-Key is sent as its body's own (idempotency_key_of_its_body). The case
+    itself is left as it is (its stand-ins stay for any later run).
     """
     generated = case.headers or {}
-    headers: dict[str, str] = {}
+    key = idempotency_key_of_its_body(case)
+    headers: dict[str, str] = {} if key is None else {IDEMPOTENCY_HEADER: key}
     bearer = {
         f"Bearer {SITE_TOKEN}": credentials.site_token,
         f"Bearer {ADMIN_TOKEN}": credentials.admin_token,
@@ -239,3 +222,107 @@ def test_operation_honours_the_contract(
     case: Case, live_api: str, credentials: Credentials
 ) -> None:
     case.call_and_validate(base_url=live_api, checks=CHECKS, **send_kwargs(case, credentials))
+
+
+def stateful_schema(live_api: str, credentials: Credentials) -> Any:
+    """The document, set for a stateful run only, against ``live_api`` with real tokens.
+
+    Schemathesis's own engine runs it: a stateful run's next request depends on the
+    service's answers, which Hypothesis's pytest runner takes for flaky generation, and the
+    engine expects. Razorpay's webhook is no step of any sequence (no answer feeds it).
+    """
+    config = schemathesis.Config.from_dict(
+        {
+            "base-url": live_api,
+            "seed": SEED,
+            "generation": {
+                "max-examples": STATEFUL_SCENARIOS,
+                "deterministic": True,
+                "database": "none",
+            },
+            "phases": {
+                "examples": {"enabled": False},
+                "coverage": {"enabled": False},
+                "fuzzing": {"enabled": False},
+                "stateful": {"enabled": True, "max-steps": STATEFUL_STEPS},
+            },
+            "checks": {check.__name__: {"enabled": True} for check in CHECKS},
+            # As in the run above: per operation, the first scheme of its `security`.
+            "auth": {
+                "openapi": {
+                    "siteJwt": {"bearer": credentials.site_token},
+                    "adminJwt": {"bearer": credentials.admin_token},
+                }
+            },
+            "request-timeout": 20,
+            "cache": {"enabled": False},  # nothing kept from, or written for, another run
+        }
+    )
+    loaded = schemathesis.openapi.from_path(OPENAPI_PATH, config=config)
+    register_hooks(loaded, keys_of_their_bodies=True)
+    return loaded
+
+
+def failures_of(event: events.EngineEvent) -> list[str]:
+    """What went wrong in one event of a run, one line per failed check or error."""
+    if isinstance(event, events.NonFatalError):
+        return [f"error in {event.label}: {event.value!r}"]
+    if isinstance(event, events.FatalError):
+        return [f"fatal error: {event.exception!r}"]
+    if not isinstance(event, events.ScenarioFinished):
+        return []
+    found = []
+    for case_id, checks in event.recorder.checks.items():
+        case = event.recorder.cases[case_id].value
+        response = event.recorder.interactions[case_id].response
+        for check in checks:
+            if check.status == Status.FAILURE:
+                answer = f"{response.status_code} {response.content[:300]!r}" if response else "-"
+                body = "" if isinstance(case.body, NotSet) else f" {case.body!r}"
+                found.append(
+                    f"{check.name}: {case.method} {case.formatted_path} {case.query or ''}"
+                    f"{body} -> {answer}"
+                )
+    return found
+
+
+def test_sequences_of_operations_honour_the_contract(
+    live_api: str, credentials: Credentials
+) -> None:
+    run = from_schema(stateful_schema(live_api, credentials)).execute()
+    found = [failure for event in run for failure in failures_of(event)]
+
+    assert found == [], "\n".join(found)
+
+
+def test_every_check_schemathesis_has_is_applied() -> None:
+    load_all_checks()
+    registered = {check.__name__ for check in REGISTERED_CHECKS.get_all()}
+
+    assert registered == {check.__name__ for check in CHECKS}
+
+
+def test_a_record_never_makes_a_case_the_document_refuses_acceptable() -> None:
+    grant = schema["/v1/enrollments"]["POST"]
+    KNOWN_VALUES["sku"] = ["go-1"]
+    try:
+        mutated = {"customer_email": "a@b.co", "sku": "6a*", "reason": "gift"}
+        valid = {"customer_email": "a@b.co", "sku": "6a", "reason": "gift"}
+
+        assert known_variants(grant, "body", mutated) == []
+        assert known_variants(grant, "body", valid) == [{**valid, "sku": "go-1"}]
+    finally:
+        KNOWN_VALUES.clear()
+
+
+def test_a_valid_reconcile_body_gets_a_window_the_document_allows() -> None:
+    context = HookContext(operation=schema["/v1/reconcile"]["POST"])
+    backwards = {"from": "2026-01-02T00:00:00+05:30", "to": "1990-01-01T00:00:00Z"}
+    invalid = {"from": "2026-01-02T00:00:00+05:30", "to": 5}
+
+    window = documented_window(context, backwards)
+
+    start, end = (datetime.fromisoformat(window[bound]) for bound in ("from", "to"))
+    assert window["from"] == backwards["from"] and start <= end
+    assert (end - start).days < 400
+    assert documented_window(context, invalid) is invalid

@@ -21,11 +21,11 @@ from tests.test_razorpay_webhooks import _paid_without_verify, _sign
         (_sign(b'{"event":"payment.captured"}', "another-secret"), "another secret"),
     ],
 )
-def test_unsigned_or_wrongly_signed_deliveries_are_400_and_stored_nowhere(
+def test_unsigned_or_wrongly_signed_deliveries_are_403_and_stored_nowhere(
     webhooks: RazorpayWebhooks, db_rows: Any, signature: str | None, reason: str
 ) -> None:
     answer = webhooks.post(b'{"event":"payment.captured"}', signature, "evt_forged0000001")
-    assert answer.status_code == 400, reason
+    assert answer.status_code == 403, reason
     assert answer.get_json()["code"] == "invalid_signature"
     assert db_rows("SELECT id FROM razorpay_events") == []
 
@@ -39,7 +39,7 @@ def test_a_reserialised_body_does_not_verify(
 
     answer = webhooks.post(reserialised, event["signature"], event["id"])
 
-    assert answer.status_code == 400
+    assert answer.status_code == 403
     assert db_rows("SELECT id FROM razorpay_events") == []
 
 
@@ -49,7 +49,7 @@ def test_a_truncated_body_fails_its_signature(
     order = _paid_without_verify(checkout, new_site)
     event = webhooks.event(order["razorpay_order_id"], "payment.captured")
     answer = webhooks.post(event["body"].encode()[:-20], event["signature"], event["id"])
-    assert answer.status_code == 400
+    assert answer.status_code == 403
 
 
 def test_signed_bodies_that_are_not_events_are_400(
@@ -85,7 +85,7 @@ def test_two_webhook_secrets_are_valid_while_rotating(
     old = client.post(body, _sign(body, "sandbox_webhook_secret"), "evt_rot_old000001")
     assert old.status_code == 200
     gone = client.post(body, _sign(body, "retired-secret"), "evt_rot_gone00001")
-    assert gone.status_code == 400
+    assert gone.status_code == 403
     assert len(db_rows("SELECT id FROM razorpay_events")) == 2
 
 

@@ -18,7 +18,11 @@ MAX_PAISE = 10**12  # ₹1,000 crore: far above any course, far below bigint
 
 
 class Paise(fields.Integer):
-    """An amount in minor units: a JSON integer (never a float, string or boolean)."""
+    """An amount in minor units: a JSON integer (never a fraction, string or boolean).
+
+    ``49900.0`` arrives here as the int 49900 (load_json reads whole numbers exactly, as JSON
+    Schema counts them integers); no float is ever turned into money.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("validate", validate.Range(min=MINIMUM_AMOUNT, max=MAX_PAISE))
@@ -93,7 +97,7 @@ def load_json(schema: Schema) -> dict[str, Any]:
     if not request.is_json:
         raise UnsupportedMediaType("send the body as application/json")
     try:
-        body = bounded_json.parse(request.get_data(cache=True))
+        body = bounded_json.parse(request.get_data(cache=True), whole_numbers_as_int=True)
     except bounded_json.NotUtf8 as exc:
         raise ValidationError({"_body": [str(exc)]}) from None
     except bounded_json.NotJson as exc:

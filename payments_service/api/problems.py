@@ -21,7 +21,7 @@ _STATUS: dict[type[errors.ServiceError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.NotRefundable: 409,
-    errors.InvalidSignature: 400,
+    errors.InvalidSignature: 403,  # a proof refused; not 401: no WWW-Authenticate scheme fits
     errors.MalformedWebhook: 400,
     errors.PaymentMismatch: 400,
     errors.PaymentNotSuccessful: 400,

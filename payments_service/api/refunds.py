@@ -26,7 +26,7 @@ REFUND_STATUSES = ["requested", "pending", "processed", "failed"]
 
 class CreateRefundSchema(Schema):
     payment_id = fields.String(
-        load_default=None, validate=validate.Regexp(r"^pay_[A-Za-z0-9]{1,60}$")
+        load_default=None, validate=validate.Regexp(r"^pay_[A-Za-z0-9_]{1,60}$")
     )
     order_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     amount = Paise(load_default=None)

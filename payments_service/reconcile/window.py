@@ -37,8 +37,9 @@ def reconcile_window(
 ) -> ReconcileReport:
     """Apply every Razorpay payment created in [start, end]; adopt old-site ones if asked.
 
-    Raises ValidationFailed for an empty or over-long window, GatewayError when Razorpay
-    cannot be listed at all. A payment that fails to apply is counted, logged and skipped.
+    Raises ValidationFailed for a backwards or over-long window (``start == end`` is the
+    one instant, both bounds inclusive), GatewayError when Razorpay cannot be listed at all.
+    A payment that fails to apply is counted, logged and skipped.
     """
     _check_window(start, end)
     report = ReconcileReport()
@@ -66,9 +67,9 @@ def reconcile_window(
 
 
 def _check_window(start: datetime, end: datetime) -> None:
-    if not start < end or end - start > MAX_WINDOW:
+    if end < start or end - start > MAX_WINDOW:
         raise ValidationFailed(
-            "the window must run forwards and span at most 400 days", field="from"
+            "the window must not run backwards and may span at most 400 days", field="from"
         )
     if start < RAZORPAY_EARLIEST or end > RAZORPAY_LATEST:
         raise ValidationFailed(

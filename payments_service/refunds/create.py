@@ -28,7 +28,6 @@ from ..errors import (
     IdempotencyKeyReused,
     NotFound,
     NotRefundable,
-    ValidationFailed,
 )
 from ..ids import new_id
 from ..money import MINIMUM_AMOUNT
@@ -65,11 +64,10 @@ def create_refund(
 ) -> tuple[Refund, bool]:
     """Refund at Razorpay and record it; return it and whether this call created it.
 
-    Raises NotFound, NotRefundable, ValidationFailed, IdempotencyKeyReused,
-    IdempotencyKeyInUse (Razorpay is still making the refund of an earlier request with
-    the key), and GatewayError (Razorpay refused: nothing recorded) or GatewayUnavailable
-    (outcome unknown: a retry with the same Idempotency-Key finds or repeats it, never
-    doubles it).
+    Raises NotFound, NotRefundable, IdempotencyKeyReused, IdempotencyKeyInUse (Razorpay is
+    still making the refund of an earlier request with the key), and GatewayError (Razorpay
+    refused: nothing recorded) or GatewayUnavailable (outcome unknown: a retry with the
+    same Idempotency-Key finds or repeats it, never doubles it).
     """
     scope = "admin" if caller.is_admin else f"site:{caller.site_id}"
     fingerprint = request.fingerprint()
@@ -195,8 +193,11 @@ def _target(cur: Cursor, caller: Caller, request: RefundRequest) -> tuple[Paymen
             else (f"captured payment of order {request.order_id!r}")
         )
         raise NotFound(f"no {what}")
-    if request.order_id and order.id != request.order_id:
-        raise ValidationFailed("the payment does not belong to that order", field="order_id")
+    if request.order_id and order.id != request.order_id:  # no such payment of that order
+        raise NotFound(
+            f"payment {payment.id} is not a payment of order {request.order_id!r}",
+            field="order_id",
+        )
     return payment, order
 
 
@@ -206,7 +207,10 @@ def _check_refundable(
     if payment.status not in SETTLED_STATUSES:
         raise NotRefundable(f"payment {payment.id} is {payment.status}, not captured")
     if request.currency is not None and request.currency != payment.currency:
-        raise ValidationFailed(f"the payment is in {payment.currency}", field="currency")
+        raise NotRefundable(
+            f"payment {payment.id} is in {payment.currency}, not {request.currency}",
+            field="currency",
+        )
     if refundable <= 0:
         raise NotRefundable(f"payment {payment.id} is fully refunded already")
     if amount > refundable:

@@ -3,9 +3,10 @@ API needs an admin and a forward window Razorpay can list, and answers 503 when 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import razorpay
 from flask import Flask
 
 from payments_service.reconcile import heal_open_orders
@@ -41,6 +42,31 @@ def test_reconcile_needs_an_admin_and_a_forward_window(
         headers=admin_headers,
     )
     assert naive.status_code == 422
+
+
+def test_a_window_of_one_second_heals_the_payment_made_in_that_second(
+    rapp: Flask,
+    shop: Checkout,
+    own_sandbox: Any,
+    new_site: SiteCredentials,
+    admin_headers: dict[str, str],
+    db_rows: Any,
+) -> None:
+    order = shop.create_order(new_site)
+    paid = shop.pay(order)  # the tab closes; the sandbox delivers no webhooks
+    sdk = razorpay.Client(
+        auth=(own_sandbox.config.key_id, own_sandbox.config.key_secret), base_url=own_sandbox.url
+    )
+    created = sdk.payment.fetch(paid["razorpay_payment_id"])["created_at"]
+    instant = datetime.fromtimestamp(created, UTC).isoformat()
+
+    answer = rapp.test_client().post(
+        "/v1/reconcile", json={"from": instant, "to": instant}, headers=admin_headers
+    )
+
+    assert answer.status_code == 200, answer.get_json()
+    assert (answer.get_json()["seen"], answer.get_json()["updated"]) == (1, 1)
+    assert db_rows("SELECT status FROM orders") == [{"status": "paid"}]
 
 
 def test_reconcile_reports_razorpay_down_as_503(

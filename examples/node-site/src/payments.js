@@ -35,9 +35,16 @@ class PaymentsApiError extends Error {
     this.retryAfter = retryAfter;
   }
 
-  /** True when the caller (ultimately the buyer) sent something wrong, not our setup. */
+  /**
+   * True when the caller (ultimately the buyer) sent something wrong, not our setup. A 403
+   * is this site's token lacking a privilege (our setup), except `invalid_signature`: a
+   * Checkout result whose signature does not verify, which is the buyer's.
+   */
   get isClientError() {
-    return [400, 404, 409, 422].includes(this.status) && this.code !== 'idempotency_key_in_use';
+    return (
+      ([400, 404, 409, 422].includes(this.status) && this.code !== 'idempotency_key_in_use') ||
+      this.code === 'invalid_signature'
+    );
   }
 }
 

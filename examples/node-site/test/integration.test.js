@@ -119,7 +119,7 @@ describe('against the running payments service', { skip: SKIP, timeout: 120_000 
       ...result,
       razorpay_signature: '0'.repeat(64),
     });
-    assert.equal(forged.status, 400);
+    assert.equal(forged.status, 403);
     assert.equal(forged.body.error, 'invalid_signature');
 
     const verified = await request('POST', `${site.url}/payments/verify`, result);

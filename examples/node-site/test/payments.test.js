@@ -57,7 +57,7 @@ describe('client requests', () => {
     });
     app.post('/v1/payments/verify', (req, res) => {
       res
-        .status(400)
+        .status(403)
         .type('application/problem+json')
         .send(JSON.stringify({ code: 'invalid_signature', detail: 'no' }));
     });
@@ -113,7 +113,7 @@ describe('client requests', () => {
     });
     await assert.rejects(client.verifyPayment({}), (error) => {
       assert.ok(error instanceof PaymentsApiError);
-      assert.equal(error.status, 400);
+      assert.equal(error.status, 403);
       assert.equal(error.code, 'invalid_signature');
       assert.equal(error.isClientError, true);
       return true;
