@@ -202,7 +202,7 @@ def test_reverifying_a_paid_order_with_a_forged_signature_is_refused(
 
     response = checkout.verify(forged)
 
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert response.get_json()["code"] == "invalid_signature"
     assert "order" not in response.get_json()
     assert db_rows("SELECT status FROM orders") == [{"status": "paid"}]

@@ -179,7 +179,7 @@ def test_verify_compares_the_checkout_signature_with_compare_digest(
     expected = checkout_signature(sandbox.config.key_secret, *ids)
     forged = checkout_signature("not-the-key-secret", *ids)
 
-    assert checkout.verify({**result, "razorpay_signature": forged}).status_code == 400
+    assert checkout.verify({**result, "razorpay_signature": forged}).status_code == 403
     assert _pair(expected, forged) & set(compared)
     assert checkout.verify(result).status_code == 200
     assert _pair(expected, result["razorpay_signature"]) & set(compared)
@@ -198,7 +198,7 @@ def test_webhooks_compare_their_signature_with_compare_digest(
     expected = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
     forged = hmac.new(b"not-the-webhook-secret", body, hashlib.sha256).hexdigest()
 
-    assert webhooks.post(body, forged, event["id"]).status_code == 400
+    assert webhooks.post(body, forged, event["id"]).status_code == 403
     assert _pair(expected, forged) & set(compared)
     assert webhooks.deliver(event).status_code == 200
     assert _pair(expected, event["signature"]) & set(compared)
