@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.actions import Checkout, SiteCredentials, order_body
-from tests.test_openapi_contract import assert_problem
+from tests.contract.openapi import assert_problem
 
 
 def test_an_order_for_a_product_the_customer_owns_is_a_409_already_owned(

@@ -30,14 +30,14 @@ from payments_service.migrations import apply_migrations
 from payments_service.settings import Settings
 from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials, order_body, register_site
 from tests.conftest import ADMIN_SECRET
-from tests.stoppable_postgres import StoppablePostgres, stoppable_postgres
-from tests.test_openapi_contract import (
+from tests.contract.openapi import (
     assert_conforms,
     assert_problem,
     documented_operations,
     follow,
     schema_errors,
 )
+from tests.stoppable_postgres import StoppablePostgres, stoppable_postgres
 
 ORIGIN = "http://outage.localhost:8030"
 # The operations that never read the database, so never answer database_unavailable:

@@ -16,6 +16,7 @@ import requests
 from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, TestResponse
 
+from tests.contract.openapi import assert_conforms
 from tests.nginx_gateway import (
     NGINX,
     Answer,
@@ -30,7 +31,6 @@ from tests.nginx_gateway import (
     workers_of,
 )
 from tests.test_gunicorn_limits import Server, serving_the_api
-from tests.test_openapi_contract import assert_conforms
 
 pytestmark = pytest.mark.skipif(
     NGINX is None, reason="nginx is not installed (apt-get install nginx; .ci/run does)"

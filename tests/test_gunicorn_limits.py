@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from tests.conftest import ADMIN_SECRET
-from tests.test_openapi_contract import schema_errors
+from tests.contract.openapi import schema_errors
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUEST_LINE_LIMIT = 4094  # gunicorn.conf.py, and openapi.yaml's description

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.actions import Checkout, SiteCredentials
-from tests.test_openapi_contract import DOCUMENT
+from tests.contract.openapi import DOCUMENT
 
 LIST_ENDPOINTS = [
     ("/v1/orders", "site"),

@@ -20,7 +20,7 @@ import requests
 from payments_service.bounded_json import MAX_DEPTH, nests_deeper_than, parse
 from payments_service.settings import SANDBOX_WEBHOOK_SECRET
 from tests.actions import SiteCredentials, order_body
-from tests.test_openapi_contract import schema_errors
+from tests.contract.openapi import schema_errors
 
 DEEP = b'{"reason": ' + b"[" * 10_000 + b"]" * 10_000 + b"}"
 WEBHOOK = "/v1/webhooks/razorpay"

@@ -20,7 +20,7 @@ import requests
 from flask import Flask
 
 from tests.actions import Clock, SiteCredentials, order_body, use_clock
-from tests.test_openapi_contract import assert_problem
+from tests.contract.openapi import assert_problem
 
 ORDERS = "/v1/orders"
 PAST_THE_LEASE = timedelta(seconds=31)  # the lease is 30 s (Settings' default)

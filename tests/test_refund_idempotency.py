@@ -8,7 +8,7 @@ from typing import Any
 
 from payments_service.refunds import resolve_requested_refunds
 from tests.actions import Checkout, SiteCredentials
-from tests.test_openapi_contract import assert_problem
+from tests.contract.openapi import assert_problem
 from tests.test_refunds import (
     _configure,
     _retry_while_in_use,

@@ -13,7 +13,7 @@ import requests
 
 from payments_service.refunds import resolve_requested_refunds
 from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials
-from tests.test_openapi_contract import window_around_now
+from tests.contract.openapi import window_around_now
 from tests.test_refunds import _wait_for_refunds_at_razorpay
 
 

@@ -20,6 +20,7 @@ from payments_service.refunds import (
 from payments_service.settings import Settings
 from payments_service.worker import run_pass
 from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials
+from tests.contract.openapi import PAYMENTS, TRAIL, assert_conforms
 from tests.duplicates.double_paid import (
     PRICE,
     _assert_one_sale,
@@ -32,7 +33,6 @@ from tests.duplicates.double_paid import (
     _services,
     _wait_for_refunds_at_razorpay,
 )
-from tests.test_openapi_contract import PAYMENTS, TRAIL, assert_conforms
 
 
 def test_a_refund_whose_answer_was_lost_is_asked_again_with_the_same_idempotency_key(

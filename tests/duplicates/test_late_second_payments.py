@@ -16,6 +16,7 @@ from payments_service.refunds import (
 )
 from payments_service.worker import run_pass
 from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials
+from tests.contract.openapi import TRAIL, assert_conforms, window_around_now
 from tests.duplicates.double_paid import (
     PRICE,
     _all_at_once,
@@ -25,7 +26,6 @@ from tests.duplicates.double_paid import (
     _late_events,
     _services,
 )
-from tests.test_openapi_contract import TRAIL, assert_conforms, window_around_now
 
 
 def test_a_late_second_payment_reported_by_webhook_is_refunded_once_and_shown_in_the_trail(

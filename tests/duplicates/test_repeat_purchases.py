@@ -16,6 +16,11 @@ from flask import Flask
 from payments_service.payments import UNSAID_REPEAT, apply_payment, apply_payment_in
 from payments_service.worker import run_pass
 from tests.actions import Checkout, SiteCredentials
+from tests.contract.openapi import (
+    PAYMENTS,
+    TRAIL,
+    assert_conforms,
+)
 from tests.duplicates.double_paid import _refunds_at_razorpay, _services
 from tests.duplicates.two_tabs import (
     PRICE,
@@ -25,11 +30,6 @@ from tests.duplicates.two_tabs import (
     _RolledBack,
     _two_tabs,
     _wait_until_a_backend_waits_for_a_lock,
-)
-from tests.test_openapi_contract import (
-    PAYMENTS,
-    TRAIL,
-    assert_conforms,
 )
 
 

@@ -11,6 +11,10 @@ from flask import Flask
 
 from payments_service.worker import run_pass
 from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials
+from tests.contract.openapi import (
+    assert_conforms,
+    window_around_now,
+)
 from tests.duplicates.double_paid import _all_at_once, _services
 from tests.duplicates.two_tabs import (
     VERIFY,
@@ -20,10 +24,6 @@ from tests.duplicates.two_tabs import (
     _deliver_over_http,
     _told,
     _two_tabs,
-)
-from tests.test_openapi_contract import (
-    assert_conforms,
-    window_around_now,
 )
 
 

@@ -13,13 +13,13 @@ import requests
 
 from payments_service.refunds import REQUESTER
 from tests.actions import Checkout, SiteCredentials
-from tests.duplicates.double_paid import _refunds_at_razorpay
-from tests.test_openapi_contract import (
+from tests.contract.openapi import (
     SITE_NOTIFICATION,
     TRAIL,
     assert_conforms,
     schema_errors,
 )
+from tests.duplicates.double_paid import _refunds_at_razorpay
 
 PRICE = 49900
 

@@ -10,7 +10,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from tests.actions import SiteCredentials
-from tests.test_openapi_contract import assert_conforms
+from tests.contract.openapi import assert_conforms
 
 ASHA = "asha@example.com"  # order_body's buyer, who buys from the old site
 

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from payments_service.sites import update_site
 from tests.actions import SiteCredentials, register_site
+from tests.contract.openapi import DOCUMENT, HTTP_METHODS, assert_conforms
 from tests.site_privilege.attempts import (
     ADMIN_ONLY_ENROLLMENT_FIELDS,
     ASHA,
@@ -24,7 +25,6 @@ from tests.site_privilege.attempts import (
     Sale,
     _send,
 )
-from tests.test_openapi_contract import DOCUMENT, HTTP_METHODS, assert_conforms
 
 
 @pytest.mark.parametrize("name", list(ATTEMPTS))

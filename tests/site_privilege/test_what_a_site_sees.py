@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from payments_service.money_trail import SITE_DETAILS
 from tests.actions import Checkout, SiteCredentials
+from tests.contract.openapi import assert_conforms
 from tests.site_privilege.attempts import (
     ADMIN_ONLY_ENROLLMENT_FIELDS,
     ASHA,
@@ -20,7 +21,6 @@ from tests.site_privilege.attempts import (
     _detail_keys,
     _trail,
 )
-from tests.test_openapi_contract import assert_conforms
 
 
 def test_a_site_reads_its_own_customers_trail_without_card_fee_or_admin_details(
