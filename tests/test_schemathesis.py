@@ -46,16 +46,13 @@ import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import pytest
 import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, settings
-from schemathesis import Case, HookContext
-from schemathesis.checks import CHECKS as REGISTERED_CHECKS
-from schemathesis.checks import load_all_checks
+from schemathesis import Case
 from schemathesis.core import NotSet
 from schemathesis.engine import Status, events, from_schema
 
@@ -65,9 +62,7 @@ from tests.contract_fuzzing import (
     CHECKS,
     IDEMPOTENCY_HEADER,
     KNOWN_VALUES,
-    documented_window,
     idempotency_key_of_its_body,
-    known_variants,
     register_hooks,
 )
 
@@ -293,36 +288,3 @@ def test_sequences_of_operations_honour_the_contract(
     found = [failure for event in run for failure in failures_of(event)]
 
     assert found == [], "\n".join(found)
-
-
-def test_every_check_schemathesis_has_is_applied() -> None:
-    load_all_checks()
-    registered = {check.__name__ for check in REGISTERED_CHECKS.get_all()}
-
-    assert registered == {check.__name__ for check in CHECKS}
-
-
-def test_a_record_never_makes_a_case_the_document_refuses_acceptable() -> None:
-    grant = schema["/v1/enrollments"]["POST"]
-    KNOWN_VALUES["sku"] = ["go-1"]
-    try:
-        mutated = {"customer_email": "a@b.co", "sku": "6a*", "reason": "gift"}
-        valid = {"customer_email": "a@b.co", "sku": "6a", "reason": "gift"}
-
-        assert known_variants(grant, "body", mutated) == []
-        assert known_variants(grant, "body", valid) == [{**valid, "sku": "go-1"}]
-    finally:
-        KNOWN_VALUES.clear()
-
-
-def test_a_valid_reconcile_body_gets_a_window_the_document_allows() -> None:
-    context = HookContext(operation=schema["/v1/reconcile"]["POST"])
-    backwards = {"from": "2026-01-02T00:00:00+05:30", "to": "1990-01-01T00:00:00Z"}
-    invalid = {"from": "2026-01-02T00:00:00+05:30", "to": 5}
-
-    window = documented_window(context, backwards)
-
-    start, end = (datetime.fromisoformat(window[bound]) for bound in ("from", "to"))
-    assert window["from"] == backwards["from"] and start <= end
-    assert (end - start).days < 400
-    assert documented_window(context, invalid) is invalid
