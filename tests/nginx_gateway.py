@@ -10,7 +10,8 @@ private to its owner.
 
 Also here: a client that can send from any loopback address (127.0.0.2 is a client the
 gateway does not trust as a proxy) or send bytes http.client would refuse to write, and an
-upstream that echoes the X-Forwarded-For the gateway passed on.
+upstream that echoes the X-Forwarded-For the gateway passed on; and the checks of an
+answer against openapi.yaml and the problem+json format.
 """
 
 from __future__ import annotations
@@ -31,8 +32,12 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+from werkzeug.datastructures import Headers
 from werkzeug.serving import make_server
+from werkzeug.test import EnvironBuilder, TestResponse
 from werkzeug.wrappers import Request, Response
+
+from tests.contract.openapi import assert_conforms
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "docker" / "nginx.conf"
@@ -228,3 +233,18 @@ def serving_forwarded_for() -> Iterator[int]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def assert_documented(answer: Answer, method: str, path: str, status: int) -> None:
+    """The answer is what openapi.yaml documents for ``status`` of ``method path``."""
+    request = EnvironBuilder(method=method, path=path).get_request()
+    headers = Headers(list(answer.headers.items()))
+    assert_conforms(TestResponse([answer.body], str(answer.status), headers, request), path, status)
+
+
+def assert_problem(answer: Answer, status: int, code: str) -> None:
+    """A problem+json answer with one X-Request-Id, the same as the body's."""
+    assert answer.status == status, answer.body
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert answer.json()["code"] == code
+    assert request_ids(answer) == [answer.json()["request_id"]]

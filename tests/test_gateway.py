@@ -13,14 +13,13 @@ from typing import Any
 
 import pytest
 import requests
-from werkzeug.datastructures import Headers
-from werkzeug.test import EnvironBuilder, TestResponse
 
-from tests.contract.openapi import assert_conforms
 from tests.nginx_gateway import (
     NGINX,
     Answer,
     Gateway,
+    assert_documented,
+    assert_problem,
     is_running,
     request_ids,
     running_gateway,
@@ -59,21 +58,6 @@ def echo_gateway(tmp_path: Path) -> Iterator[Gateway]:
     """The shipped gateway in front of a server that echoes the X-Forwarded-For it got."""
     with serving_forwarded_for() as port, running_gateway(port, tmp_path / "nginx") as gateway:
         yield gateway
-
-
-def assert_documented(answer: Answer, method: str, path: str, status: int) -> None:
-    """The answer is what openapi.yaml documents for ``status`` of ``method path``."""
-    request = EnvironBuilder(method=method, path=path).get_request()
-    headers = Headers(list(answer.headers.items()))
-    assert_conforms(TestResponse([answer.body], str(answer.status), headers, request), path, status)
-
-
-def assert_problem(answer: Answer, status: int, code: str) -> None:
-    """A problem+json answer with one X-Request-Id, the same as the body's."""
-    assert answer.status == status, answer.body
-    assert answer.headers["Content-Type"] == "application/problem+json"
-    assert answer.json()["code"] == code
-    assert request_ids(answer) == [answer.json()["request_id"]]
 
 
 def until_refused(gateway: Gateway, method: str, path: str, **request: Any) -> list[Answer]:
