@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import psutil
 
 from bench.harness import Bench
-from bench.monitor import Measured
+from bench.monitor import Measured, Scenario
 from bench.settings import (
     CONNECTIONS,
     DURATION,
@@ -101,56 +101,80 @@ def _cpu_split(run: Measured) -> str:
 
 
 def report(bench: Bench, rss: dict[int, int], failures: list[str]) -> str:
-    lines: list[str] = []
+    lines = _preamble(bench) + _scenario_table(bench) + _busy_machine_warning(bench)
+    lines += _targets(bench) + _worker_memory(rss)
+    if failures:
+        lines += ["", "FAILED:", *(f"  {failure}" for failure in failures)]
+    return "\n".join(lines)
+
+
+def _preamble(bench: Bench) -> list[str]:
+    """How the figures were made, and what each column means."""
     cpus = psutil.cpu_count() or 0
-    lines.append(
+    return [
         f"make bench: {RUNS} runs of {DURATION} s per figure; wrk -t1 -c{CONNECTIONS}; "
         f"gunicorn gthread {bench.stack.env['WEB_CONCURRENCY']} workers x "
         f"{bench.stack.env['GUNICORN_THREADS']} threads, DB_POOL_MAX "
-        f"{bench.stack.env['DB_POOL_MAX']}; {cpus} CPUs; fresh embedded PostgreSQL; sandbox"
-    )
-    lines.append(
+        f"{bench.stack.env['DB_POOL_MAX']}; {cpus} CPUs; fresh embedded PostgreSQL; sandbox",
         "errors = non-2xx + socket errors; CPU ms/req = CPU time the API workers, the sandbox "
         "and PostgreSQL spent per request; DB conn/req = PostgreSQL sessions opened per "
         "request; restarts = gunicorn workers booted during the run; other CPU = share of "
         "the machine used by processes outside the bench; conns = wrk's connections held by "
-        "each API worker mid-run"
-    )
+        "each API worker mid-run",
+    ]
+
+
+def _scenario_table(bench: Bench) -> list[str]:
+    """One row per run of each scenario, under a header."""
     width = max([len(s.title) for s in bench.scenarios.values()] + [20])
     header = (
         f"{'scenario':<{width}}  run {'rate':>14} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
         f" {'CPU ms/req api/sbx/db':>21} {'DB conn/req':>11} {'restarts':>8} {'other CPU':>9}"
         "  check"
     )
-    lines += ["", header, "-" * len(header)]
+    lines = ["", header, "-" * len(header)]
     for scenario in bench.scenarios.values():
-        if not scenario.runs:
-            lines.append(f"{scenario.title:<{width}}  {scenario.failure or 'not run'}")
-            continue
-        for n, run in enumerate(scenario.runs, start=1):
-            result = run.result
-            lines.append(
-                f"{scenario.title if n == 1 else '':<{width}}  {n:>3}"
-                f" {_number(result.rate):>7} {run.unit:<6}"
-                f" {_number(result.p50_ms, 1):>8} {_number(result.p99_ms, 1):>8}"
-                f" {result.errors:>7} {_cpu_split(run):>21}"
-                f" {_number(run.sessions_per_request, 2):>11}"
-                f" {_number(run.restarts):>8}"
-                f" {_number(run.other_cpu):>8}%  {run.check}"
-                + (f" (cycled: {result.distinct:,} distinct)" if result.cycled else "")
-            )
-        if scenario.failure:
-            lines.append(f"{'':<{width}}  {scenario.failure}")
+        lines += _scenario_rows(scenario, width)
+    return lines
+
+
+def _scenario_rows(scenario: Scenario, width: int) -> list[str]:
+    if not scenario.runs:
+        return [f"{scenario.title:<{width}}  {scenario.failure or 'not run'}"]
+    lines = []
+    for n, run in enumerate(scenario.runs, start=1):
+        result = run.result
+        lines.append(
+            f"{scenario.title if n == 1 else '':<{width}}  {n:>3}"
+            f" {_number(result.rate):>7} {run.unit:<6}"
+            f" {_number(result.p50_ms, 1):>8} {_number(result.p99_ms, 1):>8}"
+            f" {result.errors:>7} {_cpu_split(run):>21}"
+            f" {_number(run.sessions_per_request, 2):>11}"
+            f" {_number(run.restarts):>8}"
+            f" {_number(run.other_cpu):>8}%  {run.check}"
+            + (f" (cycled: {result.distinct:,} distinct)" if result.cycled else "")
+        )
+    if scenario.failure:
+        lines.append(f"{'':<{width}}  {scenario.failure}")
+    return lines
+
+
+def _busy_machine_warning(bench: Bench) -> list[str]:
     busiest = max(
         (run.other_cpu or 0 for scenario in bench.scenarios.values() for run in scenario.runs),
         default=0,
     )
     if busiest > 10:
-        lines.append(
+        return [
             f"WARNING: processes outside the bench used up to {busiest:.0f}% of the CPU "
             "during a run: figures are lower than on an idle machine"
-        )
-    lines += ["", "Targets (throughput: mean of the runs; latency: worst run)"]
+        ]
+    return []
+
+
+def _targets(bench: Bench) -> list[str]:
+    """Each target with its figure and verdict."""
+    lines = ["", "Targets (throughput: mean of the runs; latency: worst run)"]
     values = figures(bench)
     for target in TARGETS:
         value = values[target.key]
@@ -164,10 +188,12 @@ def report(bench: Bench, rss: dict[int, int], failures: list[str]) -> str:
         lines.append(f"  {target.label:<62} {shown:>9}  {sign} {target.value:<7g} {verdict}")
     unchanged = bench.reconcile_unchanged_verdict()
     lines.append(f"  {'second reconcile reports everything unchanged':<62} {unchanged:>9}")
-    lines += ["", "API workers after the run (ps):"]
+    return lines
+
+
+def _worker_memory(rss: dict[int, int]) -> list[str]:
+    lines = ["", "API workers after the run (ps):"]
     for pid, kb in sorted(rss.items()):
         verdict = "pass" if kb / 1024 <= RSS_LIMIT_MB else "MISS"
         lines.append(f"  pid {pid}: RSS {kb / 1024:.1f} MB  (<= {RSS_LIMIT_MB} MB: {verdict})")
-    if failures:
-        lines += ["", "FAILED:", *(f"  {failure}" for failure in failures)]
-    return "\n".join(lines)
+    return lines
