@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench.harness import Bench
 from bench.load import LoadResult
-from bench.monitor import Measured
+from bench.monitor import Measured, Snapshot
 from bench.seed import insert_reconcile_orders
 from bench.settings import (
     ORDER_AMOUNT,
@@ -77,9 +77,27 @@ def _reconcile_run(
     """One reconcile through the CLI, stopped at the time limit or, when the first run
     was, once it has re-scanned that run's part. Returns the run, and how many payments
     it got through if it was stopped."""
-    count = RECONCILE_PAYMENTS
+    command = _reconcile_command(window_from, window_to)
+    sandbox_log = bench.stack.log_dir / "sandbox.log"
+    log_start = sandbox_log.stat().st_size
+    applied_before = _reconciled(bench)
+    before = bench.monitor.snapshot()
+    started = time.monotonic()
+    output, stopped, returncode = _run_until_cut(
+        bench, command, sandbox_log, log_start, started, rescan
+    )
+    seconds = time.monotonic() - started
+    applied = _reconciled(bench) - applied_before
+    if not stopped:
+        return _finished_run(bench, output, returncode, seconds, before, first=first), None
+    scanned = _pages_scanned(sandbox_log, log_start)
+    measured = _stopped_run(bench, scanned, seconds, applied, before, first=first, rescan=rescan)
+    return measured, scanned
+
+
+def _reconcile_command(window_from: datetime, window_to: datetime) -> list[str]:
     fmt = "%Y-%m-%dT%H:%M:%S"
-    command = [
+    return [
         sys.executable,
         "-m",
         "flask",
@@ -91,11 +109,18 @@ def _reconcile_run(
         "--to",
         window_to.strftime(fmt),
     ]
-    sandbox_log = bench.stack.log_dir / "sandbox.log"
-    log_start = sandbox_log.stat().st_size
-    applied_before = _reconciled(bench)
-    before = bench.monitor.snapshot()
-    started = time.monotonic()
+
+
+def _run_until_cut(
+    bench: Bench,
+    command: list[str],
+    sandbox_log: Path,
+    log_start: int,
+    started: float,
+    rescan: int | None,
+) -> tuple[bytes, bool, int]:
+    """Run the reconcile CLI, terminated at the time limit or once it has scanned ``rescan``
+    payments: its output, whether it was stopped, and its exit code."""
     limit = RECONCILE_MAX_SECONDS or math.inf
     with subprocess.Popen(  # noqa: S603 - our own interpreter and module
         command,
@@ -116,19 +141,37 @@ def _reconcile_run(
         except subprocess.TimeoutExpired:
             process.kill()
             output, _ = process.communicate()
-    seconds = time.monotonic() - started
-    applied = _reconciled(bench) - applied_before
-    if not stopped:
-        if process.returncode != 0:
-            raise RuntimeError(f"reconcile exited with {process.returncode}")
-        report = json.loads(output)
-        result = LoadResult(report["seen"], seconds, None, None, report["errors"])
-        check = f"{seconds:.1f} s: {report['updated']:,} updated, {report['unchanged']:,} unchanged"
-        wanted = "updated" if first else "unchanged"
-        ok = report["seen"] == count and report[wanted] == count and not report["errors"]
-        measured = bench.monitor.measure(result, before, check=check, unit="payments/s", ok=ok)
-        return measured, None
-    scanned = _pages_scanned(sandbox_log, log_start)
+    return output, stopped, process.returncode
+
+
+def _finished_run(
+    bench: Bench, output: bytes, returncode: int, seconds: float, before: Snapshot, *, first: bool
+) -> Measured:
+    """A reconcile that ran to the end: it must have seen, and updated (run 1) or left
+    unchanged (later runs), every seeded payment."""
+    count = RECONCILE_PAYMENTS
+    if returncode != 0:
+        raise RuntimeError(f"reconcile exited with {returncode}")
+    report = json.loads(output)
+    result = LoadResult(report["seen"], seconds, None, None, report["errors"])
+    check = f"{seconds:.1f} s: {report['updated']:,} updated, {report['unchanged']:,} unchanged"
+    wanted = "updated" if first else "unchanged"
+    ok = report["seen"] == count and report[wanted] == count and not report["errors"]
+    return bench.monitor.measure(result, before, check=check, unit="payments/s", ok=ok)
+
+
+def _stopped_run(
+    bench: Bench,
+    scanned: int,
+    seconds: float,
+    applied: int,
+    before: Snapshot,
+    *,
+    first: bool,
+    rescan: int | None,
+) -> Measured:
+    """A reconcile cut short: its rate so far, and the time projected for every payment."""
+    count = RECONCILE_PAYMENTS
     result = LoadResult(scanned, seconds, None, None, 0)
     projected = f"~{count / result.rate:.0f} s for all" if result.rate else "no progress"
     why = "time limit" if rescan is None else "re-scanned run 1's part"
@@ -138,8 +181,7 @@ def _reconcile_run(
     )
     # A re-scan may apply the first few payments of the page run 1 was cut in.
     ok = None if first else applied <= 100 if rescan is not None else applied == 0
-    measured = bench.monitor.measure(result, before, check=check, unit="payments/s", ok=ok)
-    return measured, scanned
+    return bench.monitor.measure(result, before, check=check, unit="payments/s", ok=ok)
 
 
 def _reconciled(bench: Bench) -> int:
