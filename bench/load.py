@@ -134,18 +134,8 @@ def run_pgbench(
     prefix = workdir / f"pgbench-{script.stem}"
     for old in workdir.glob(prefix.name + ".*"):
         old.unlink()
-    command = [
-        str(pg_bin / "pgbench"),
-        "-n",
-        f"-c{clients}",
-        "-j1",
-        f"-T{duration}",
-        "-f",
-        str(script),
-        "-l",
-        f"--log-prefix={prefix}",
-        dsn,
-    ]
+    command = [str(pg_bin / "pgbench"), "-n", f"-c{clients}", "-j1", f"-T{duration}"]
+    command += ["-f", str(script), "-l", f"--log-prefix={prefix}", dsn]
     finished = subprocess.run(  # noqa: S603 - fixed program, our own arguments
         command, capture_output=True, text=True, timeout=duration + SLACK_SECONDS, check=False
     )
@@ -154,12 +144,7 @@ def run_pgbench(
     failed = re.search(r"number of failed transactions: (\d+)", output)
     if finished.returncode != 0 or processed is None:
         raise LoadError(f"pgbench failed ({finished.returncode}): {output}")
-    latencies: list[float] = []
-    for log in workdir.glob(prefix.name + ".*"):
-        with log.open(encoding="ascii") as file:
-            # client_id transaction_no time script_no time_epoch time_us (time in us)
-            latencies.extend(int(line.split()[2]) / 1000 for line in file)
-        log.unlink()
+    latencies = _logged_latencies(workdir, prefix)
     cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else None
     return LoadResult(
         requests=int(processed.group(1)),
@@ -168,3 +153,14 @@ def run_pgbench(
         p99_ms=cuts[98] if cuts else None,
         errors=int(failed.group(1)) if failed else 0,
     )
+
+
+def _logged_latencies(workdir: Path, prefix: Path) -> list[float]:
+    """Every transaction's latency (ms) from pgbench's logs, which are removed once read."""
+    latencies: list[float] = []
+    for log in workdir.glob(prefix.name + ".*"):
+        with log.open(encoding="ascii") as file:
+            # client_id transaction_no time script_no time_epoch time_us (time in us)
+            latencies.extend(int(line.split()[2]) / 1000 for line in file)
+        log.unlink()
+    return latencies
