@@ -54,27 +54,9 @@ def main() -> int:
     with running_stack(log_dir=workdir / "logs") as stack:
         create_sites(stack.dsn, [HISTORY_SITE, RECONCILE_SITE])
         bench = Bench(stack, workdir)
-        phases: list[tuple[str, Callable[[Bench], None]]] = [
-            ("trivial", baseline.trivial),
-            ("pgbench", baseline.pgbench),
-            ("orders", orders.orders),
-            ("verify", payments.verify_and_webhooks),
-            ("trail", trail.trail),
-            ("reconcile", reconcile.reconcile),
-        ]
-        chosen = os.environ.get("BENCH_PHASES")
-        if chosen:
-            phases = [(key, phase) for key, phase in phases if key in chosen.split(",")]
         try:
-            for key, phase in phases:
-                try:
-                    phase(bench)
-                except Exception as exc:  # report it, go on with the other figures
-                    failures.append(f"{key}: {type(exc).__name__}: {exc}")
-                    log(f"{key} failed: {type(exc).__name__}: {exc}")
-                    for scenario in bench.scenarios.values():
-                        if len(scenario.runs) < RUNS and scenario.failure is None:
-                            scenario.failure = f"FAILED: {type(exc).__name__} (see below)"
+            for key, phase in _chosen_phases():
+                _run_phase(bench, key, phase, failures)
             rss = bench.monitor.worker_rss()
             bench.monitor.sample_rss()
         except KeyboardInterrupt:
@@ -89,6 +71,34 @@ def main() -> int:
         return 130 if interrupted else 1
     _remove(workdir)
     return 0
+
+
+def _chosen_phases() -> list[tuple[str, Callable[[Bench], None]]]:
+    """Every phase, in order, or those BENCH_PHASES names."""
+    phases: list[tuple[str, Callable[[Bench], None]]] = [
+        ("trivial", baseline.trivial),
+        ("pgbench", baseline.pgbench),
+        ("orders", orders.orders),
+        ("verify", payments.verify_and_webhooks),
+        ("trail", trail.trail),
+        ("reconcile", reconcile.reconcile),
+    ]
+    chosen = os.environ.get("BENCH_PHASES")
+    if chosen:
+        phases = [(key, phase) for key, phase in phases if key in chosen.split(",")]
+    return phases
+
+
+def _run_phase(bench: Bench, key: str, phase: Callable[[Bench], None], failures: list[str]) -> None:
+    """Run one phase; a failure is reported, and the other figures still made."""
+    try:
+        phase(bench)
+    except Exception as exc:  # report it, go on with the other figures
+        failures.append(f"{key}: {type(exc).__name__}: {exc}")
+        log(f"{key} failed: {type(exc).__name__}: {exc}")
+        for scenario in bench.scenarios.values():
+            if len(scenario.runs) < RUNS and scenario.failure is None:
+                scenario.failure = f"FAILED: {type(exc).__name__} (see below)"
 
 
 def _remove(directory: Path) -> None:
