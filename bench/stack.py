@@ -23,14 +23,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, Any
 
 import pgserver
 import requests
-from pgserver.postgres_server import get_server
+from pgserver.postgres_server import PostgresServer, get_server
 
 from payments_service.auth import mint_admin_token, mint_site_token
 from payments_service.db import Database
+from payments_service.db.sites import Site
 from payments_service.migrations import apply_migrations
 from payments_service.settings import Settings
 from payments_service.sites import create_site
@@ -115,82 +116,126 @@ def running_stack(
         dsn = server.get_uri()
         apply_migrations(dsn)
         settings = Settings(admin_jwt_secret=ADMIN_SECRET, database_url=dsn)
-        db = Database(dsn, 2, 5000)
-        site = create_site(
-            db, site_id="bench-site", name="Bench", callback_url=None, allowed_origins=[]
-        )
-        db.close()
+        site = _bench_site(dsn)
         api_port, sandbox_port = free_port(), free_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": dsn,
-            "ADMIN_JWT_SECRET": ADMIN_SECRET,
-            "RAZORPAY_API_BASE_URL": f"http://127.0.0.1:{sandbox_port}",
-            "GUNICORN_BIND": f"127.0.0.1:{api_port}",
-            "WEB_CONCURRENCY": str(workers or production["workers"]),
-            "GUNICORN_THREADS": str(threads or production["threads"]),
-            "DB_POOL_MAX": str(settings.db_pool_max),
-            "LOG_LEVEL": "WARNING",
-            "SANDBOX_WEBHOOK_URL": "",
-            "SANDBOX_LATENCY_MS": str(latency_ms),
-        }
-        sandbox_log = open(logs / "sandbox.log", "wb")
-        api_log = open(logs / "api.log", "wb")
-        log_files += [sandbox_log, api_log]
-        sandbox = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "payments_service.sandbox", "--port", str(sandbox_port)],
-            env=env,
-            stdout=sandbox_log,
-            stderr=subprocess.STDOUT,
-        )
-        processes.append(sandbox)
-        api = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "gunicorn.conf.py",
-                "--access-logfile",
-                "/dev/null",
-                # No control socket: its default path is shared by every gunicorn on the host.
-                "--no-control-socket",
-                "payments_service:create_app()",
-            ],
-            env=env,
-            stdout=api_log,
-            stderr=subprocess.STDOUT,
-        )
-        processes.append(api)
-        wait_for(f"http://127.0.0.1:{api_port}/readyz", process=api)
-        wait_for(f"http://127.0.0.1:{sandbox_port}/_sandbox/config", process=sandbox)
-        # As long as the service lets a site token live (an hour by default): a run is shorter.
-        lifetime = timedelta(seconds=settings.site_token_max_lifetime_seconds)
-        token = mint_site_token(site.jwt_secret, site.id, settings.jwt_audience, None, lifetime)
-        yield Stack(
-            f"http://127.0.0.1:{api_port}",
-            f"http://127.0.0.1:{sandbox_port}",
-            dsn,
-            token,
-            mint_admin_token(settings, "bench", timedelta(hours=2)),
-            site_id=site.id,
-            api_pid=api.pid,
-            sandbox_pid=sandbox.pid,
-            env=env,
-            log_dir=logs,
-        )
+        size = (str(workers or production["workers"]), str(threads or production["threads"]))
+        env = _stack_env(dsn, settings, api_port, sandbox_port, size, latency_ms)
+        api, sandbox = _start_processes(env, logs, api_port, sandbox_port, processes, log_files)
+        yield _stack(settings, site, env, api, sandbox, logs)
     finally:
-        # Ignore further Ctrl-C / SIGTERM while stopping, so teardown runs to the end.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        try:
-            for process in reversed(processes):
-                stop_process(process)
-            for file in log_files:
-                file.close()
-            if log_dir is None:  # nobody asked for the logs: do not leave them behind
-                shutil.rmtree(logs, ignore_errors=True)
-            server.cleanup()
-        finally:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            signal.signal(signal.SIGTERM, previous_handler)
+        throwaway_logs = logs if log_dir is None else None
+        _stop_everything(processes, log_files, throwaway_logs, server, previous_handler)
+
+
+def _bench_site(dsn: str) -> Site:
+    db = Database(dsn, 2, 5000)
+    site = create_site(
+        db, site_id="bench-site", name="Bench", callback_url=None, allowed_origins=[]
+    )
+    db.close()
+    return site
+
+
+def _stack_env(
+    dsn: str,
+    settings: Settings,
+    api_port: int,
+    sandbox_port: int,
+    size: tuple[str, str],
+    latency_ms: int,
+) -> dict[str, str]:
+    """The environment of the API and the sandbox: size is (workers, threads)."""
+    return {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "ADMIN_JWT_SECRET": ADMIN_SECRET,
+        "RAZORPAY_API_BASE_URL": f"http://127.0.0.1:{sandbox_port}",
+        "GUNICORN_BIND": f"127.0.0.1:{api_port}",
+        "WEB_CONCURRENCY": size[0],
+        "GUNICORN_THREADS": size[1],
+        "DB_POOL_MAX": str(settings.db_pool_max),
+        "LOG_LEVEL": "WARNING",
+        "SANDBOX_WEBHOOK_URL": "",
+        "SANDBOX_LATENCY_MS": str(latency_ms),
+    }
+
+
+def _start_processes(
+    env: dict[str, str],
+    logs: Path,
+    api_port: int,
+    sandbox_port: int,
+    processes: list[subprocess.Popen[bytes]],
+    log_files: list[IO[bytes]],
+) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
+    """Start the sandbox and the API (each added to ``processes`` as soon as it runs, so it
+    is stopped whatever happens next) and wait until both answer; (api, sandbox)."""
+    sandbox_log = open(logs / "sandbox.log", "wb")
+    api_log = open(logs / "api.log", "wb")
+    log_files += [sandbox_log, api_log]
+    sandbox = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "payments_service.sandbox", "--port", str(sandbox_port)],
+        env=env,
+        stdout=sandbox_log,
+        stderr=subprocess.STDOUT,
+    )
+    processes.append(sandbox)
+    gunicorn = ["-m", "gunicorn", "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null"]
+    # No control socket: its default path is shared by every gunicorn on the host.
+    gunicorn += ["--no-control-socket", "payments_service:create_app()"]
+    api = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, *gunicorn], env=env, stdout=api_log, stderr=subprocess.STDOUT
+    )
+    processes.append(api)
+    wait_for(f"http://127.0.0.1:{api_port}/readyz", process=api)
+    wait_for(f"http://127.0.0.1:{sandbox_port}/_sandbox/config", process=sandbox)
+    return api, sandbox
+
+
+def _stack(
+    settings: Settings,
+    site: Site,
+    env: dict[str, str],
+    api: subprocess.Popen[bytes],
+    sandbox: subprocess.Popen[bytes],
+    logs: Path,
+) -> Stack:
+    # As long as the service lets a site token live (an hour by default): a run is shorter.
+    lifetime = timedelta(seconds=settings.site_token_max_lifetime_seconds)
+    token = mint_site_token(site.jwt_secret, site.id, settings.jwt_audience, None, lifetime)
+    return Stack(
+        f"http://{env['GUNICORN_BIND']}",
+        env["RAZORPAY_API_BASE_URL"],
+        env["DATABASE_URL"],
+        token,
+        mint_admin_token(settings, "bench", timedelta(hours=2)),
+        site_id=site.id,
+        api_pid=api.pid,
+        sandbox_pid=sandbox.pid,
+        env=env,
+        log_dir=logs,
+    )
+
+
+def _stop_everything(
+    processes: list[subprocess.Popen[bytes]],
+    log_files: list[IO[bytes]],
+    throwaway_logs: Path | None,
+    server: PostgresServer,
+    previous_handler: Any,
+) -> None:
+    """Stop what was started, newest first, ignoring Ctrl-C / SIGTERM meanwhile so the
+    teardown runs to the end; then the default SIGINT handler and the previous SIGTERM one."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        for process in reversed(processes):
+            stop_process(process)
+        for file in log_files:
+            file.close()
+        if throwaway_logs is not None:  # nobody asked for the logs: do not leave them behind
+            shutil.rmtree(throwaway_logs, ignore_errors=True)
+        server.cleanup()
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, previous_handler)
