@@ -105,7 +105,7 @@ SELECT 'ord_R' || lpad(n::text, 13, '0'), razorpay_order_id, %(site)s, %(amount)
 
 def create_sites(dsn: str, site_ids: Sequence[str]) -> None:
     """Register the sites seeded orders belong to."""
-    db = Database(dsn, 1, 60_000)
+    db = Database(dsn, 1, 60_000, mode="test")
     try:
         for site_id in site_ids:
             create_site(db, site_id=site_id, name=site_id, callback_url=None, allowed_origins=[])

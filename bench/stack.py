@@ -128,7 +128,7 @@ def running_stack(
 
 
 def _bench_site(dsn: str) -> Site:
-    db = Database(dsn, 2, 5000)
+    db = Database(dsn, 2, 5000, mode="test")
     site = create_site(
         db, site_id="bench-site", name="Bench", callback_url=None, allowed_origins=[]
     )

@@ -71,7 +71,7 @@ def _build_services(settings: Settings) -> Services:
             "and no real money moves",
             settings.razorpay_api_base_url,
         )
-    db = Database(dsn, settings.db_pool_max, settings.db_statement_timeout_ms)
+    db = Database(dsn, settings.db_pool_max, settings.db_statement_timeout_ms, mode=settings.mode)
     metrics = Metrics()
     gateway = RazorpayGateway(
         settings.razorpay_key_id,

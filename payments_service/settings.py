@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
@@ -51,6 +52,11 @@ class Settings:
     log_level: str = "INFO"
     site_token_max_lifetime_seconds: int = 60 * 60
     admin_token_max_lifetime_seconds: int = 12 * 60 * 60
+
+    @property
+    def mode(self) -> Literal["test", "live"]:
+        """Razorpay's mode for these keys: live keys see live data only; the sandbox is test."""
+        return "live" if self.razorpay_key_id.startswith("rzp_live_") else "test"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

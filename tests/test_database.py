@@ -13,7 +13,7 @@ from payments_service.db import Cursor, Database, DatabaseUnavailable
 
 @pytest.fixture
 def db(dsn: str) -> Iterator[Database]:
-    database = Database(dsn, 2, 1234)
+    database = Database(dsn, 2, 1234, mode="test")
     with database.transaction() as cur:
         cur.execute("CREATE TABLE scratch (id int PRIMARY KEY)")
     yield database
@@ -79,7 +79,7 @@ def test_the_statement_timeout_holds_inside_a_transaction_and_not_after_it(db: D
 
 
 def test_a_statement_over_the_timeout_is_cancelled_and_rolled_back(dsn: str) -> None:
-    db = Database(dsn, 1, 50)
+    db = Database(dsn, 1, 50, mode="test")
     try:
         with pytest.raises(psycopg2.errors.QueryCanceled), db.transaction() as cur:
             cur.execute("SELECT pg_sleep(1)")
@@ -147,7 +147,7 @@ def test_no_server_to_connect_to_is_database_unavailable_naming_why() -> None:
     with socket.socket() as closed:  # a loopback port nothing listens on
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    db = Database(f"host=127.0.0.1 port={port} user=postgres dbname=x", 2, 1000)
+    db = Database(f"host=127.0.0.1 port={port} user=postgres dbname=x", 2, 1000, mode="test")
     try:
         with pytest.raises(DatabaseUnavailable) as raised:
             with db.read() as cur:

@@ -90,7 +90,7 @@ def test_the_trail_of_a_seeded_customer_lists_their_orders(seeded: str) -> None:
     from payments_service.db import Database
     from payments_service.money_trail import customer_trail
 
-    db = Database(seeded, 1, 5000)
+    db = Database(seeded, 1, 5000, mode="test")
     admin = Caller(is_admin=True, site_id=None, subject="tester")
     try:
         trail = customer_trail(db, admin, "Customer4321@Example.com")

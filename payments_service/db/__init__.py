@@ -6,7 +6,7 @@ import select
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import psycopg2
 import psycopg2.extensions
@@ -22,19 +22,26 @@ __all__ = [
     "Database",
     "DatabaseUnavailable",
     "DeadlockDetected",
+    "Mode",
     "Row",
     "is_unique_violation",
     "unavailable_error",
 ]
 
 Row = dict[str, Any]
+Mode = Literal["test", "live"]
 
 
 class Cursor(RealDictCursor):  # type: ignore[misc]
     """A cursor whose rows are dicts; in ``Database.transaction`` it may ``discard`` the
-    transaction's work, rolled back at the end of the block instead of committed."""
+    transaction's work, rolled back at the end of the block instead of committed.
+
+    ``mode`` is the Razorpay mode ("test" or "live") the block works in: every row it
+    writes is stamped with it and every read it makes is limited to it.
+    """
 
     discarded = False
+    mode: Mode = "test"
 
     def discard(self) -> None:
         """Roll this transaction back when its block ends (what it wrote turned out moot)."""
@@ -60,8 +67,11 @@ class Database:
     its end, and a lone read (``read``) costs one in all.
     """
 
-    def __init__(self, dsn: str, max_connections: int, statement_timeout_ms: int) -> None:
+    def __init__(
+        self, dsn: str, max_connections: int, statement_timeout_ms: int, *, mode: Mode
+    ) -> None:
         self.dsn = dsn
+        self.mode: Mode = mode
         timeout_ms = int(statement_timeout_ms)
         self._begin = {
             False: _BEGIN.format(level="READ COMMITTED", timeout_ms=timeout_ms),
@@ -81,14 +91,15 @@ class Database:
         self._available = threading.BoundedSemaphore(max_connections)
 
     @contextmanager
-    def transaction(self, snapshot: bool = False) -> Iterator[Cursor]:
+    def transaction(self, snapshot: bool = False, mode: Mode | None = None) -> Iterator[Cursor]:
         """Yield a cursor in a transaction: commit on success, roll back on any exception (or
         when the block ``discard``-ed it).
 
         ``snapshot=True`` makes every read in it see one consistent snapshot
-        (REPEATABLE READ, set for this transaction only).
+        (REPEATABLE READ, set for this transaction only). ``mode`` overrides the pool's
+        mode for this block (an admin reading the other mode explicitly).
         """
-        with self._connection() as conn, conn.cursor(cursor_factory=Cursor) as cur:
+        with self._connection() as conn, self._cursor(conn, mode) as cur:
             cur.execute(self._begin[snapshot])
             try:
                 yield cur
@@ -101,14 +112,19 @@ class Database:
                 cur.execute("COMMIT")
 
     @contextmanager
-    def read(self) -> Iterator[Cursor]:
+    def read(self, mode: Mode | None = None) -> Iterator[Cursor]:
         """Yield a cursor for one statement outside a transaction block.
 
         For a single indexed read (a key lookup): it sees its own snapshot, and the server's
         own statement timeout applies rather than ours.
         """
-        with self._connection() as conn, conn.cursor(cursor_factory=Cursor) as cur:
+        with self._connection() as conn, self._cursor(conn, mode) as cur:
             yield cur
+
+    def _cursor(self, conn: psycopg2.extensions.connection, mode: Mode | None) -> Cursor:
+        cur: Cursor = conn.cursor(cursor_factory=Cursor)
+        cur.mode = self.mode if mode is None else mode
+        return cur
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg2.extensions.connection]:

@@ -183,7 +183,7 @@ def _start_and_watch(
     signals.check()
     apply_migrations(dsn)
     sites = demo_sites(ports)
-    db = Database(dsn, 2, settings.db_statement_timeout_ms)
+    db = Database(dsn, 2, settings.db_statement_timeout_ms, mode=settings.mode)
     try:
         site_secrets = register_demo_sites(db, settings.data_dir, sites)
     finally:
