@@ -16,6 +16,9 @@ import psycopg2
 from payments_service.db import Database
 from payments_service.sites import create_site
 
+# The benchmark runs against the sandbox: every seeded row is a test-mode row.
+MODE = "test"
+
 # Order n (0-based) belongs to customer n mod customers, whose k-th order it is (k = n div
 # customers); its SKU course-((c + 7k) mod 997) differs between one customer's orders, so
 # every purchase grants an enrollment of its own. By n mod 100: 0-4 unpaid, 5-9 a failed
@@ -23,7 +26,7 @@ from payments_service.sites import create_site
 _HISTORY_ORDERS = """
 INSERT INTO orders (id, razorpay_order_id, site_id, status, amount, currency, amount_paid,
                     amount_refunded, product_sku, product_name, customer_email, notes,
-                    created_at, updated_at, paid_at)
+                    created_at, updated_at, paid_at, mode)
 SELECT 'ord_T' || lpad(n::text, 13, '0'), 'order_T' || lpad(n::text, 13, '0'), %(site)s,
        CASE WHEN kind < 5 THEN 'created' WHEN kind < 10 THEN 'attempted'
             WHEN kind < 14 THEN 'refunded' WHEN kind < 16 THEN 'partially_refunded'
@@ -34,7 +37,7 @@ SELECT 'ord_T' || lpad(n::text, 13, '0'), 'order_T' || lpad(n::text, 13, '0'), %
             WHEN kind < 16 THEN amount / 2 ELSE 0 END,
        'course-' || sku, 'Course ' || sku, 'customer' || customer || '@example.com',
        '{}'::jsonb, at, at + interval '1 day',
-       CASE WHEN kind >= 10 THEN at + interval '2 minutes' END
+       CASE WHEN kind >= 10 THEN at + interval '2 minutes' END, %(mode)s
   FROM (SELECT n, mod(n, 100) AS kind, mod(n, %(customers)s) AS customer,
                mod(mod(n, %(customers)s) + 7 * (n / %(customers)s), 997) AS sku,
                49900 + mod(n, 7) * 10000 AS amount,
@@ -48,7 +51,7 @@ _HISTORY_PAYMENTS = """
 INSERT INTO payments (id, order_id, status, amount, currency, amount_refunded, method,
                       card_network, card_last4, vpa, fee, tax, error_code, error_description,
                       error_reason, razorpay_created_at, authorized_at, captured_at, failed_at,
-                      created_at, updated_at)
+                      created_at, updated_at, mode)
 SELECT 'pay_' || substr(o.id, 5), o.id,
        CASE o.status WHEN 'attempted' THEN 'failed' WHEN 'refunded' THEN 'refunded'
                      ELSE 'captured' END,
@@ -65,7 +68,7 @@ SELECT 'pay_' || substr(o.id, 5), o.id,
        CASE WHEN paid THEN o.created_at + interval '1 minute' END,
        o.paid_at,
        CASE WHEN NOT paid THEN o.created_at + interval '1 minute' END,
-       o.created_at + interval '1 minute', o.updated_at
+       o.created_at + interval '1 minute', o.updated_at, o.mode
   FROM (SELECT *, status <> 'attempted' AS paid, (amount * 2 + 50) / 100 AS fee,
                right(id, 1) < '5' AS is_card
           FROM orders WHERE site_id = %(site)s AND status <> 'created') AS o
@@ -74,38 +77,38 @@ SELECT 'pay_' || substr(o.id, 5), o.id,
 _HISTORY_REFUNDS = """
 INSERT INTO refunds (id, razorpay_refund_id, payment_id, order_id, status, amount, currency,
                      speed_requested, speed_processed, reason, revokes_access, revoked_access,
-                     requested_by, created_at, updated_at, processed_at)
+                     requested_by, created_at, updated_at, processed_at, mode)
 SELECT 'rfd_' || substr(id, 5), 'rfnd_' || substr(id, 5), 'pay_' || substr(id, 5), id,
        'processed', amount_refunded, currency, 'normal', 'normal', 'changed their mind',
        status = 'refunded', status = 'refunded', 'admin:bench',
-       paid_at + interval '1 day', updated_at, paid_at + interval '1 day 5 minutes'
+       paid_at + interval '1 day', updated_at, paid_at + interval '1 day 5 minutes', mode
   FROM orders WHERE site_id = %(site)s AND amount_refunded > 0
 """
 
 _HISTORY_ENROLLMENTS = """
 INSERT INTO enrollments (id, customer_email, sku, status, source, order_id, granted_by,
-                         granted_at, revoked_by, revoke_reason, revoked_at)
+                         granted_at, revoked_by, revoke_reason, revoked_at, mode)
 SELECT 'enr_' || substr(id, 5), customer_email, product_sku,
        CASE WHEN revoked THEN 'revoked' ELSE 'active' END, 'purchase', id, 'webhook', paid_at,
        CASE WHEN revoked THEN 'admin:bench' END, CASE WHEN revoked THEN 'refunded' END,
-       CASE WHEN revoked THEN paid_at + interval '1 day 5 minutes' END
+       CASE WHEN revoked THEN paid_at + interval '1 day 5 minutes' END, mode
   FROM (SELECT *, status = 'refunded' AS revoked FROM orders
          WHERE site_id = %(site)s AND amount_paid > 0) AS paid
 """
 
 _RECONCILE_ORDERS = """
 INSERT INTO orders (id, razorpay_order_id, site_id, amount, currency, product_sku,
-                    product_name, customer_email, receipt)
+                    product_name, customer_email, receipt, mode)
 SELECT 'ord_R' || lpad(n::text, 13, '0'), razorpay_order_id, %(site)s, %(amount)s,
        %(currency)s, 'course-reconcile', 'Reconcile course',
-       'reconcile' || n || '@example.com', 'bench-rc-' || n
+       'reconcile' || n || '@example.com', 'bench-rc-' || n, %(mode)s
   FROM bench_reconcile_ids
 """
 
 
 def create_sites(dsn: str, site_ids: Sequence[str]) -> None:
     """Register the sites seeded orders belong to."""
-    db = Database(dsn, 1, 60_000, mode="test")
+    db = Database(dsn, 1, 60_000, mode=MODE)
     try:
         for site_id in site_ids:
             create_site(db, site_id=site_id, name=site_id, callback_url=None, allowed_origins=[])
@@ -118,7 +121,7 @@ def seed_history(dsn: str, site_id: str, orders: int, customers: int) -> dict[st
     payments, refunds and enrollments; returns the rows inserted per table."""
     if customers < 1 or orders < customers:
         raise ValueError("need at least one order per customer")
-    params = {"site": site_id, "orders": orders, "customers": customers}
+    params = {"site": site_id, "orders": orders, "customers": customers, "mode": MODE}
     counts: dict[str, int] = {}
     with closing(psycopg2.connect(dsn)) as conn, conn, conn.cursor() as cur:
         # Seeding only: nothing here needs to survive a crash.
@@ -147,7 +150,10 @@ def insert_reconcile_orders(
             " ON COMMIT DROP"
         )
         cur.copy_expert("COPY bench_reconcile_ids FROM STDIN", io.StringIO(rows))
-        cur.execute(_RECONCILE_ORDERS, {"site": site_id, "amount": amount, "currency": currency})
+        cur.execute(
+            _RECONCILE_ORDERS,
+            {"site": site_id, "amount": amount, "currency": currency, "mode": MODE},
+        )
     analyze(dsn)
 
 

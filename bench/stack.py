@@ -114,8 +114,8 @@ def running_stack(
     log_files: list[IO[bytes]] = []
     try:
         dsn = server.get_uri()
-        apply_migrations(dsn)
         settings = Settings(admin_jwt_secret=ADMIN_SECRET, database_url=dsn)
+        apply_migrations(dsn, mode=settings.mode)
         site = _bench_site(dsn)
         api_port, sandbox_port = free_port(), free_port()
         size = (str(workers or production["workers"]), str(threads or production["threads"]))

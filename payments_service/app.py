@@ -64,7 +64,9 @@ def _build_services(settings: Settings) -> Services:
         from .devstack.embedded_db import start_embedded_postgres
 
         dsn = start_embedded_postgres(settings.data_dir)
-        apply_migrations(dsn)  # development only; production runs `flask db upgrade`
+        apply_migrations(
+            dsn, mode=settings.mode
+        )  # development only; production runs `flask db upgrade`
     if settings.is_sandbox:
         log.warning(
             "SANDBOX MODE: no Razorpay keys configured; payments go to the local sandbox at %s "

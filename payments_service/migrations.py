@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg2
 
-from .db import Cursor, Database
+from .db import Cursor, Database, Mode
 from .db import migrations as sql
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -36,8 +36,11 @@ def pending_migrations(db: Database, directory: Path = SQL_DIR) -> list[str]:
     return [m.version for m in load_migrations(directory) if m.version not in applied]
 
 
-def apply_migrations(dsn: str, directory: Path = SQL_DIR) -> list[str]:
+def apply_migrations(dsn: str, directory: Path = SQL_DIR, *, mode: Mode) -> list[str]:
     """Apply every pending migration; return the versions applied by this call.
+
+    ``mode`` is the Razorpay mode of the keys in use (Settings.mode): a migration that
+    gives existing rows a mode (0011) reads it as the ``payments.mode`` setting.
 
     Safe to run twice and from several processes at once: each migration runs under a
     transaction-scoped advisory lock (fine behind PgBouncer) and re-checks the ledger.
@@ -51,6 +54,7 @@ def apply_migrations(dsn: str, directory: Path = SQL_DIR) -> list[str]:
                 sql.ensure_ledger(cur)
                 if migration.version in sql.applied_versions(cur):
                     continue
+                sql.set_mode(cur, mode)
                 cur.execute(migration.sql)
                 sql.record_version(cur, migration.version)
                 applied_now.append(migration.version)

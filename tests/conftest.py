@@ -65,7 +65,7 @@ def load_schema(
     host: str, port: int, user: str, dbname: str, password: str | None, **_: Any
 ) -> None:
     """Apply sql/ to the template database that every test database is cloned from."""
-    apply_migrations(dsn_for(host, port, user, dbname, password))
+    apply_migrations(dsn_for(host, port, user, dbname, password), mode="test")
 
 
 def dsn_for(host: str, port: int, user: str, dbname: str, password: str | None) -> str:

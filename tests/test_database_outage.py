@@ -80,7 +80,7 @@ class Shop:
 @pytest.fixture
 def shop(postgres: StoppablePostgres, sandbox: Any) -> Iterator[Shop]:
     dsn = postgres.create_database(f"outage_{uuid.uuid4().hex[:12]}")
-    apply_migrations(dsn)
+    apply_migrations(dsn, mode="test")
     settings = Settings(
         admin_jwt_secret=ADMIN_SECRET,
         database_url=dsn,

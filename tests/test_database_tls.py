@@ -167,7 +167,7 @@ def test_service_is_ready_on_a_tls_only_database(tls_postgres: TlsPostgres) -> N
     finally:
         admin.close()
     dsn = tls_postgres.url("payments")
-    apply_migrations(dsn)
+    apply_migrations(dsn, mode="test")
 
     app = create_app(Settings(admin_jwt_secret="x" * 40, database_url=dsn))
     try:

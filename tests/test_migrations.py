@@ -36,8 +36,8 @@ def empty_dsn(postgresql_proc: Any) -> Any:
 def test_all_migrations_apply_to_an_empty_database_and_rerun_is_a_no_op(empty_dsn: str) -> None:
     versions = [m.version for m in load_migrations()]
     assert versions and versions == sorted(versions)
-    assert apply_migrations(empty_dsn) == versions
-    assert apply_migrations(empty_dsn) == []
+    assert apply_migrations(empty_dsn, mode="test") == versions
+    assert apply_migrations(empty_dsn, mode="test") == []
     with psycopg.connect(empty_dsn) as conn:
         rows = conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
     assert [r[0] for r in rows] == versions
@@ -69,7 +69,7 @@ def test_db_upgrade_migrates_over_migration_database_url_when_it_is_set(
 def test_two_processes_migrating_at_once_apply_each_file_once(empty_dsn: str) -> None:
     results: list[list[str]] = []
     threads = [
-        threading.Thread(target=lambda: results.append(apply_migrations(empty_dsn)))
+        threading.Thread(target=lambda: results.append(apply_migrations(empty_dsn, mode="test")))
         for _ in range(4)
     ]
     for thread in threads:
@@ -89,8 +89,8 @@ def test_schema_refuses_float_like_and_non_positive_money(dsn: str, db_rows: Any
         with pytest.raises(psycopg.errors.CheckViolation):
             conn.execute(
                 "INSERT INTO orders (id, razorpay_order_id, site_id, amount, currency, "
-                "product_sku, product_name, customer_email) "
-                "VALUES ('o1', 'order_1', 's1', 99, 'INR', 'sku', 'n', 'a@b.c')"
+                "product_sku, product_name, customer_email, mode) "
+                "VALUES ('o1', 'order_1', 's1', 99, 'INR', 'sku', 'n', 'a@b.c', 'test')"
             )
     column_types = db_rows(
         "SELECT table_name, column_name FROM information_schema.columns "

@@ -55,7 +55,7 @@ def indexes_used(plan: dict[str, Any]) -> set[str]:
     [
         (
             money_trail._TRAIL,
-            {"email": "customer4321@example.com", "limit": 2001},
+            {"email": "customer4321@example.com", "mode": "test", "limit": 2001},
             {
                 "orders_customer_email_idx",
                 "payments_order_idx",
@@ -65,12 +65,12 @@ def indexes_used(plan: dict[str, Any]) -> set[str]:
         ),
         (
             money_trail._TOTALS,
-            {"email": "customer4321@example.com"},
+            {"email": "customer4321@example.com", "mode": "test"},
             {"orders_customer_email_idx", "payments_order_idx", "refunds_order_idx"},
         ),
         (
             money_trail._SOLD_TO,
-            {"email": "customer4321@example.com", "site": "history"},
+            {"email": "customer4321@example.com", "mode": "test", "site": "history"},
             {"orders_customer_email_idx"},
         ),
     ],

@@ -208,8 +208,8 @@ def test_the_worker_settles_or_releases_refunds_whose_answer_was_lost(
     with psycopg.connect(dsn) as conn:  # and one reservation Razorpay never heard of
         conn.execute(
             "INSERT INTO refunds (id, payment_id, order_id, status, amount, currency, "
-            "requested_by) SELECT 'rfd_NeverSent00001', id, order_id, 'requested', 500, "
-            "'INR', 'site:new-site' FROM payments"
+            "requested_by, mode) SELECT 'rfd_NeverSent00001', id, order_id, 'requested', 500, "
+            "'INR', 'site:new-site', mode FROM payments"
         )
     services = app.extensions["payments_service"]
 

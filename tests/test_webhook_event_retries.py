@@ -112,8 +112,8 @@ def test_an_event_stored_but_never_applied_is_applied_by_the_worker(
     event = webhooks.event(order["razorpay_order_id"], "payment.captured")
     with psycopg.connect(dsn) as conn:  # as if the process died right after storing it
         conn.execute(
-            "INSERT INTO razorpay_events (id, event_type, payload, received_at) "
-            "VALUES (%s, 'payment.captured', %s, now() - interval '5 minutes')",
+            "INSERT INTO razorpay_events (id, event_type, payload, received_at, mode) "
+            "VALUES (%s, 'payment.captured', %s, now() - interval '5 minutes', 'test')",
             (event["id"], event["body"]),
         )
 

@@ -56,7 +56,7 @@ def db_upgrade() -> None:
     """Apply pending migrations from sql/ (over MIGRATION_DATABASE_URL when it is set)."""
     services = _services()
     dsn = services.settings.migration_database_url or services.db.dsn
-    _echo({"applied": apply_migrations(dsn)})
+    _echo({"applied": apply_migrations(dsn, mode=services.settings.mode)})
 
 
 @sites_cli.command("create")

@@ -10,7 +10,7 @@ from psycopg2.extras import execute_values
 from . import Cursor
 
 _COLUMNS = """id, customer_email, sku, status, source, order_id, granted_by, grant_reason,
-              granted_at, revoked_by, revoke_reason, revoked_at"""
+              granted_at, revoked_by, revoke_reason, revoked_at, mode"""
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,9 @@ class Enrollment:
     revoked_by: str | None
     revoke_reason: str | None
     revoked_at: datetime | None
+    # The Razorpay mode ("test" or "live") it was granted in: what a customer owns is per
+    # mode, so a test purchase never grants (or blocks) live access.
+    mode: str
 
 
 def insert_if_absent(
@@ -46,10 +49,10 @@ def insert_if_absent(
     cur.execute(
         f"""
         INSERT INTO enrollments (id, customer_email, sku, source, order_id, granted_by,
-                                 grant_reason)
+                                 grant_reason, mode)
         VALUES (%(id)s, %(email)s, %(sku)s, %(source)s, %(order_id)s, %(granted_by)s,
-                %(grant_reason)s)
-        ON CONFLICT (customer_email, sku) WHERE status = 'active' DO NOTHING
+                %(grant_reason)s, %(mode)s)
+        ON CONFLICT (mode, customer_email, sku) WHERE status = 'active' DO NOTHING
         RETURNING {_COLUMNS}
         """,  # noqa: S608 - only the fixed column list is formatted in
         {
@@ -60,6 +63,7 @@ def insert_if_absent(
             "order_id": order_id,
             "granted_by": granted_by,
             "grant_reason": grant_reason,
+            "mode": cur.mode,
         },
     )
     row = cur.fetchone()
@@ -88,13 +92,22 @@ def insert_many_if_absent(cur: Cursor, grants: list[NewEnrollment]) -> list[Enro
         cur,
         f"""
         INSERT INTO enrollments (id, customer_email, sku, source, order_id, granted_by,
-                                 grant_reason)
+                                 grant_reason, mode)
         VALUES %s
-        ON CONFLICT (customer_email, sku) WHERE status = 'active' DO NOTHING
+        ON CONFLICT (mode, customer_email, sku) WHERE status = 'active' DO NOTHING
         RETURNING {_COLUMNS}
         """,  # noqa: S608 - only the fixed column list is formatted in
         [
-            (g.id, g.customer_email, g.sku, g.source, g.order_id, g.granted_by, g.grant_reason)
+            (
+                g.id,
+                g.customer_email,
+                g.sku,
+                g.source,
+                g.order_id,
+                g.granted_by,
+                g.grant_reason,
+                cur.mode,
+            )
             for g in grants
         ],
         page_size=len(grants),
@@ -107,8 +120,9 @@ def get_active(cur: Cursor, customer_email: str, sku: str) -> Enrollment | None:
     """The customer's active enrollment in the SKU, if any."""
     cur.execute(
         f"""SELECT {_COLUMNS} FROM enrollments
-             WHERE customer_email = %s AND sku = %s AND status = 'active'""",  # noqa: S608
-        (customer_email, sku),
+             WHERE mode = %s AND customer_email = %s AND sku = %s
+               AND status = 'active'""",  # noqa: S608
+        (cur.mode, customer_email, sku),
     )
     row = cur.fetchone()
     return Enrollment(**row) if row else None
@@ -119,9 +133,9 @@ def for_orders(cur: Cursor, order_ids: list[str]) -> list[Enrollment]:
     revoked); orders that granted none are left out. In no particular order."""
     cur.execute(
         f"""SELECT DISTINCT ON (order_id) {_COLUMNS} FROM enrollments
-             WHERE order_id = ANY (%s)
+             WHERE order_id = ANY (%s) AND mode = %s
              ORDER BY order_id, status = 'active' DESC, granted_at DESC, id DESC""",  # noqa: S608
-        (order_ids,),
+        (order_ids, cur.mode),
     )
     return [Enrollment(**row) for row in cur.fetchall()]
 
@@ -133,20 +147,24 @@ def search(
     cur.execute(
         f"""
         SELECT {_COLUMNS} FROM enrollments
-         WHERE (%(email)s::text IS NULL OR customer_email = %(email)s)
+         WHERE mode = %(mode)s
+           AND (%(email)s::text IS NULL OR customer_email = %(email)s)
            AND (%(sku)s::text IS NULL OR sku = %(sku)s)
            AND (%(status)s::text IS NULL OR status = %(status)s)
          ORDER BY granted_at DESC, id DESC
          LIMIT 500
         """,  # noqa: S608 - only the fixed column list is formatted in
-        {"email": customer_email, "sku": sku, "status": status},
+        {"mode": cur.mode, "email": customer_email, "sku": sku, "status": status},
     )
     return [Enrollment(**row) for row in cur.fetchall()]
 
 
 def get(cur: Cursor, enrollment_id: str) -> Enrollment | None:
-    """The enrollment with this id."""
-    cur.execute(f"SELECT {_COLUMNS} FROM enrollments WHERE id = %s", (enrollment_id,))  # noqa: S608
+    """The enrollment with this id (in the cursor's mode, as every read here)."""
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM enrollments WHERE id = %s AND mode = %s",  # noqa: S608
+        (enrollment_id, cur.mode),
+    )
     row = cur.fetchone()
     return Enrollment(**row) if row else None
 
@@ -157,10 +175,10 @@ def revoke(cur: Cursor, enrollment_id: str, *, revoked_by: str, reason: str) -> 
         f"""
         UPDATE enrollments
            SET status = 'revoked', revoked_by = %s, revoke_reason = %s, revoked_at = now()
-         WHERE id = %s AND status = 'active'
+         WHERE id = %s AND mode = %s AND status = 'active'
         RETURNING {_COLUMNS}
         """,  # noqa: S608 - only the fixed column list is formatted in
-        (revoked_by, reason, enrollment_id),
+        (revoked_by, reason, enrollment_id, cur.mode),
     )
     row = cur.fetchone()
     return Enrollment(**row) if row else None
@@ -170,8 +188,8 @@ def active_for_order(cur: Cursor, order_id: str) -> Enrollment | None:
     """The active enrollment this order granted, if any."""
     cur.execute(
         f"""SELECT {_COLUMNS} FROM enrollments
-             WHERE order_id = %s AND status = 'active'""",  # noqa: S608
-        (order_id,),
+             WHERE order_id = %s AND mode = %s AND status = 'active'""",  # noqa: S608
+        (order_id, cur.mode),
     )
     row = cur.fetchone()
     return Enrollment(**row) if row else None

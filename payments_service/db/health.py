@@ -6,16 +6,21 @@ from . import Cursor
 
 
 def notification_counts(cur: Cursor) -> dict[str, int]:
-    """How many notifications are in each status."""
-    cur.execute("SELECT status, count(*) AS n FROM notifications GROUP BY status")
+    """How many notifications of the cursor's mode are in each status."""
+    cur.execute(
+        "SELECT status, count(*) AS n FROM notifications WHERE mode = %s GROUP BY status",
+        (cur.mode,),
+    )
     return {row["status"]: int(row["n"]) for row in cur.fetchall()}
 
 
 def oldest_pending_notification_age(cur: Cursor) -> float:
-    """Seconds since the oldest pending notification was written (0 when none)."""
+    """Seconds since the oldest pending notification of the cursor's mode was written (0
+    when none; the other mode's wait, undelivered, until the keys are switched back)."""
     cur.execute(
         "SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age "
-        "FROM notifications WHERE status = 'pending'"
+        "FROM notifications WHERE mode = %s AND status = 'pending'",
+        (cur.mode,),
     )
     return float(cur.fetchone()["age"])
 

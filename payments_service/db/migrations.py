@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import Cursor
+from . import Cursor, Mode
 
 # Any constant works; it only has to be the same in every process of this service.
 _MIGRATION_LOCK_ID = 8_410_202_611
@@ -38,3 +38,8 @@ def applied_versions(cur: Cursor) -> set[str]:
 def record_version(cur: Cursor, version: str) -> None:
     """Mark one migration as applied."""
     cur.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+
+
+def set_mode(cur: Cursor, mode: Mode) -> None:
+    """Make ``mode`` the transaction's payments.mode, the mode existing rows are given."""
+    cur.execute("SELECT set_config('payments.mode', %s, true)", (mode,))

@@ -19,7 +19,7 @@ from . import Cursor
 _TRAIL = """
 WITH o AS (
     SELECT id, site_id, product_sku, amount, currency, created_at
-      FROM orders WHERE customer_email = %(email)s
+      FROM orders WHERE customer_email = %(email)s AND mode = %(mode)s
 )
 SELECT o.created_at AS at, 1 AS seq, 'order.created' AS kind, o.site_id, o.id AS order_id,
        NULL AS payment_id, NULL AS refund_id, NULL AS enrollment_id, o.product_sku AS sku,
@@ -68,12 +68,13 @@ SELECT e.granted_at, 5, 'enrollment.granted', NULL, e.order_id, NULL, NULL, e.id
        NULL, NULL,
        jsonb_strip_nulls(jsonb_build_object('source', e.source, 'by', e.granted_by,
                                             'reason', e.grant_reason))
-  FROM enrollments e WHERE e.customer_email = %(email)s
+  FROM enrollments e WHERE e.customer_email = %(email)s AND e.mode = %(mode)s
 UNION ALL
 SELECT e.revoked_at, 8, 'enrollment.revoked', NULL, e.order_id, NULL, NULL, e.id, e.sku,
        NULL, NULL,
        jsonb_strip_nulls(jsonb_build_object('by', e.revoked_by, 'reason', e.revoke_reason))
-  FROM enrollments e WHERE e.customer_email = %(email)s AND e.revoked_at IS NOT NULL
+  FROM enrollments e
+ WHERE e.customer_email = %(email)s AND e.mode = %(mode)s AND e.revoked_at IS NOT NULL
 ORDER BY at, seq, order_id
 LIMIT %(limit)s
 """
@@ -83,13 +84,15 @@ SELECT p.currency,
        coalesce(sum(p.amount) FILTER (WHERE p.status IN ('captured', 'refunded')),
                 0)::bigint AS paid,
        coalesce((SELECT sum(r.amount) FROM refunds r JOIN orders o2 ON o2.id = r.order_id
-                  WHERE o2.customer_email = %(email)s AND r.currency = p.currency
+                  WHERE o2.customer_email = %(email)s AND o2.mode = %(mode)s
+                    AND r.currency = p.currency
                     AND r.status = 'processed'), 0)::bigint AS refunded,
        coalesce((SELECT sum(r.amount) FROM refunds r JOIN orders o2 ON o2.id = r.order_id
-                  WHERE o2.customer_email = %(email)s AND r.currency = p.currency
+                  WHERE o2.customer_email = %(email)s AND o2.mode = %(mode)s
+                    AND r.currency = p.currency
                     AND r.status IN ('requested', 'pending')), 0)::bigint AS refund_pending
   FROM orders o JOIN payments p ON p.order_id = o.id
- WHERE o.customer_email = %(email)s
+ WHERE o.customer_email = %(email)s AND o.mode = %(mode)s
  GROUP BY p.currency
  ORDER BY p.currency
 """
@@ -98,7 +101,8 @@ SELECT p.currency,
 # May a site read this customer's trail: did they pay one of its orders?
 _SOLD_TO = """
 SELECT EXISTS (SELECT 1 FROM orders
-                WHERE customer_email = %(email)s AND site_id = %(site)s AND amount_paid > 0)
+                WHERE customer_email = %(email)s AND mode = %(mode)s AND site_id = %(site)s
+                  AND amount_paid > 0)
 """
 
 
@@ -131,18 +135,19 @@ class CurrencyTotals:
 
 
 def entries(cur: Cursor, customer_email: str, limit: int) -> list[TrailEntry]:
-    """The customer's trail, oldest first, at most ``limit`` entries."""
-    cur.execute(_TRAIL, {"email": customer_email, "limit": limit})
+    """The customer's trail in the cursor's mode, oldest first, at most ``limit`` entries."""
+    cur.execute(_TRAIL, {"email": customer_email, "mode": cur.mode, "limit": limit})
     return [TrailEntry(**row) for row in cur.fetchall()]
 
 
 def totals(cur: Cursor, customer_email: str) -> list[CurrencyTotals]:
     """Per-currency totals over the customer's payments and refunds."""
-    cur.execute(_TOTALS, {"email": customer_email})
+    cur.execute(_TOTALS, {"email": customer_email, "mode": cur.mode})
     return [CurrencyTotals(**row) for row in cur.fetchall()]
 
 
 def site_sold_to(cur: Cursor, site_id: str, customer_email: str) -> bool:
-    """Tell whether the customer paid at least one of this site's orders."""
-    cur.execute(_SOLD_TO, {"email": customer_email, "site": site_id})
+    """Tell whether the customer paid at least one of this site's orders (in the cursor's
+    mode)."""
+    cur.execute(_SOLD_TO, {"email": customer_email, "mode": cur.mode, "site": site_id})
     return bool(cur.fetchone()["exists"])

@@ -10,7 +10,7 @@ from psycopg2.extras import execute_values
 from . import Cursor
 
 _COLUMNS = """id, site_id, event_type, subject, body, status, attempts, next_attempt_at,
-              last_status_code, last_error, created_at, delivered_at, window_started_at"""
+              last_status_code, last_error, created_at, delivered_at, window_started_at, mode"""
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class Notification:
     created_at: datetime
     delivered_at: datetime | None
     window_started_at: datetime
+    # The Razorpay mode ("test" or "live") of the change it reports; only delivered in it.
+    mode: str
 
 
 @dataclass(frozen=True)
@@ -56,14 +58,14 @@ def recipients(cur: Cursor, site_id: str | None, customer_email: str) -> list[Re
         SELECT s.id AS site_id,
                (SELECT o.site_user_id FROM orders o
                  WHERE o.site_id = s.id AND o.customer_email = %(email)s
-                   AND o.site_user_id IS NOT NULL
+                   AND o.mode = %(mode)s AND o.site_user_id IS NOT NULL
                  ORDER BY o.created_at DESC LIMIT 1) AS site_user_id
           FROM sites s
          WHERE s.is_active AND s.callback_url IS NOT NULL
            AND (%(site_id)s::text IS NULL OR s.id = %(site_id)s)
          ORDER BY s.id
         """,
-        {"site_id": site_id, "email": customer_email},
+        {"site_id": site_id, "email": customer_email, "mode": cur.mode},
     )
     return [Recipient(**row) for row in cur.fetchall()]
 
@@ -73,9 +75,9 @@ def insert_many(cur: Cursor, rows: list[tuple[str, str, str, str, str, datetime]
     execute_values(
         cur,
         """INSERT INTO notifications (id, site_id, event_type, subject, body, created_at,
-                                      next_attempt_at, window_started_at)
+                                      next_attempt_at, window_started_at, mode)
            VALUES %s""",
-        [(*row, row[5], row[5]) for row in rows],
+        [(*row, row[5], row[5], cur.mode) for row in rows],
     )
 
 
@@ -90,12 +92,13 @@ def claim_due(cur: Cursor, now: datetime, lease_until: datetime, limit: int) -> 
         f"""
         WITH due AS (
             SELECT n.id FROM notifications n JOIN sites s ON s.id = n.site_id
-             WHERE n.status = 'pending' AND n.next_attempt_at <= %(now)s
+             WHERE n.mode = %(mode)s AND n.status = 'pending'
+               AND n.next_attempt_at <= %(now)s
                AND s.is_active AND s.callback_url IS NOT NULL
                AND NOT EXISTS (
                    SELECT 1 FROM notifications e
-                    WHERE e.site_id = n.site_id AND e.subject = n.subject
-                      AND e.status = 'pending'
+                    WHERE e.site_id = n.site_id AND e.mode = n.mode
+                      AND e.subject = n.subject AND e.status = 'pending'
                       AND (e.created_at, e.id) < (n.created_at, n.id))
              ORDER BY n.next_attempt_at
              LIMIT %(limit)s
@@ -108,7 +111,7 @@ def claim_due(cur: Cursor, now: datetime, lease_until: datetime, limit: int) -> 
         RETURNING {", ".join("n." + c.strip() for c in _COLUMNS.split(","))},
                   s.callback_url, s.callback_secret, s.previous_callback_secret
         """,  # noqa: S608 - only the fixed column list is formatted in
-        {"now": now, "lease": lease_until, "limit": limit},
+        {"now": now, "lease": lease_until, "limit": limit, "mode": cur.mode},
     )
     deliveries = []
     for row in cur.fetchall():
@@ -122,8 +125,8 @@ def record_delivered(cur: Cursor, notification_id: str, status_code: int, at: da
     """The site answered 2xx."""
     cur.execute(
         """UPDATE notifications SET status = 'delivered', delivered_at = %s,
-                  last_status_code = %s, last_error = NULL WHERE id = %s""",
-        (at, status_code, notification_id),
+                  last_status_code = %s, last_error = NULL WHERE id = %s AND mode = %s""",
+        (at, status_code, notification_id, cur.mode),
     )
 
 
@@ -142,8 +145,14 @@ def record_failure(
                                 ELSE 'pending' END,
                   next_attempt_at = coalesce(%(retry)s, next_attempt_at),
                   last_status_code = %(code)s, last_error = %(error)s
-            WHERE id = %(id)s""",
-        {"id": notification_id, "retry": retry_at, "code": status_code, "error": error},
+            WHERE id = %(id)s AND mode = %(mode)s""",
+        {
+            "id": notification_id,
+            "mode": cur.mode,
+            "retry": retry_at,
+            "code": status_code,
+            "error": error,
+        },
     )
 
 
@@ -151,15 +160,19 @@ def cancel_for_inactive_sites(cur: Cursor) -> int:
     """Stop delivering to sites that were deactivated; returns how many were cancelled."""
     cur.execute(
         """UPDATE notifications SET status = 'cancelled', last_error = 'site deactivated'
-            WHERE status = 'pending'
-              AND site_id IN (SELECT id FROM sites WHERE NOT is_active)"""
+            WHERE mode = %s AND status = 'pending'
+              AND site_id IN (SELECT id FROM sites WHERE NOT is_active)""",
+        (cur.mode,),
     )
     return int(cur.rowcount)
 
 
 def get(cur: Cursor, notification_id: str) -> Notification | None:
-    """The notification with this id."""
-    cur.execute(f"SELECT {_COLUMNS} FROM notifications WHERE id = %s", (notification_id,))  # noqa: S608
+    """The notification with this id (in the cursor's mode, as every read here)."""
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM notifications WHERE id = %s AND mode = %s",  # noqa: S608
+        (notification_id, cur.mode),
+    )
     row = cur.fetchone()
     return Notification(**row) if row else None
 
@@ -169,8 +182,8 @@ def requeue(cur: Cursor, notification_id: str, at: datetime) -> Notification | N
     cur.execute(
         f"""UPDATE notifications SET status = 'pending', next_attempt_at = %(at)s,
                    window_started_at = %(at)s, delivered_at = NULL
-             WHERE id = %(id)s RETURNING {_COLUMNS}""",  # noqa: S608
-        {"at": at, "id": notification_id},
+             WHERE id = %(id)s AND mode = %(mode)s RETURNING {_COLUMNS}""",  # noqa: S608
+        {"at": at, "id": notification_id, "mode": cur.mode},
     )
     row = cur.fetchone()
     return Notification(**row) if row else None
@@ -189,7 +202,8 @@ def list_page(
     cur.execute(
         f"""
         SELECT {_COLUMNS} FROM notifications
-         WHERE (%(site_id)s::text IS NULL OR site_id = %(site_id)s)
+         WHERE mode = %(mode)s
+           AND (%(site_id)s::text IS NULL OR site_id = %(site_id)s)
            AND (%(status)s::text IS NULL OR status = %(status)s)
            AND (%(type)s::text IS NULL OR event_type = %(type)s)
            AND (%(after_at)s::timestamptz IS NULL
@@ -198,6 +212,7 @@ def list_page(
          LIMIT %(limit)s
         """,  # noqa: S608 - only the fixed column list is formatted in
         {
+            "mode": cur.mode,
             "site_id": site_id,
             "status": status,
             "type": event_type,

@@ -52,16 +52,17 @@ def claim(cur: Cursor, wanted: Claim) -> OrderReservation | None:
     cur.execute(
         f"""
         INSERT INTO order_reservations AS r
-               (site_id, idempotency_key, order_id, request_fingerprint, holder, leased_until)
+               (site_id, idempotency_key, order_id, request_fingerprint, holder, leased_until,
+                mode)
         VALUES (%(site_id)s, %(idempotency_key)s, %(order_id)s, %(request_fingerprint)s,
-                %(holder)s, %(leased_until)s)
+                %(holder)s, %(leased_until)s, %(mode)s)
         ON CONFLICT ON CONSTRAINT order_reservations_pkey DO UPDATE
            SET holder = excluded.holder, leased_until = excluded.leased_until,
                holders = r.holders + 1, outcome_unknown = false
          WHERE r.leased_until <= %(now)s AND r.request_fingerprint = excluded.request_fingerprint
         RETURNING {_COLUMNS}
         """,  # noqa: S608 - only the fixed column list is formatted in
-        wanted.__dict__,
+        {**wanted.__dict__, "mode": cur.mode},
     )
     row = cur.fetchone()
     return OrderReservation(**row) if row else None
@@ -71,8 +72,8 @@ def get(cur: Cursor, site_id: str, key: str) -> OrderReservation | None:
     """The reservation of a site's key, if any."""
     cur.execute(
         f"""SELECT {_COLUMNS} FROM order_reservations
-             WHERE site_id = %s AND idempotency_key = %s""",  # noqa: S608
-        (site_id, key),
+             WHERE site_id = %s AND mode = %s AND idempotency_key = %s""",  # noqa: S608
+        (site_id, cur.mode, key),
     )
     row = cur.fetchone()
     return OrderReservation(**row) if row else None
@@ -81,8 +82,9 @@ def get(cur: Cursor, site_id: str, key: str) -> OrderReservation | None:
 def finish(cur: Cursor, site_id: str, key: str) -> None:
     """End the reservation of a key whose order is stored (whoever holds it now)."""
     cur.execute(
-        "DELETE FROM order_reservations WHERE site_id = %s AND idempotency_key = %s",
-        (site_id, key),
+        """DELETE FROM order_reservations
+            WHERE site_id = %s AND mode = %s AND idempotency_key = %s""",
+        (site_id, cur.mode, key),
     )
 
 
@@ -90,8 +92,8 @@ def renew(cur: Cursor, site_id: str, key: str, holder: str, leased_until: dateti
     """Restart the holder's lease; False when it no longer holds the key."""
     cur.execute(
         """UPDATE order_reservations SET leased_until = %s
-            WHERE site_id = %s AND idempotency_key = %s AND holder = %s""",
-        (leased_until, site_id, key, holder),
+            WHERE site_id = %s AND mode = %s AND idempotency_key = %s AND holder = %s""",
+        (leased_until, site_id, cur.mode, key, holder),
     )
     return bool(cur.rowcount)
 
@@ -102,8 +104,8 @@ def end_lease(cur: Cursor, site_id: str, key: str, holder: str, now: datetime) -
     an earlier holder may have used as a receipt, stays."""
     cur.execute(
         """UPDATE order_reservations SET leased_until = %s
-            WHERE site_id = %s AND idempotency_key = %s AND holder = %s""",
-        (now, site_id, key, holder),
+            WHERE site_id = %s AND mode = %s AND idempotency_key = %s AND holder = %s""",
+        (now, site_id, cur.mode, key, holder),
     )
 
 
@@ -112,6 +114,6 @@ def mark_outcome_unknown(cur: Cursor, site_id: str, key: str, holder: str) -> No
     stays reserved until its lease runs out."""
     cur.execute(
         """UPDATE order_reservations SET outcome_unknown = true
-            WHERE site_id = %s AND idempotency_key = %s AND holder = %s""",
-        (site_id, key, holder),
+            WHERE site_id = %s AND mode = %s AND idempotency_key = %s AND holder = %s""",
+        (site_id, cur.mode, key, holder),
     )

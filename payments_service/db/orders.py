@@ -13,7 +13,7 @@ from . import Cursor
 _COLUMNS = """id, razorpay_order_id, site_id, status, amount, currency, amount_paid,
               amount_refunded, product_sku, product_name, customer_email, customer_name,
               customer_contact, site_user_id, receipt, notes, idempotency_key,
-              request_fingerprint, created_at, updated_at, paid_at, allow_owned"""
+              request_fingerprint, created_at, updated_at, paid_at, allow_owned, mode"""
 
 _QUALIFIED_COLUMNS = ", ".join("o." + column.strip() for column in _COLUMNS.split(","))
 
@@ -48,6 +48,8 @@ class Order:
     # True: a deliberate repeat of a product the customer may own; False: not; None: not
     # recorded (made before migration 0007, or adopted from the old site).
     allow_owned: bool | None
+    # The Razorpay mode ("test" or "live") of the keys that made it.
+    mode: str
 
 
 @dataclass(frozen=True)
@@ -78,23 +80,31 @@ def insert(cur: Cursor, order: NewOrder, razorpay_order_id: str) -> Order | None
         INSERT INTO orders (id, razorpay_order_id, site_id, amount, currency, product_sku,
                             product_name, customer_email, customer_name, customer_contact,
                             site_user_id, receipt, notes, idempotency_key, request_fingerprint,
-                            allow_owned)
+                            allow_owned, mode)
         VALUES (%(id)s, %(razorpay_order_id)s, %(site_id)s, %(amount)s, %(currency)s,
                 %(product_sku)s, %(product_name)s, %(customer_email)s, %(customer_name)s,
                 %(customer_contact)s, %(site_user_id)s, %(receipt)s, %(notes)s,
-                %(idempotency_key)s, %(request_fingerprint)s, %(allow_owned)s)
+                %(idempotency_key)s, %(request_fingerprint)s, %(allow_owned)s, %(mode)s)
         ON CONFLICT ON CONSTRAINT {IDEMPOTENCY_CONSTRAINT} DO NOTHING
         RETURNING {_COLUMNS}
         """,  # noqa: S608 - only fixed identifiers are formatted in
-        {**order.__dict__, "notes": Json(order.notes), "razorpay_order_id": razorpay_order_id},
+        {
+            **order.__dict__,
+            "notes": Json(order.notes),
+            "razorpay_order_id": razorpay_order_id,
+            "mode": cur.mode,
+        },
     )
     row = cur.fetchone()
     return Order(**row) if row else None
 
 
 def get(cur: Cursor, order_id: str) -> Order | None:
-    """The order with our id."""
-    cur.execute(f"SELECT {_COLUMNS} FROM orders WHERE id = %s", (order_id,))  # noqa: S608
+    """The order with our id (in the cursor's mode, as every read here)."""
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM orders WHERE id = %s AND mode = %s",  # noqa: S608
+        (order_id, cur.mode),
+    )
     row = cur.fetchone()
     return Order(**row) if row else None
 
@@ -102,8 +112,8 @@ def get(cur: Cursor, order_id: str) -> Order | None:
 def get_by_razorpay_id(cur: Cursor, razorpay_order_id: str) -> Order | None:
     """The order Razorpay knows as ``razorpay_order_id``."""
     cur.execute(
-        f"SELECT {_COLUMNS} FROM orders WHERE razorpay_order_id = %s",  # noqa: S608
-        (razorpay_order_id,),
+        f"SELECT {_COLUMNS} FROM orders WHERE razorpay_order_id = %s AND mode = %s",  # noqa: S608
+        (razorpay_order_id, cur.mode),
     )
     row = cur.fetchone()
     return Order(**row) if row else None
@@ -114,8 +124,8 @@ def find_by_razorpay_ids(cur: Cursor, razorpay_order_ids: list[str]) -> list[Ord
     if not razorpay_order_ids:
         return []
     cur.execute(
-        f"SELECT {_COLUMNS} FROM orders WHERE razorpay_order_id = ANY(%s)",  # noqa: S608
-        (razorpay_order_ids,),
+        f"SELECT {_COLUMNS} FROM orders WHERE razorpay_order_id = ANY(%s) AND mode = %s",  # noqa: S608
+        (razorpay_order_ids, cur.mode),
     )
     return [Order(**row) for row in cur.fetchall()]
 
@@ -123,8 +133,9 @@ def find_by_razorpay_ids(cur: Cursor, razorpay_order_ids: list[str]) -> list[Ord
 def get_by_idempotency_key(cur: Cursor, site_id: str, key: str) -> Order | None:
     """The order a site created earlier with this Idempotency-Key."""
     cur.execute(
-        f"SELECT {_COLUMNS} FROM orders WHERE site_id = %s AND idempotency_key = %s",  # noqa: S608
-        (site_id, key),
+        f"""SELECT {_COLUMNS} FROM orders
+             WHERE site_id = %s AND mode = %s AND idempotency_key = %s""",  # noqa: S608
+        (site_id, cur.mode, key),
     )
     row = cur.fetchone()
     return Order(**row) if row else None
@@ -133,8 +144,8 @@ def get_by_idempotency_key(cur: Cursor, site_id: str, key: str) -> Order | None:
 def lock_for_update(cur: Cursor, order_id: str) -> Order | None:
     """Read the order and hold its row lock until the transaction ends."""
     cur.execute(
-        f"SELECT {_COLUMNS} FROM orders WHERE id = %s FOR UPDATE",  # noqa: S608
-        (order_id,),
+        f"SELECT {_COLUMNS} FROM orders WHERE id = %s AND mode = %s FOR UPDATE",  # noqa: S608
+        (order_id, cur.mode),
     )
     row = cur.fetchone()
     return Order(**row) if row else None
@@ -155,9 +166,9 @@ def lock_by_razorpay_ids(cur: Cursor, razorpay_order_ids: list[str]) -> list[Ord
     if not razorpay_order_ids:
         return []
     cur.execute(
-        f"""SELECT {_COLUMNS} FROM orders WHERE razorpay_order_id = ANY(%s)
+        f"""SELECT {_COLUMNS} FROM orders WHERE razorpay_order_id = ANY(%s) AND mode = %s
              ORDER BY id FOR UPDATE""",  # noqa: S608 - only the fixed column list is formatted in
-        (razorpay_order_ids,),
+        (razorpay_order_ids, cur.mode),
     )
     return [Order(**row) for row in cur.fetchall()]
 
@@ -183,11 +194,11 @@ def set_statuses(cur: Cursor, changes: list[StatusChange]) -> list[Order]:
         UPDATE orders o
            SET status = v.status, amount_paid = v.amount_paid, updated_at = now(),
                paid_at = CASE WHEN v.amount_paid > 0 THEN coalesce(o.paid_at, now()) END
-          FROM (VALUES %s) AS v (id, status, amount_paid)
-         WHERE o.id = v.id
+          FROM (VALUES %s) AS v (id, status, amount_paid, mode)
+         WHERE o.id = v.id AND o.mode = v.mode
         RETURNING {_QUALIFIED_COLUMNS}
         """,  # noqa: S608 - only the fixed column list is formatted in
-        [(change.order_id, change.status, change.amount_paid) for change in changes],
+        [(change.order_id, change.status, change.amount_paid, cur.mode) for change in changes],
         page_size=len(changes),
         fetch=True,
     )
@@ -204,7 +215,7 @@ def claim_open(
         UPDATE orders SET checked_at = now()
          WHERE id IN (
              SELECT id FROM orders
-              WHERE status IN ('created', 'attempted')
+              WHERE mode = %(mode)s AND status IN ('created', 'attempted')
                 AND created_at < %(before)s AND created_at > %(after)s
                 AND (checked_at IS NULL OR checked_at < now() - interval '1 hour')
               ORDER BY created_at
@@ -212,7 +223,7 @@ def claim_open(
               FOR UPDATE SKIP LOCKED)
         RETURNING {_COLUMNS}
         """,  # noqa: S608 - only the fixed column list is formatted in
-        {"before": created_before, "after": created_after, "limit": limit},
+        {"before": created_before, "after": created_after, "limit": limit, "mode": cur.mode},
     )
     return [Order(**row) for row in cur.fetchall()]
 
@@ -230,7 +241,8 @@ def list_page(
     cur.execute(
         f"""
         SELECT {_COLUMNS} FROM orders
-         WHERE (%(site_id)s::text IS NULL OR site_id = %(site_id)s)
+         WHERE mode = %(mode)s
+           AND (%(site_id)s::text IS NULL OR site_id = %(site_id)s)
            AND (%(email)s::text IS NULL OR customer_email = %(email)s)
            AND (%(status)s::text IS NULL OR status = %(status)s)
            AND (%(after_at)s::timestamptz IS NULL
@@ -239,6 +251,7 @@ def list_page(
          LIMIT %(limit)s
         """,  # noqa: S608 - only the fixed column list is formatted in
         {
+            "mode": cur.mode,
             "site_id": site_id,
             "email": customer_email,
             "status": status,
@@ -254,6 +267,6 @@ def set_refund_status(cur: Cursor, order_id: str, status: str, amount_refunded: 
     """Record the refunded amount and the status derived from it."""
     cur.execute(
         """UPDATE orders SET status = %s, amount_refunded = %s, updated_at = now()
-            WHERE id = %s""",
-        (status, amount_refunded, order_id),
+            WHERE id = %s AND mode = %s""",
+        (status, amount_refunded, order_id, cur.mode),
     )

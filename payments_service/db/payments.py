@@ -13,7 +13,7 @@ _COLUMNS = """id, order_id, status, amount, currency, amount_refunded, method, c
               card_last4, bank, wallet, vpa, fee, tax, error_code, error_description,
               error_reason, razorpay_created_at, authorized_at, captured_at, failed_at,
               created_at, updated_at, duplicate_of, needs_attention,
-              duplicate_of_enrollment, refund_undecided"""
+              duplicate_of_enrollment, refund_undecided, mode"""
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ class Payment:
     duplicate_of_enrollment: str | None
     # A duplicate whose automatic refund the worker has yet to decide on.
     refund_undecided: bool
+    # The Razorpay mode ("test" or "live") of its order.
+    mode: str
 
     @property
     def is_duplicate(self) -> bool:
@@ -82,8 +84,11 @@ class PaymentRecord:
 
 
 def get(cur: Cursor, payment_id: str) -> Payment | None:
-    """The payment with this Razorpay id."""
-    cur.execute(f"SELECT {_COLUMNS} FROM payments WHERE id = %s", (payment_id,))  # noqa: S608
+    """The payment with this Razorpay id (in the cursor's mode, as every read here)."""
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM payments WHERE id = %s AND mode = %s",  # noqa: S608
+        (payment_id, cur.mode),
+    )
     row = cur.fetchone()
     return Payment(**row) if row else None
 
@@ -93,8 +98,8 @@ def get_many(cur: Cursor, payment_ids: list[str]) -> list[Payment]:
     if not payment_ids:
         return []
     cur.execute(
-        f"SELECT {_COLUMNS} FROM payments WHERE id = ANY(%s)",  # noqa: S608
-        (payment_ids,),
+        f"SELECT {_COLUMNS} FROM payments WHERE id = ANY(%s) AND mode = %s",  # noqa: S608
+        (payment_ids, cur.mode),
     )
     return [Payment(**row) for row in cur.fetchall()]
 
@@ -102,8 +107,9 @@ def get_many(cur: Cursor, payment_ids: list[str]) -> list[Payment]:
 def list_for_order(cur: Cursor, order_id: str) -> list[Payment]:
     """Every payment attempt on an order, oldest first."""
     cur.execute(
-        f"SELECT {_COLUMNS} FROM payments WHERE order_id = %s ORDER BY razorpay_created_at, id",  # noqa: S608
-        (order_id,),
+        f"""SELECT {_COLUMNS} FROM payments WHERE order_id = %s AND mode = %s
+             ORDER BY razorpay_created_at, id""",  # noqa: S608
+        (order_id, cur.mode),
     )
     return [Payment(**row) for row in cur.fetchall()]
 
@@ -112,7 +118,7 @@ _UPSERT = f"""
     INSERT INTO payments (id, order_id, status, amount, currency, amount_refunded, method,
                           card_network, card_last4, bank, wallet, vpa, fee, tax, error_code,
                           error_description, error_reason, razorpay_created_at,
-                          authorized_at, captured_at, failed_at)
+                          authorized_at, captured_at, failed_at, mode)
     VALUES %s
     ON CONFLICT (id) DO UPDATE SET
         status = EXCLUDED.status, amount_refunded = EXCLUDED.amount_refunded,
@@ -132,7 +138,7 @@ _UPSERT_ROW = """(%(id)s, %(order_id)s, %(status)s, %(amount)s, %(currency)s,
     %(razorpay_created_at)s,
     CASE WHEN %(status)s IN ('authorized', 'captured', 'refunded') THEN now() END,
     CASE WHEN %(status)s IN ('captured', 'refunded') THEN now() END,
-    CASE WHEN %(status)s = 'failed' THEN now() END)"""
+    CASE WHEN %(status)s = 'failed' THEN now() END, %(mode)s)"""
 
 
 def upsert_many(cur: Cursor, records: list[PaymentRecord]) -> list[Payment]:
@@ -143,7 +149,7 @@ def upsert_many(cur: Cursor, records: list[PaymentRecord]) -> list[Payment]:
     rows = execute_values(
         cur,
         _UPSERT,
-        [record.__dict__ for record in records],
+        [{**record.__dict__, "mode": cur.mode} for record in records],
         template=_UPSERT_ROW,
         page_size=len(records),
         fetch=True,
@@ -165,9 +171,9 @@ def set_refunded(cur: Cursor, payment_id: str, amount_refunded: int) -> None:
                                             OR duplicate_of_enrollment IS NOT NULL)
                                       THEN NULL ELSE needs_attention END,
                refund_undecided = refund_undecided AND %(refunded)s < amount
-         WHERE id = %(id)s
+         WHERE id = %(id)s AND mode = %(mode)s
         """,
-        {"id": payment_id, "refunded": amount_refunded},
+        {"id": payment_id, "refunded": amount_refunded, "mode": cur.mode},
     )
 
 
@@ -176,10 +182,10 @@ def paying_payment(cur: Cursor, order_id: str, other_than: str) -> Payment | Non
     captured one that is not a duplicate, other than ``other_than``."""
     cur.execute(
         f"""SELECT {_COLUMNS} FROM payments
-             WHERE order_id = %s AND id <> %s AND duplicate_of IS NULL
+             WHERE order_id = %s AND mode = %s AND id <> %s AND duplicate_of IS NULL
                AND status IN ('captured', 'refunded')
              ORDER BY captured_at, razorpay_created_at, id LIMIT 1""",  # noqa: S608
-        (order_id, other_than),
+        (order_id, cur.mode, other_than),
     )
     row = cur.fetchone()
     return Payment(**row) if row else None
@@ -202,8 +208,15 @@ def mark_duplicate(cur: Cursor, payment_id: str, mark: DuplicateMark) -> Payment
         f"""UPDATE payments
                SET duplicate_of = %s, duplicate_of_enrollment = %s, needs_attention = %s,
                    refund_undecided = %s, updated_at = now()
-             WHERE id = %s RETURNING {_COLUMNS}""",  # noqa: S608
-        (mark.of_payment, mark.of_enrollment, mark.attention, mark.refund_undecided, payment_id),
+             WHERE id = %s AND mode = %s RETURNING {_COLUMNS}""",  # noqa: S608
+        (
+            mark.of_payment,
+            mark.of_enrollment,
+            mark.attention,
+            mark.refund_undecided,
+            payment_id,
+            cur.mode,
+        ),
     )
     return Payment(**cur.fetchone())
 
@@ -211,9 +224,9 @@ def mark_duplicate(cur: Cursor, payment_id: str, mark: DuplicateMark) -> Payment
 def list_undecided(cur: Cursor, limit: int) -> list[Payment]:
     """Duplicates whose refund is still to be decided, oldest capture first."""
     cur.execute(
-        f"""SELECT {_COLUMNS} FROM payments WHERE refund_undecided
+        f"""SELECT {_COLUMNS} FROM payments WHERE mode = %s AND refund_undecided
              ORDER BY captured_at, id LIMIT %s""",  # noqa: S608
-        (limit,),
+        (cur.mode, limit),
     )
     return [Payment(**row) for row in cur.fetchall()]
 
@@ -223,16 +236,17 @@ def decide_refund(cur: Cursor, payment_id: str, attention: str | None) -> None:
     cur.execute(
         """UPDATE payments SET refund_undecided = false, needs_attention = %s,
                   updated_at = now()
-            WHERE id = %s""",
-        (attention, payment_id),
+            WHERE id = %s AND mode = %s""",
+        (attention, payment_id, cur.mode),
     )
 
 
 def flag(cur: Cursor, payment_id: str, attention: str) -> None:
     """Note what an admin must decide about this payment."""
     cur.execute(
-        "UPDATE payments SET needs_attention = %s, updated_at = now() WHERE id = %s",
-        (attention, payment_id),
+        """UPDATE payments SET needs_attention = %s, updated_at = now()
+            WHERE id = %s AND mode = %s""",
+        (attention, payment_id, cur.mode),
     )
 
 
@@ -251,7 +265,8 @@ def list_page(
     cur.execute(
         f"""
         SELECT {_COLUMNS} FROM payments p
-         WHERE (%(order_id)s::text IS NULL OR order_id = %(order_id)s)
+         WHERE mode = %(mode)s
+           AND (%(order_id)s::text IS NULL OR order_id = %(order_id)s)
            AND (%(status)s::text IS NULL OR status = %(status)s)
            AND (%(attention)s::boolean IS NULL
                 OR (needs_attention IS NOT NULL) = %(attention)s::boolean)
@@ -265,6 +280,7 @@ def list_page(
          LIMIT %(limit)s
         """,  # noqa: S608 - only the fixed column list is formatted in
         {
+            "mode": cur.mode,
             "site_id": site_id,
             "order_id": order_id,
             "email": customer_email,

@@ -8,10 +8,10 @@ from typing import Any
 
 from psycopg2.extras import Json
 
-from . import Cursor
+from . import Cursor, Mode
 
 _COLUMNS = """id, event_type, account_id, payload, status, detail, order_id, attempts,
-              razorpay_created_at, received_at, processed_at"""
+              razorpay_created_at, received_at, processed_at, mode"""
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class RazorpayEvent:
     razorpay_created_at: datetime | None
     received_at: datetime
     processed_at: datetime | None
+    # The mode of the record it is about (the keys' mode when it is about none of ours).
+    mode: str
 
 
 @dataclass(frozen=True)
@@ -51,15 +53,17 @@ def insert_processed(
     status: str,
     detail: str | None,
     order_id: str | None,
+    mode: Mode | None = None,
 ) -> EventSummary | None:
-    """Store a verified event with the outcome of its first processing; None when this
-    event id was stored before (by a concurrent delivery, once that one commits)."""
+    """Store a verified event with the outcome of its first processing, in ``mode`` (the
+    cursor's unless it is about a record of the other mode); None when this event id was
+    stored before (by a concurrent delivery, once that one commits)."""
     cur.execute(
         """
         INSERT INTO razorpay_events (id, event_type, account_id, payload, razorpay_created_at,
-                                     status, detail, order_id, attempts, processed_at)
+                                     status, detail, order_id, attempts, processed_at, mode)
         VALUES (%(id)s, %(type)s, %(account)s, %(payload)s, %(created)s,
-                %(status)s, %(detail)s, %(order_id)s, 1, now())
+                %(status)s, %(detail)s, %(order_id)s, 1, now(), %(mode)s)
         ON CONFLICT (id) DO NOTHING
         RETURNING id, event_type, status
         """,
@@ -72,6 +76,7 @@ def insert_processed(
             "status": status,
             "detail": detail,
             "order_id": order_id,
+            "mode": mode or cur.mode,
         },
     )
     row = cur.fetchone()
@@ -79,33 +84,52 @@ def insert_processed(
 
 
 def summary(cur: Cursor, event_id: str) -> EventSummary | None:
-    """The stored event's id, type and status, without its payload."""
+    """The stored event's id, type and status, without its payload, whichever its mode
+    (Razorpay's event ids are unique across modes: a redelivery is one whatever the keys)."""
     cur.execute("SELECT id, event_type, status FROM razorpay_events WHERE id = %s", (event_id,))
     row = cur.fetchone()
     return EventSummary(**row) if row else None
 
 
 def get(cur: Cursor, event_id: str) -> RazorpayEvent | None:
-    """The stored event with this id."""
-    cur.execute(f"SELECT {_COLUMNS} FROM razorpay_events WHERE id = %s", (event_id,))  # noqa: S608
+    """The stored event with this id, in the cursor's mode."""
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM razorpay_events WHERE id = %s AND mode = %s",  # noqa: S608
+        (event_id, cur.mode),
+    )
     row = cur.fetchone()
     return RazorpayEvent(**row) if row else None
 
 
 def record_outcome(
-    cur: Cursor, event_id: str, status: str, detail: str | None, order_id: str | None
+    cur: Cursor,
+    event_id: str,
+    status: str,
+    detail: str | None,
+    order_id: str | None,
+    mode: Mode | None = None,
 ) -> RazorpayEvent:
-    """Write what processing made of the event, and count the attempt."""
+    """Write what processing made of the event (of the cursor's mode), and count the
+    attempt; an event found to be about a record of the other mode moves to ``mode``."""
     cur.execute(
         f"""
         UPDATE razorpay_events
            SET status = %(status)s, detail = %(detail)s,
-               order_id = coalesce(%(order_id)s, order_id),
+               order_id = CASE WHEN %(mode)s = mode THEN coalesce(%(order_id)s, order_id)
+                               ELSE %(order_id)s END,
+               mode = %(mode)s,
                attempts = attempts + 1, processed_at = now()
-         WHERE id = %(id)s
+         WHERE id = %(id)s AND mode = %(current)s
         RETURNING {_COLUMNS}
         """,  # noqa: S608 - only the fixed column list is formatted in
-        {"id": event_id, "status": status, "detail": detail, "order_id": order_id},
+        {
+            "id": event_id,
+            "status": status,
+            "detail": detail,
+            "order_id": order_id,
+            "mode": mode or cur.mode,
+            "current": cur.mode,
+        },
     )
     return RazorpayEvent(**cur.fetchone())
 
@@ -122,7 +146,8 @@ def list_page(
     cur.execute(
         f"""
         SELECT {_COLUMNS} FROM razorpay_events
-         WHERE (%(status)s::text IS NULL OR status = %(status)s)
+         WHERE mode = %(mode)s
+           AND (%(status)s::text IS NULL OR status = %(status)s)
            AND (%(type)s::text IS NULL OR event_type = %(type)s)
            AND (%(after_at)s::timestamptz IS NULL
                 OR (received_at, id) < (%(after_at)s::timestamptz, %(after_id)s::text))
@@ -130,6 +155,7 @@ def list_page(
          LIMIT %(limit)s
         """,  # noqa: S608 - only the fixed column list is formatted in
         {
+            "mode": cur.mode,
             "status": status,
             "type": event_type,
             "after_at": after[0] if after else None,
@@ -141,21 +167,51 @@ def list_page(
 
 
 def list_stale(cur: Cursor, older_than: datetime, limit: int) -> list[RazorpayEvent]:
-    """Events left `received` (a crash between storing and applying) or `failed`."""
+    """Events of the cursor's mode left `received` (a crash between storing and applying)
+    or `failed`, or received as `other_mode` while the keys were of the other mode (they
+    are applied once the keys are switched back)."""
     cur.execute(
         f"""
         SELECT {_COLUMNS} FROM razorpay_events
-         WHERE status IN ('received', 'failed') AND received_at < %s AND attempts < 10
+         WHERE mode = %s AND status IN ('received', 'failed', 'other_mode')
+           AND received_at < %s AND attempts < 10
          ORDER BY received_at
          LIMIT %s
         """,  # noqa: S608 - only the fixed column list is formatted in
-        (older_than, limit),
+        (cur.mode, older_than, limit),
     )
     return [RazorpayEvent(**row) for row in cur.fetchall()]
 
 
 def last_received_at(cur: Cursor) -> datetime | None:
-    """When the newest verified webhook arrived."""
+    """When the newest verified webhook arrived, in either mode (it shows the webhook is
+    alive)."""
     cur.execute("SELECT max(received_at) AS last FROM razorpay_events")
     last: datetime | None = cur.fetchone()["last"]
     return last
+
+
+@dataclass(frozen=True)
+class RecordMode:
+    """The mode of a record an event is about, and its order (our id)."""
+
+    mode: Mode
+    order_id: str
+
+
+def modes_of_records(
+    cur: Cursor, *, razorpay_order_ids: list[str], payment_ids: list[str], refund_ids: list[str]
+) -> list[RecordMode]:
+    """The modes of the orders, payments and refunds (by Razorpay's ids) that we hold, in
+    any mode: what an incoming event is about, whatever the keys in use."""
+    cur.execute(
+        """
+        SELECT mode, id AS order_id FROM orders WHERE razorpay_order_id = ANY(%(orders)s)
+        UNION
+        SELECT mode, order_id FROM payments WHERE id = ANY(%(payments)s)
+        UNION
+        SELECT mode, order_id FROM refunds WHERE razorpay_refund_id = ANY(%(refunds)s)
+        """,
+        {"orders": razorpay_order_ids, "payments": payment_ids, "refunds": refund_ids},
+    )
+    return [RecordMode(**row) for row in cur.fetchall()]

@@ -10,7 +10,7 @@ from . import Cursor
 _COLUMNS = """id, razorpay_refund_id, payment_id, order_id, status, amount, currency,
               speed_requested, speed_processed, reason, revokes_access, revoked_access,
               needs_attention, requested_by, idempotency_scope, idempotency_key,
-              request_fingerprint, created_at, updated_at, processed_at, failed_at"""
+              request_fingerprint, created_at, updated_at, processed_at, failed_at, mode"""
 
 IDEMPOTENCY_CONSTRAINT = "refunds_idempotency_key"
 # Amounts that are, or may become, money sent back: they bound what is still refundable.
@@ -45,6 +45,8 @@ class Refund:
     updated_at: datetime
     processed_at: datetime | None
     failed_at: datetime | None
+    # The Razorpay mode ("test" or "live") of its payment.
+    mode: str
 
 
 @dataclass(frozen=True)
@@ -73,23 +75,26 @@ def insert(cur: Cursor, refund: NewRefund) -> Refund | None:
         f"""
         INSERT INTO refunds (id, razorpay_refund_id, payment_id, order_id, status, amount,
                              currency, speed_requested, reason, revokes_access, requested_by,
-                             idempotency_scope, idempotency_key, request_fingerprint)
+                             idempotency_scope, idempotency_key, request_fingerprint, mode)
         VALUES (%(id)s, %(razorpay_refund_id)s, %(payment_id)s, %(order_id)s, %(status)s,
                 %(amount)s, %(currency)s, %(speed_requested)s, %(reason)s,
                 %(revokes_access)s, %(requested_by)s, %(idempotency_scope)s,
-                %(idempotency_key)s, %(request_fingerprint)s)
+                %(idempotency_key)s, %(request_fingerprint)s, %(mode)s)
         ON CONFLICT ON CONSTRAINT {IDEMPOTENCY_CONSTRAINT} DO NOTHING
         RETURNING {_COLUMNS}
         """,  # noqa: S608 - only fixed identifiers are formatted in
-        refund.__dict__,
+        {**refund.__dict__, "mode": cur.mode},
     )
     row = cur.fetchone()
     return Refund(**row) if row else None
 
 
 def get(cur: Cursor, refund_id: str) -> Refund | None:
-    """The refund with our id."""
-    cur.execute(f"SELECT {_COLUMNS} FROM refunds WHERE id = %s", (refund_id,))  # noqa: S608
+    """The refund with our id (in the cursor's mode, as every read here)."""
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM refunds WHERE id = %s AND mode = %s",  # noqa: S608
+        (refund_id, cur.mode),
+    )
     row = cur.fetchone()
     return Refund(**row) if row else None
 
@@ -97,8 +102,8 @@ def get(cur: Cursor, refund_id: str) -> Refund | None:
 def get_by_razorpay_id(cur: Cursor, razorpay_refund_id: str) -> Refund | None:
     """The refund Razorpay knows by this id."""
     cur.execute(
-        f"SELECT {_COLUMNS} FROM refunds WHERE razorpay_refund_id = %s",  # noqa: S608
-        (razorpay_refund_id,),
+        f"SELECT {_COLUMNS} FROM refunds WHERE razorpay_refund_id = %s AND mode = %s",  # noqa: S608
+        (razorpay_refund_id, cur.mode),
     )
     row = cur.fetchone()
     return Refund(**row) if row else None
@@ -108,8 +113,8 @@ def get_by_idempotency_key(cur: Cursor, scope: str, key: str) -> Refund | None:
     """The refund requested earlier in this scope with this Idempotency-Key."""
     cur.execute(
         f"""SELECT {_COLUMNS} FROM refunds
-             WHERE idempotency_scope = %s AND idempotency_key = %s""",  # noqa: S608
-        (scope, key),
+             WHERE idempotency_scope = %s AND mode = %s AND idempotency_key = %s""",  # noqa: S608
+        (scope, cur.mode, key),
     )
     row = cur.fetchone()
     return Refund(**row) if row else None
@@ -119,8 +124,8 @@ def holding_total(cur: Cursor, payment_id: str) -> int:
     """What is refunded, or reserved for a refund, of this payment."""
     cur.execute(
         "SELECT coalesce(sum(amount), 0)::bigint AS total FROM refunds "
-        "WHERE payment_id = %s AND status = ANY (%s)",
-        (payment_id, list(HOLDING_STATUSES)),
+        "WHERE payment_id = %s AND mode = %s AND status = ANY (%s)",
+        (payment_id, cur.mode, list(HOLDING_STATUSES)),
     )
     return int(cur.fetchone()["total"])
 
@@ -129,8 +134,8 @@ def refunded_total(cur: Cursor, payment_id: str) -> int:
     """What Razorpay has accepted to refund of this payment (pending or processed)."""
     cur.execute(
         "SELECT coalesce(sum(amount), 0)::bigint AS total FROM refunds "
-        "WHERE payment_id = %s AND status IN ('pending', 'processed')",
-        (payment_id,),
+        "WHERE payment_id = %s AND mode = %s AND status IN ('pending', 'processed')",
+        (payment_id, cur.mode),
     )
     return int(cur.fetchone()["total"])
 
@@ -141,9 +146,9 @@ def order_refunded_total(cur: Cursor, order_id: str) -> int:
     cur.execute(
         "SELECT coalesce(sum(r.amount), 0)::bigint AS total FROM refunds r "
         "JOIN payments p ON p.id = r.payment_id "
-        "WHERE r.order_id = %s AND r.status IN ('pending', 'processed') "
+        "WHERE r.order_id = %s AND r.mode = %s AND r.status IN ('pending', 'processed') "
         "AND p.duplicate_of IS NULL",
-        (order_id,),
+        (order_id, cur.mode),
     )
     return int(cur.fetchone()["total"])
 
@@ -152,10 +157,10 @@ def list_requested(cur: Cursor, created_before: datetime, limit: int) -> list[Re
     """Reservations whose Razorpay outcome was never learnt, oldest first (refunds of
     duplicate payments excepted: the worker asks Razorpay for those until it answers)."""
     cur.execute(
-        f"""SELECT {_COLUMNS} FROM refunds WHERE status = 'requested' AND created_at < %s
-               AND idempotency_scope IS DISTINCT FROM %s
+        f"""SELECT {_COLUMNS} FROM refunds WHERE mode = %s AND status = 'requested'
+               AND created_at < %s AND idempotency_scope IS DISTINCT FROM %s
              ORDER BY created_at LIMIT %s""",  # noqa: S608
-        (created_before, DUPLICATE_SCOPE, limit),
+        (cur.mode, created_before, DUPLICATE_SCOPE, limit),
     )
     return [Refund(**row) for row in cur.fetchall()]
 
@@ -164,10 +169,10 @@ def list_requested_duplicates(cur: Cursor, limit: int) -> list[Refund]:
     """Refunds of duplicate payments not yet asked of Razorpay (or not yet answered),
     oldest first."""
     cur.execute(
-        f"""SELECT {_COLUMNS} FROM refunds WHERE status = 'requested'
+        f"""SELECT {_COLUMNS} FROM refunds WHERE mode = %s AND status = 'requested'
                AND idempotency_scope = %s
              ORDER BY created_at LIMIT %s""",  # noqa: S608
-        (DUPLICATE_SCOPE, limit),
+        (cur.mode, DUPLICATE_SCOPE, limit),
     )
     return [Refund(**row) for row in cur.fetchall()]
 
@@ -191,10 +196,16 @@ def settle(
                                    THEN coalesce(processed_at, now()) END,
                failed_at = CASE WHEN %(status)s = 'failed' THEN coalesce(failed_at, now()) END,
                updated_at = now()
-         WHERE id = %(id)s
+         WHERE id = %(id)s AND mode = %(mode)s
         RETURNING {_COLUMNS}
         """,  # noqa: S608 - only the fixed column list is formatted in
-        {"id": refund_id, "status": status, "rid": razorpay_refund_id, "speed": speed_processed},
+        {
+            "id": refund_id,
+            "mode": cur.mode,
+            "status": status,
+            "rid": razorpay_refund_id,
+            "speed": speed_processed,
+        },
     )
     return Refund(**cur.fetchone())
 
@@ -204,14 +215,17 @@ def mark_access(cur: Cursor, refund_id: str, *, revoked: bool, attention: str | 
     cur.execute(
         """UPDATE refunds SET revoked_access = revoked_access OR %s,
                   needs_attention = coalesce(%s, needs_attention), updated_at = now()
-            WHERE id = %s""",
-        (revoked, attention, refund_id),
+            WHERE id = %s AND mode = %s""",
+        (revoked, attention, refund_id, cur.mode),
     )
 
 
 def delete_requested(cur: Cursor, refund_id: str) -> None:
     """Forget a reservation Razorpay refused: no refund exists."""
-    cur.execute("DELETE FROM refunds WHERE id = %s AND status = 'requested'", (refund_id,))
+    cur.execute(
+        "DELETE FROM refunds WHERE id = %s AND mode = %s AND status = 'requested'",
+        (refund_id, cur.mode),
+    )
 
 
 def list_page(
@@ -228,7 +242,8 @@ def list_page(
     cur.execute(
         f"""
         SELECT {_COLUMNS} FROM refunds r
-         WHERE (%(site_id)s::text IS NULL
+         WHERE mode = %(mode)s
+           AND (%(site_id)s::text IS NULL
                 OR EXISTS (SELECT 1 FROM orders o WHERE o.id = r.order_id
                            AND o.site_id = %(site_id)s))
            AND (%(payment_id)s::text IS NULL OR payment_id = %(payment_id)s)
@@ -240,6 +255,7 @@ def list_page(
          LIMIT %(limit)s
         """,  # noqa: S608 - only the fixed column list is formatted in
         {
+            "mode": cur.mode,
             "site_id": site_id,
             "payment_id": payment_id,
             "order_id": order_id,

@@ -181,7 +181,7 @@ def _start_and_watch(
     """Migrate, start the processes, print the banner once they answer, then watch them:
     returns only by StopRequested or StartFailed (a process exited)."""
     signals.check()
-    apply_migrations(dsn)
+    apply_migrations(dsn, mode=settings.mode)
     sites = demo_sites(ports)
     db = Database(dsn, 2, settings.db_statement_timeout_ms, mode=settings.mode)
     try:

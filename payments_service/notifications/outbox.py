@@ -55,13 +55,14 @@ def order_paid(cur: Cursor, order: Order, payment: Payment, enrollment: Enrollme
     enrollment.granted for every site: one look-up of the recipients, one insert."""
     everyone = sql.recipients(cur, None, order.customer_email)
     rows = _rows(
+        cur.mode,
         [recipient for recipient in everyone if recipient.site_id == order.site_id],
         "order.paid",
         order.id,
         {"order": _order(order), "payment": _payment(payment)},
     )
     if enrollment is not None:
-        rows += _rows(everyone, *_enrollment_event(enrollment))
+        rows += _rows(cur.mode, everyone, *_enrollment_event(enrollment))
     if rows:
         sql.insert_many(cur, rows)
 
@@ -154,13 +155,17 @@ def _queue(
     subject: str,
     data: dict[str, Any],
 ) -> None:
-    rows = _rows(recipients, event_type, subject, data)
+    rows = _rows(cur.mode, recipients, event_type, subject, data)
     if rows:
         sql.insert_many(cur, rows)
 
 
 def _rows(
-    recipients: list[sql.Recipient], event_type: str, subject: str, data: dict[str, Any]
+    mode: str,
+    recipients: list[sql.Recipient],
+    event_type: str,
+    subject: str,
+    data: dict[str, Any],
 ) -> list[tuple[str, str, str, str, str, datetime]]:
     now = datetime.now(UTC)
     rows = []
@@ -171,6 +176,7 @@ def _rows(
             "type": event_type,
             "created_at": now.isoformat(),
             "site_id": recipient.site_id,
+            "mode": mode,
             "data": data,
         }
         if event_type in ENROLLMENT_EVENTS:

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..db import Cursor, Database, unavailable_error
+from ..db import Cursor, Database, Mode, unavailable_error
+from ..db import razorpay_events as sql
 from ..db.payments import Payment
 from ..errors import NotFound
 from ..metrics import Metrics
@@ -52,13 +53,15 @@ class EventContext:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What applying one event did: applied, unmatched (not ours) or ignored; and an
-    authorized payment to capture once the transaction has committed."""
+    """What applying one event did: applied, unmatched (not ours), ignored, or other_mode
+    (about a record of the other Razorpay mode, then ``mode``: it is stored in that mode);
+    and an authorized payment to capture once the transaction has committed."""
 
     status: str
     detail: str | None = None
     order_id: str | None = None
     capture: Payment | None = None
+    mode: Mode | None = None
 
 
 class NotApplied(Exception):
@@ -85,6 +88,9 @@ def outcome_of(
     if handler is None:
         return Outcome("ignored", f"{event_type} is not an event this service applies")
     try:
+        other = _of_the_other_mode(cur, payload)
+        if other is not None:
+            return other
         return handler(ctx, cur, payload)
     except NotFound as exc:
         raise NotApplied(Outcome("unmatched", exc.detail)) from exc
@@ -100,6 +106,44 @@ def outcome_of(
         # for the worker's retry and an admin's reapply; the traceback goes to the log.
         log.exception("applying event %s (%s) failed", event_id, event_type)
         raise NotApplied(Outcome("failed", f"internal error ({type(exc).__name__})")) from exc
+
+
+def _of_the_other_mode(cur: Cursor, envelope: dict[str, Any]) -> Outcome | None:
+    """The outcome of an event about a record we hold only in the other Razorpay mode (a
+    test payment's event reaching the service once it runs on live keys, or the reverse):
+    applied to nothing, stored in the record's mode. None when the event is about a record
+    of the cursor's mode, or about none of ours (its handler then says what it is)."""
+    ids = _razorpay_ids(envelope)
+    records = sql.modes_of_records(
+        cur, razorpay_order_ids=ids["order"], payment_ids=ids["payment"], refund_ids=ids["refund"]
+    )
+    if not records or any(record.mode == cur.mode for record in records):
+        return None
+    record = records[0]
+    return Outcome(
+        "other_mode",
+        f"about order {record.order_id} of {record.mode} mode; the keys in use are {cur.mode}",
+        record.order_id,
+        mode=record.mode,
+    )
+
+
+def _razorpay_ids(envelope: dict[str, Any]) -> dict[str, list[str]]:
+    """The Razorpay ids of the order, payment and refund an event names, by kind."""
+    ids: dict[str, list[str]] = {"order": [], "payment": [], "refund": []}
+    payload = envelope.get("payload")
+    for name, fields in (
+        ("order", (("id", "order"),)),
+        ("payment", (("id", "payment"), ("order_id", "order"))),
+        ("refund", (("id", "refund"), ("payment_id", "payment"))),
+    ):
+        section = payload.get(name) if isinstance(payload, dict) else None
+        entity = section.get("entity") if isinstance(section, dict) else None
+        for field, kind in fields:
+            value = entity.get(field) if isinstance(entity, dict) else None
+            if isinstance(value, str):
+                ids[kind].append(value)
+    return ids
 
 
 def _entity(envelope: dict[str, Any], name: str) -> dict[str, Any]:

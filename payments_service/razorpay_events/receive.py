@@ -173,6 +173,7 @@ def _insert(cur: Cursor, event: _Event, outcome: Outcome) -> EventSummary | None
         status=outcome.status,
         detail=outcome.detail,
         order_id=outcome.order_id,
+        mode=outcome.mode,
     )
 
 
@@ -184,7 +185,9 @@ def _summary(cur: Cursor, event_id: str) -> EventSummary:
 
 
 def _record(cur: Cursor, event_id: str, outcome: Outcome) -> RazorpayEvent:
-    return sql.record_outcome(cur, event_id, outcome.status, outcome.detail, outcome.order_id)
+    return sql.record_outcome(
+        cur, event_id, outcome.status, outcome.detail, outcome.order_id, outcome.mode
+    )
 
 
 def _capture_if_asked(
