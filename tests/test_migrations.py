@@ -98,3 +98,65 @@ def test_schema_refuses_float_like_and_non_positive_money(dsn: str, db_rows: Any
         "('fee', 'tax')) AND data_type <> 'bigint'"
     )
     assert column_types == []
+
+
+_BEFORE_MODES = """
+INSERT INTO sites (id, name, callback_secret, jwt_secret)
+     VALUES ('s1', 'S', repeat('x', 32), repeat('y', 32));
+INSERT INTO orders (id, razorpay_order_id, site_id, status, amount, currency, amount_paid,
+                    product_sku, product_name, customer_email, idempotency_key,
+                    request_fingerprint)
+     VALUES ('ord_1', 'order_1', 's1', 'paid', 49900, 'INR', 49900, 'python-101', 'Python',
+             'a@b.c', 'key-1', 'f');
+INSERT INTO payments (id, order_id, status, amount, currency, razorpay_created_at)
+     VALUES ('pay_1', 'ord_1', 'captured', 49900, 'INR', now());
+INSERT INTO refunds (id, razorpay_refund_id, payment_id, order_id, status, amount, currency,
+                     requested_by)
+     VALUES ('rfd_1', 'rfnd_1', 'pay_1', 'ord_1', 'processed', 100, 'INR', 'admin:a');
+INSERT INTO enrollments (id, customer_email, sku, source, order_id, granted_by)
+     VALUES ('enr_1', 'a@b.c', 'python-101', 'purchase', 'ord_1', 'webhook');
+INSERT INTO razorpay_events (id, event_type, payload, status, order_id)
+     VALUES ('evt_1', 'order.paid', '{}', 'applied', 'ord_1');
+INSERT INTO notifications (id, site_id, event_type, subject, body)
+     VALUES ('evt_n1', 's1', 'order.paid', 'ord_1', '{}');
+INSERT INTO order_reservations (site_id, idempotency_key, order_id, request_fingerprint,
+                                holder, leased_until)
+     VALUES ('s1', 'key-2', 'ord_2', 'f', 'h', now());
+"""
+_MODED_TABLES = (
+    "orders",
+    "payments",
+    "refunds",
+    "enrollments",
+    "razorpay_events",
+    "notifications",
+    "order_reservations",
+)
+
+
+def test_the_modes_migration_gives_existing_rows_the_mode_of_the_keys_and_keeps_no_default(
+    empty_dsn: str, tmp_path: Path
+) -> None:
+    for migration in load_migrations():
+        if migration.version < "0011":
+            (tmp_path / f"{migration.version}.sql").write_text(migration.sql)
+    apply_migrations(empty_dsn, tmp_path, mode="test")
+    with psycopg.connect(empty_dsn) as conn:
+        conn.execute(_BEFORE_MODES)
+
+    assert apply_migrations(empty_dsn, mode="live")[0] == "0011_modes"
+
+    with psycopg.connect(empty_dsn) as conn:
+        for table in _MODED_TABLES:
+            modes = conn.execute(f"SELECT DISTINCT mode FROM {table}").fetchall()  # noqa: S608
+            assert modes == [("live",)], table
+        # What a customer owns is per mode: a test grant beside the live one is allowed.
+        conn.execute(
+            "INSERT INTO enrollments (id, customer_email, sku, source, granted_by, mode) "
+            "VALUES ('enr_2', 'a@b.c', 'python-101', 'manual', 'admin:a', 'test')"
+        )
+        with pytest.raises(psycopg.errors.NotNullViolation):
+            conn.execute(
+                "INSERT INTO enrollments (id, customer_email, sku, source, granted_by) "
+                "VALUES ('enr_3', 'z@b.c', 'python-101', 'manual', 'admin:a')"
+            )

@@ -48,6 +48,7 @@ class PaymentSchema(Schema):
     duplicate_of = fields.String(allow_none=True)
     duplicate_of_enrollment = fields.String(allow_none=True)
     needs_attention = fields.String(allow_none=True)
+    mode = fields.String()
 
 
 class VerifyResultSchema(Schema):

@@ -8,8 +8,7 @@ from flask import Blueprint
 from marshmallow import Schema, ValidationError, fields
 
 from ..money_trail import customer_trail
-from .fields import services
-from .security import current_caller
+from .security import current_caller, database_for
 
 bp = Blueprint("customers", __name__, url_prefix="/v1/customers")
 
@@ -59,5 +58,5 @@ def transactions(email: str) -> dict[str, Any]:
         _EMAIL.deserialize(email)
     except ValidationError as exc:
         raise ValidationError({"email": exc.messages}) from exc
-    result: dict[str, Any] = MONEY_TRAIL.dump(customer_trail(services().db, caller, email))
+    result: dict[str, Any] = MONEY_TRAIL.dump(customer_trail(database_for(caller), caller, email))
     return result

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from ..enrollments import grant_enrollment, list_enrollments, revoke_enrollment
 from .fields import load_json, load_query, services, sku_field
-from .security import current_admin, current_caller
+from .security import current_admin, current_caller, database_for
 
 bp = Blueprint("enrollments", __name__, url_prefix="/v1/enrollments")
 
@@ -27,6 +27,7 @@ class EnrollmentSchema(Schema):
     revoked_by = fields.String(allow_none=True)
     revoke_reason = fields.String(allow_none=True)
     revoked_at = fields.DateTime(allow_none=True)
+    mode = fields.String()
 
 
 class EnrollmentQuerySchema(Schema):
@@ -82,6 +83,6 @@ def index() -> dict[str, Any]:
     """List enrollments by customer email and/or SKU, across all sites."""
     caller = current_caller()
     query = load_query(ENROLLMENT_QUERY)
-    found = list_enrollments(services().db, caller, **query)
+    found = list_enrollments(database_for(caller), caller, **query)
     view = ENROLLMENT_LIST if caller.is_admin else SITE_ENROLLMENT_LIST
     return {"items": view.dump(found)}

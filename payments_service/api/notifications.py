@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from ..notifications import list_notifications, redeliver
 from .fields import PageQuerySchema, load_query, services
-from .security import current_admin
+from .security import current_admin, database_for
 
 bp = Blueprint("notifications", __name__, url_prefix="/v1/notifications")
 
@@ -36,6 +36,7 @@ class NotificationSchema(Schema):
     created_at = fields.DateTime()
     delivered_at = fields.DateTime(allow_none=True)
     body = fields.String()
+    mode = fields.String()
 
 
 class NotificationQuerySchema(PageQuerySchema):
@@ -54,7 +55,7 @@ NOTIFICATION_QUERY = NotificationQuerySchema()
 def index() -> dict[str, Any]:
     """List callbacks to sites and their delivery state."""
     caller = current_admin()
-    page = list_notifications(services().db, caller, **load_query(NOTIFICATION_QUERY))
+    page = list_notifications(database_for(caller), caller, **load_query(NOTIFICATION_QUERY))
     return {
         "items": NOTIFICATION_LIST.dump(page.items),
         "next_cursor": page.next_cursor,

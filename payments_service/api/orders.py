@@ -21,7 +21,7 @@ from .fields import (
     services,
     sku_field,
 )
-from .security import current_caller, current_site
+from .security import current_caller, current_site, database_for
 
 bp = Blueprint("orders", __name__, url_prefix="/v1/orders")
 
@@ -84,6 +84,7 @@ class OrderSchema(Schema):
     updated_at = fields.DateTime()
     paid_at = fields.DateTime(allow_none=True)
     allow_owned = fields.Boolean(allow_none=True)
+    mode = fields.String()
     checkout = fields.Method("_checkout")
 
     def _checkout(self, order: Any) -> dict[str, Any]:
@@ -119,7 +120,7 @@ def create() -> tuple[dict[str, Any], int]:
 def fetch(order_id: str) -> dict[str, Any]:
     """Fetch one order."""
     caller = current_caller()
-    result: dict[str, Any] = ORDER.dump(get_order(services().db, caller, order_id))
+    result: dict[str, Any] = ORDER.dump(get_order(database_for(caller), caller, order_id))
     return result
 
 
@@ -128,7 +129,7 @@ def index() -> dict[str, Any]:
     """List orders newest first, with filters and a cursor."""
     caller = current_caller()
     query = load_query(LIST_ORDERS_QUERY)
-    page = list_orders(services().db, caller, **query)
+    page = list_orders(database_for(caller), caller, **query)
     return {"items": ORDER_LIST.dump(page.items), "next_cursor": page.next_cursor}
 
 

@@ -9,8 +9,8 @@ from marshmallow import fields, validate
 
 from ..payments import PAYMENT_STATUS_RANK, list_payments
 from .checkout import PaymentSchema
-from .fields import PageQuerySchema, load_query, services
-from .security import current_caller
+from .fields import PageQuerySchema, load_query
+from .security import current_caller, database_for
 
 bp = Blueprint("payments", __name__, url_prefix="/v1/payments")
 
@@ -31,5 +31,5 @@ PAYMENT_QUERY = PaymentQuerySchema()
 def index() -> dict[str, Any]:
     """List payments newest first, by order, customer or status."""
     caller = current_caller()
-    page = list_payments(services().db, caller, **load_query(PAYMENT_QUERY))
+    page = list_payments(database_for(caller), caller, **load_query(PAYMENT_QUERY))
     return {"items": PAYMENT_LIST.dump(page.items), "next_cursor": page.next_cursor}

@@ -17,7 +17,7 @@ from .fields import (
     load_query,
     services,
 )
-from .security import current_caller
+from .security import current_caller, database_for
 
 bp = Blueprint("refunds", __name__, url_prefix="/v1/refunds")
 
@@ -65,6 +65,7 @@ class RefundSchema(Schema):
     created_at = fields.DateTime()
     processed_at = fields.DateTime(allow_none=True)
     failed_at = fields.DateTime(allow_none=True)
+    mode = fields.String()
 
 
 # Built once: a marshmallow schema is reusable and building one costs more than loading.
@@ -89,7 +90,7 @@ def create() -> tuple[dict[str, Any], int]:
 def fetch(refund_id: str) -> dict[str, Any]:
     """Fetch one refund."""
     caller = current_caller()
-    result: dict[str, Any] = REFUND.dump(get_refund(services().db, caller, refund_id))
+    result: dict[str, Any] = REFUND.dump(get_refund(database_for(caller), caller, refund_id))
     return result
 
 
@@ -97,5 +98,5 @@ def fetch(refund_id: str) -> dict[str, Any]:
 def index() -> dict[str, Any]:
     """List refunds newest first, by payment, order or status."""
     caller = current_caller()
-    page = list_refunds(services().db, caller, **load_query(REFUND_QUERY))
+    page = list_refunds(database_for(caller), caller, **load_query(REFUND_QUERY))
     return {"items": REFUND_LIST.dump(page.items), "next_cursor": page.next_cursor}

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 from flask_jwt_extended import JWTManager, get_jwt, verify_jwt_in_request
+from marshmallow import ValidationError
 
 from ..auth import (
     CLOCK_SKEW_SECONDS,
@@ -15,6 +16,7 @@ from ..auth import (
     require_admin,
     signing_keys_for,
 )
+from ..db import Database, Mode
 from ..errors import Forbidden
 from ..services import EXTENSION_KEY
 from .fields import services
@@ -40,6 +42,25 @@ def current_admin() -> Caller:
     caller = current_caller()
     require_admin(caller)
     return caller
+
+
+def database_for(caller: Caller) -> Database:
+    """The database in the Razorpay mode this read asks for with ``?mode=test|live``; by
+    default the mode of the keys in use. Only an admin may read the other mode: a site
+    asking for it is refused (403), and another value is a 422 naming ``mode``."""
+    db = services().db
+    raw = request.args.get("mode")
+    if raw is None or raw == db.mode:
+        return db
+    if raw not in ("test", "live"):
+        raise ValidationError({"mode": ["must be one of: test, live"]})
+    mode: Mode = "live" if raw == "live" else "test"
+    if not caller.is_admin:
+        raise Forbidden(
+            f"only an admin may read {mode}-mode records; this service runs on {db.mode} keys",
+            field="mode",
+        )
+    return db.in_mode(mode)
 
 
 def init_jwt(app: Flask) -> None:

@@ -9,11 +9,11 @@ from marshmallow import Schema, fields, validate
 
 from ..razorpay_events import EventContext, last_webhook_at, list_events, reapply_event
 from .fields import PageQuerySchema, load_query, services
-from .security import current_admin
+from .security import current_admin, database_for
 
 bp = Blueprint("webhook_events", __name__, url_prefix="/v1/webhook-events")
 
-EVENT_STATUSES = ["received", "applied", "unmatched", "ignored", "failed"]
+EVENT_STATUSES = ["received", "applied", "unmatched", "ignored", "failed", "other_mode"]
 
 
 class WebhookEventSchema(Schema):
@@ -28,6 +28,7 @@ class WebhookEventSchema(Schema):
     received_at = fields.DateTime()
     processed_at = fields.DateTime(allow_none=True)
     payload = fields.Dict()
+    mode = fields.String()
 
 
 class WebhookEventQuerySchema(PageQuerySchema):
@@ -44,9 +45,9 @@ WEBHOOK_EVENT_QUERY = WebhookEventQuerySchema()
 @bp.get("")
 def index() -> dict[str, Any]:
     """List received Razorpay events: applied, unmatched (not ours), ignored, failed."""
-    current_admin()
+    caller = current_admin()
     query = load_query(WEBHOOK_EVENT_QUERY)
-    page = list_events(services().db, **query)
+    page = list_events(database_for(caller), **query)
     last = last_webhook_at(services().db)
     return {
         "items": WEBHOOK_EVENT_LIST.dump(page.items),

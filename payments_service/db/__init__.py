@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import select
 import threading
 from collections.abc import Iterator
@@ -162,6 +163,13 @@ class Database:
             if _is_open(conn):
                 return conn
             self._pool.putconn(conn, close=True)
+
+    def in_mode(self, mode: Mode) -> Database:
+        """This pool, with ``mode`` as the mode of its blocks (an admin reading the other
+        mode). It shares the connections: close the original, never this view."""
+        view = copy.copy(self)
+        view.mode = mode
+        return view
 
     def close(self) -> None:
         """Close every pooled connection."""
