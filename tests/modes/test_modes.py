@@ -11,6 +11,7 @@ from flask import Flask
 
 from payments_service.razorpay_events import EventContext, retry_stale_events
 from tests.actions import Checkout, RazorpayWebhooks, SiteCredentials, order_body
+from tests.contract.openapi import WEBHOOK, assert_conforms, assert_problem
 from tests.modes.conftest import LIVE_KEY_ID
 
 
@@ -55,7 +56,7 @@ def test_an_event_about_a_test_order_reaching_live_keys_is_kept_for_test_mode(
     answer = live_webhooks.deliver(event)
     again = live_webhooks.deliver(event)
 
-    assert answer.status_code == 200, answer.get_json()
+    assert_conforms(answer, WEBHOOK, 200)
     assert answer.get_json()["status"] == "other_mode"
     assert again.status_code == 200 and again.get_json()["duplicate"] is True
     assert db_rows("SELECT mode, status, order_id FROM razorpay_events") == [
@@ -86,14 +87,15 @@ def test_an_admin_reads_the_other_mode_by_asking_and_a_site_cannot(
     unknown = live.get("/v1/orders?mode=staging", headers=admin_headers)
 
     assert [item["id"] for item in listed.get_json()["items"]] == [order["id"]]
-    assert one.status_code == 200 and one.get_json()["mode"] == "test"
+    assert_conforms(one, "/v1/orders/{order_id}", 200)
+    assert one.get_json()["mode"] == "test"
     assert live.get(f"/v1/orders/{order['id']}", headers=admin_headers).status_code == 404
     assert own_mode.status_code == 200 and own_mode.get_json()["items"] == []
-    assert refused.status_code == 403
-    assert refused.mimetype == "application/problem+json"
-    assert (refused.get_json()["code"], refused.get_json()["field"]) == ("forbidden", "mode")
-    assert unknown.status_code == 422 and "mode" in unknown.get_json()["errors"]
+    assert_problem(refused, "/v1/orders", 403, "forbidden")
+    assert refused.get_json()["field"] == "mode"
+    assert_problem(unknown, "/v1/orders", 422, "validation_error")
+    assert "mode" in unknown.get_json()["errors"]
     for path in ("/v1/payments", "/v1/refunds", "/v1/notifications", "/v1/webhook-events"):
-        assert live.get(f"{path}?mode=test", headers=admin_headers).status_code == 200, path
+        assert_conforms(live.get(f"{path}?mode=test", headers=admin_headers), path, 200)
     trail = live.get("/v1/customers/asha@example.com/transactions?mode=test", headers=admin_headers)
     assert [e["kind"] for e in trail.get_json()["entries"]][:1] == ["order.created"]
