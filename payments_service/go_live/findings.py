@@ -10,7 +10,7 @@ from typing import Literal
 from ..db import Database
 from ..settings import Settings
 
-Status = Literal["PASS", "FAIL", "WARN", "INFO", "SKIP"]
+Status = Literal["PASS", "FAIL", "INFO", "SKIP"]
 
 
 @dataclass(frozen=True)
