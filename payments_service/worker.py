@@ -5,7 +5,8 @@ applied, settles refunds whose Razorpay answer was lost, refunds duplicate payme
 leaves them flagged (REFUND_DUPLICATE_PAYMENTS; refunds/duplicates.py), and asks Razorpay
 about orders still unpaid after a while (a closed tab whose webhooks were lost). Several
 workers may run at once: claims use SKIP LOCKED leases or row locks, and every pass is
-idempotent.
+idempotent. Each pass first records that it started (worker_heartbeats), which is how
+`flask --app payments_service check` knows a worker is running.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import requests
 
+from .db import Database
+from .db import worker_heartbeats as heartbeats
 from .errors import DatabaseUnavailable
 from .notifications import deliver_due
 from .razorpay_events import EventContext, retry_stale_events
@@ -44,6 +47,7 @@ class PassReport:
 
 def run_pass(services: Services, session: requests.Session) -> PassReport:
     """One pass of every background duty."""
+    record_pass_started(services)
     delivered = deliver_due(services.db, session)
     retried = retry_stale_events(EventContext.of(services), STALE_EVENT_AGE)
     resolved = resolve_requested_refunds(services.db, services.gateway, UNANSWERED_REFUND_AGE)
@@ -62,6 +66,18 @@ def run_pass(services: Services, session: requests.Session) -> PassReport:
         healed.seen,
         healed.updated,
     )
+
+
+def record_pass_started(services: Services) -> None:
+    """Record that a worker of this mode starts a pass now (what `check` looks for)."""
+    with services.db.transaction() as cur:
+        heartbeats.record_pass(cur, services.clock())
+
+
+def last_pass_at(db: Database) -> datetime | None:
+    """When a worker of the database's mode last started a pass; None if none ever did."""
+    with db.transaction() as cur:
+        return heartbeats.last_pass_at(cur)
 
 
 def run_forever(services: Services, stop: threading.Event) -> None:

@@ -172,7 +172,7 @@ def test_every_endpoint_answers_503_while_the_database_is_stopped_and_works_once
     assert "payments_database_up 0.0" in metrics.get_data(as_text=True)
     ready = shop.client.get("/readyz")
     assert_conforms(ready, "/readyz", 503)
-    assert ready.get_json() == {"status": "unavailable", "database": "unreachable"}
+    assert ready.get_json() == {"status": "unavailable", "mode": "test", "database": "unreachable"}
     assert ready.headers["Retry-After"].isdigit()
     _assert_no_traceback(caplog)
 

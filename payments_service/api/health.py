@@ -1,4 +1,5 @@
-"""/healthz (the process answers) and /readyz (database reachable, schema current)."""
+"""/healthz (the process answers) and /readyz (database reachable, schema current, and the
+Razorpay mode the service runs in)."""
 
 from __future__ import annotations
 
@@ -35,23 +36,30 @@ def metrics() -> Response:
 def readyz() -> tuple[dict[str, Any], int, dict[str, str]]:
     """Readiness: the database answers and every migration is applied."""
     retry = {"Retry-After": "5"}
+    mode = services().settings.mode
     try:
         pending = pending_migrations(services().db)
         last_webhook = last_webhook_at(services().db) if not pending else None
     except DatabaseUnavailable as exc:
         log.warning("readiness: database unreachable (%s)", exc.reason)
-        return {"status": "unavailable", "database": "unreachable"}, 503, retry
+        return {"status": "unavailable", "mode": mode, "database": "unreachable"}, 503, retry
     except psycopg2.Error as exc:
         log.warning("readiness: database unreachable (%s)", type(exc).__name__)
-        return {"status": "unavailable", "database": "unreachable"}, 503, retry
+        return {"status": "unavailable", "mode": mode, "database": "unreachable"}, 503, retry
     if pending:
-        body = {"status": "unavailable", "database": "ok", "pending_migrations": pending}
+        body = {
+            "status": "unavailable",
+            "mode": mode,
+            "database": "ok",
+            "pending_migrations": pending,
+        }
         return body, 503, retry
     # Informational: a webhook Razorpay disabled shows as silence here long before
     # customers notice; readiness does not depend on it.
     return (
         {
             "status": "ok",
+            "mode": mode,
             "database": "ok",
             "pending_migrations": [],
             "last_webhook_received_at": last_webhook.isoformat() if last_webhook else None,

@@ -1,4 +1,5 @@
-"""Flask commands (scriptable, JSON output): db upgrade, sites create/list, tokens mint.
+"""Flask commands (scriptable, JSON output): db upgrade, sites create/list, tokens mint;
+`check` (check.py) prints the go-live checklist instead.
 
 Ordinary failures print one line on stderr and exit 1 (errors.py); a traceback is a bug.
 """
@@ -35,6 +36,7 @@ from ..sites import (
     update_site,
 )
 from ..worker import run_forever, run_pass
+from .check import check_command
 from .errors import ServiceCommand, ServiceGroup
 
 db_cli = ServiceGroup("db", help="Database schema.")
@@ -271,5 +273,6 @@ def worker_command(once: bool) -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the commands to ``flask --app payments_service``."""
-    for command in (db_cli, sites_cli, tokens_cli, reconcile_command, worker_command):
+    commands = (db_cli, sites_cli, tokens_cli, reconcile_command, worker_command, check_command)
+    for command in commands:
         app.cli.add_command(command)

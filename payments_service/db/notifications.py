@@ -222,3 +222,22 @@ def list_page(
         },
     )
     return [Notification(**row) for row in cur.fetchall()]
+
+
+def count_overdue(cur: Cursor, due_before: datetime) -> int:
+    """Notifications a worker pass would have claimed (as claim_due picks them) that have
+    been due since before ``due_before``: none when a worker is delivering."""
+    cur.execute(
+        """
+        SELECT count(*) AS n FROM notifications n JOIN sites s ON s.id = n.site_id
+         WHERE n.mode = %(mode)s AND n.status = 'pending' AND n.next_attempt_at < %(before)s
+           AND s.is_active AND s.callback_url IS NOT NULL
+           AND NOT EXISTS (
+               SELECT 1 FROM notifications e
+                WHERE e.site_id = n.site_id AND e.mode = n.mode AND e.subject = n.subject
+                  AND e.status = 'pending'
+                  AND (e.created_at, e.id) < (n.created_at, n.id))
+        """,
+        {"before": due_before, "mode": cur.mode},
+    )
+    return int(cur.fetchone()["n"])

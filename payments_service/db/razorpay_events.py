@@ -191,6 +191,17 @@ def last_received_at(cur: Cursor) -> datetime | None:
     return last
 
 
+def last_received_in_mode_at(cur: Cursor) -> datetime | None:
+    """When the newest verified webhook of the cursor's mode arrived (a test-mode webhook
+    says nothing about the live one)."""
+    cur.execute(
+        "SELECT max(received_at) AS last FROM razorpay_events WHERE mode = %(mode)s",
+        {"mode": cur.mode},
+    )
+    last: datetime | None = cur.fetchone()["last"]
+    return last
+
+
 @dataclass(frozen=True)
 class RecordMode:
     """The mode of a record an event is about, and its order (our id)."""

@@ -251,10 +251,11 @@ def list_events(
     return page_of(rows, limit, lambda row: (row.received_at, row.id))
 
 
-def last_webhook_at(db: Database) -> datetime | None:
-    """When the newest verified webhook arrived (a disabled webhook shows as silence)."""
+def last_webhook_at(db: Database, this_mode_only: bool = False) -> datetime | None:
+    """When the newest verified webhook arrived (a disabled webhook shows as silence), in
+    either mode or, with ``this_mode_only``, in the database's mode."""
     with db.transaction() as cur:
-        return sql.last_received_at(cur)
+        return sql.last_received_in_mode_at(cur) if this_mode_only else sql.last_received_at(cur)
 
 
 def _event_time(created_at: Any) -> datetime | None:
