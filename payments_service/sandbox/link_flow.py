@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .checkout import format_amount
 from .entities import Order, Payment, gateway_fee, new_id
 from .errors import invalid_request
 from .link_rules import (
@@ -143,13 +144,14 @@ def payment_refusal(link: PaymentLink, amount: int) -> str | None:
     """Why the hosted page refuses to take ``amount`` now, or None."""
     if not link.is_payable:
         return f"This payment link is {link.status.replace('_', ' ')} and takes no payment"
+    due = format_amount(link.amount_due, link.currency)
     if amount > link.amount_due:
-        return f"The amount must not be greater than the amount due ({link.amount_due})"
+        return f"The amount must not be greater than the amount due, {due}"
     minimum = link.minimum_payment()
     if amount < minimum:
         if not link.accept_partial:
-            return f"The amount must be the amount due ({link.amount_due})"
-        return f"The amount must be at least {minimum}"
+            return f"The amount must be the amount due, {due}"
+        return f"The amount must be at least {format_amount(minimum, link.currency)}"
     return None
 
 

@@ -1,0 +1,339 @@
+"""The hosted payment-link page over plain HTTP forms (no JavaScript): opening makes the
+link's order, a payment redirects to the callback with a signature the SDK accepts and
+sends signed webhooks shaped like the samples, a failure stays on the page; links expire by
+the sandbox clock; the state file keeps them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import razorpay
+import requests
+
+from payments_service.sandbox import BackgroundSandbox, SandboxConfig, start_background
+from payments_service.sandbox.link_flow import callback_params
+from payments_service.sandbox.links import PaymentLink
+from payments_service.sandbox.payments import Attempt
+from tests.sandbox.helpers import (
+    KEY_ID,
+    KEY_SECRET,
+    WEBHOOK_SECRET,
+    WebhookReceiver,
+    assert_error,
+    assert_same_shape,
+    payment_fixture,
+)
+from tests.sandbox.link_helpers import (
+    CALLBACK_PARAMS,
+    ONE_DAY,
+    advance_clock,
+    callback_query,
+    clock_now,
+    link_request,
+    link_sample,
+    pay_link,
+    sdk_verify_args,
+)
+
+Json = dict[str, Any]
+CALLBACK = "http://127.0.0.1:5000/payments/link-callback"
+
+
+def submit(http: requests.Session, link: Json, **form: str) -> requests.Response:
+    """Press a button of the hosted page's form (Pay (success) unless told otherwise)."""
+    return http.post(link["short_url"], data={"outcome": "success", **form}, allow_redirects=False)
+
+
+def assert_link_event(received: Any, sample_name: str) -> Json:
+    """Assert a delivery is signed and has the sample's envelope and entity keys: exactly
+    our composed samples' keys, at least those of Razorpay's (whose samples vary)."""
+    sdk = razorpay.Client(auth=(KEY_ID, KEY_SECRET))
+    signature = received.headers["X-Razorpay-Signature"]
+    assert sdk.utility.verify_webhook_signature(received.body.decode(), signature, WEBHOOK_SECRET)
+    event: Json = received.event
+    reference = link_sample(sample_name)
+    assert event["contains"] == reference["contains"]
+    assert_same_shape(event, reference | {"payload": None})
+    for key, wrapper in event["payload"].items():
+        if key == "payment":
+            assert_same_shape(wrapper, {"entity": payment_fixture(wrapper["entity"]["method"])})
+        else:
+            expected = reference["payload"][key]["entity"]
+            if sample_name.startswith("composed/"):
+                assert set(wrapper["entity"]) == set(expected), key
+            else:
+                assert set(wrapper["entity"]) >= set(expected), key
+    return event
+
+
+def test_opening_the_short_url_makes_the_links_order_once(
+    sdk: razorpay.Client, http: requests.Session, fresh_sandbox: BackgroundSandbox
+) -> None:
+    link = sdk.payment_link.create(link_request(http, fresh_sandbox))
+
+    page = http.get(link["short_url"])
+
+    assert page.status_code == 200
+    assert "Invoice INV-2026-0042" in page.text and "₹500.00" in page.text
+    order_id = sdk.payment_link.fetch(link["id"])["order_id"]
+    order = sdk.order.fetch(order_id)
+    assert (order["amount"], order["receipt"], order["status"]) == (
+        50000,
+        "INV-2026-0042",
+        "created",
+    )
+    assert order["notes"] == link["notes"]
+    http.get(link["short_url"])
+    assert sdk.payment_link.fetch(link["id"])["order_id"] == order_id
+    assert http.get(f"{fresh_sandbox.url}/i/nosuchcode").status_code == 404
+
+
+def test_a_full_payment_redirects_to_the_callback_with_a_signature_the_sdk_accepts(
+    sdk: razorpay.Client,
+    http: requests.Session,
+    fresh_sandbox: BackgroundSandbox,
+    receiver: WebhookReceiver,
+) -> None:
+    body = link_request(http, fresh_sandbox, f"{CALLBACK}?site=old", accept_partial=False)
+    del body["first_min_partial_amount"]
+    link = sdk.payment_link.create(body)
+    http.get(link["short_url"])
+
+    answer = submit(http, link, method="card", email="buyer@example.com")
+
+    assert answer.status_code == 303
+    location = answer.headers["Location"]
+    assert location.startswith(f"{CALLBACK}?site=old&razorpay_payment_id=pay_")
+    query = callback_query(location)
+    assert set(query) == {"site", *CALLBACK_PARAMS}
+    assert query["razorpay_payment_link_status"] == "paid"
+    assert sdk.utility.verify_payment_link_signature(sdk_verify_args(query)) is True
+    assert sdk.utility.verify_payment_link_signature(dict(query)) is False  # not renamed
+    fetched = sdk.payment_link.fetch(link["id"])
+    assert (fetched["status"], fetched["amount_paid"]) == ("paid", 50000)
+    payment = sdk.payment.fetch(query["razorpay_payment_id"])
+    assert (payment["status"], payment["order_id"]) == ("captured", fetched["order_id"])
+    assert payment["description"] == "#" + link["id"].removeprefix("plink_")
+    assert (payment["notes"], payment["email"]) == (link["notes"], "buyer@example.com")
+    assert sdk.order.fetch(fetched["order_id"])["status"] == "paid"
+    assert receiver.events() == [
+        "payment.authorized",
+        "payment.captured",
+        "order.paid",
+        "payment_link.paid",
+    ]
+    event = assert_link_event(receiver.received[3], "docs-webhooks/payment_link.paid.standard.json")
+    assert_link_event(receiver.received[3], "composed/lifecycle.03.payment_link.paid.sample.json")
+    order = event["payload"]["order"]["entity"]
+    assert order["id"] == fetched["order_id"].removeprefix("order_")
+    assert (order["product_type"], order["product_id"]) == ("payment_link_v2", link["id"][6:])
+    assert (order["status"], order["amount_paid"], order["payment_capture"]) == (
+        "paid",
+        50000,
+        True,
+    )
+    assert event["payload"]["payment"]["entity"]["id"] == query["razorpay_payment_id"]
+    assert event["payload"]["payment_link"]["entity"]["status"] == "paid"
+
+
+def test_a_partial_then_a_full_payment_move_the_link_to_partially_paid_then_paid(
+    sdk: razorpay.Client,
+    http: requests.Session,
+    fresh_sandbox: BackgroundSandbox,
+    receiver: WebhookReceiver,
+) -> None:
+    link = sdk.payment_link.create(link_request(http, fresh_sandbox, CALLBACK))
+    http.get(link["short_url"])
+
+    too_little = submit(http, link, amount="199.99")
+    first = submit(http, link, amount="200.00", method="upi")
+    partial = sdk.payment_link.fetch(link["id"])
+    second = submit(http, link, amount="300")
+
+    assert too_little.status_code == 400 and "at least ₹200.00" in too_little.text
+    first_query, second_query = (callback_query(a.headers["Location"]) for a in (first, second))
+    assert first_query["razorpay_payment_link_status"] == "partially_paid"
+    assert second_query["razorpay_payment_link_status"] == "paid"
+    sample_query = link_sample("composed/callback.partially_paid.sample.json")["query"]
+    assert set(first_query) == set(sample_query)
+    for query in (first_query, second_query):
+        assert sdk.utility.verify_payment_link_signature(sdk_verify_args(query)) is True
+    assert (partial["status"], partial["amount_paid"]) == ("partially_paid", 20000)
+    paid = sdk.payment_link.fetch(link["id"])
+    assert_same_shape(
+        paid, link_sample("composed/lifecycle.04.payment_link.fetch-after-paid.sample.json")
+    )
+    assert set(paid) == set(
+        link_sample("composed/lifecycle.04.payment_link.fetch-after-paid.sample.json")
+    )
+    assert [(p["payment_id"], p["amount"], p["method"]) for p in paid["payments"]] == [
+        (first_query["razorpay_payment_id"], 20000, "upi"),
+        (second_query["razorpay_payment_id"], 30000, "card"),
+    ]
+    assert receiver.events() == [
+        "payment.authorized",
+        "payment.captured",
+        "payment_link.partially_paid",
+        "payment.authorized",
+        "payment.captured",
+        "order.paid",
+        "payment_link.paid",
+    ]
+    sample_name = "composed/lifecycle.02.payment_link.partially_paid.sample.json"
+    event = assert_link_event(receiver.received[2], sample_name)
+    assert event["payload"]["order"]["entity"]["status"] == "attempted"
+    assert event["payload"]["payment_link"]["entity"]["amount_paid"] == 20000
+    assert submit(http, link).status_code == 400  # a paid link takes nothing more
+
+
+def test_a_failed_payment_stays_on_the_page_and_is_recorded_on_the_links_order(
+    sdk: razorpay.Client,
+    http: requests.Session,
+    fresh_sandbox: BackgroundSandbox,
+    receiver: WebhookReceiver,
+) -> None:
+    link = sdk.payment_link.create(link_request(http, fresh_sandbox, CALLBACK))
+
+    failed = submit(http, link, outcome="failure", amount="500.00")
+
+    assert failed.status_code == 200 and "Location" not in failed.headers
+    assert "Payment failed. You can try again." in failed.text
+    fetched = sdk.payment_link.fetch(link["id"])
+    assert (fetched["status"], fetched["amount_paid"], fetched["payments"]) == ("created", 0, None)
+    attempts = sdk.order.payments(fetched["order_id"])["items"]
+    assert [p["status"] for p in attempts] == ["failed"]
+    assert receiver.events() == ["payment.failed"]
+    assert submit(http, link, amount="500.00").status_code == 303
+
+
+def test_without_a_callback_url_the_page_shows_the_payment_instead_of_redirecting(
+    sdk: razorpay.Client, http: requests.Session, fresh_sandbox: BackgroundSandbox
+) -> None:
+    link = sdk.payment_link.create({"amount": 49900, "description": "Course"})
+
+    answer = submit(http, link)
+
+    assert answer.status_code == 200
+    payment_id = sdk.payment_link.fetch(link["id"])["payments"][0]["payment_id"]
+    assert f"Payment successful: {payment_id}" in answer.text
+    assert "This link is paid." in answer.text
+    assert "This payment link is paid" in http.get(link["short_url"]).text
+
+
+def test_a_link_expires_when_the_sandbox_clock_passes_expire_by(
+    sdk: razorpay.Client,
+    http: requests.Session,
+    fresh_sandbox: BackgroundSandbox,
+    receiver: WebhookReceiver,
+) -> None:
+    expire_by = clock_now(http, fresh_sandbox) + 20 * 60
+    link = sdk.payment_link.create(link_request(http, fresh_sandbox, expire_by=expire_by))
+    partial = sdk.payment_link.create(link_request(http, fresh_sandbox, reference_id="P-1"))
+    pay_link(http, fresh_sandbox, partial["id"], amount=20000)
+
+    advance_clock(http, fresh_sandbox, 19 * 60)
+    assert sdk.payment_link.fetch(link["id"])["status"] == "created"
+    advance_clock(http, fresh_sandbox, 2 * 60)
+
+    expired = sdk.payment_link.fetch(link["id"])
+    assert expired["status"] == "expired" and expired["expired_at"] >= expire_by
+    assert receiver.events()[-1] == "payment_link.expired"
+    assert_link_event(receiver.received[-1], "docs-webhooks/payment_link.expired.standard.json")
+    assert "This payment link is expired" in http.get(link["short_url"]).text
+    assert submit(http, link).status_code == 400
+    assert pay_link(http, fresh_sandbox, link["id"]).status_code == 400
+    assert_error(lambda: sdk.payment_link.cancel(link["id"]), "cannot cancel or expire an expired")
+    assert_error(lambda: sdk.payment_link.edit(link["id"], {"notes": {}}), "update can only be")
+    assert sdk.payment_link.fetch(partial["id"])["status"] == "partially_paid"
+    advance_clock(http, fresh_sandbox, ONE_DAY)  # a partially paid link expires too
+    assert sdk.payment_link.fetch(partial["id"])["status"] == "expired"
+    assert receiver.events().count("payment_link.expired") == 2
+
+
+def test_a_link_without_expire_by_expires_six_months_after_its_creation(
+    sdk: razorpay.Client, http: requests.Session, fresh_sandbox: BackgroundSandbox
+) -> None:
+    link = sdk.payment_link.create({"amount": 100})
+
+    advance_clock(http, fresh_sandbox, 183 * ONE_DAY)
+    assert sdk.payment_link.fetch(link["id"])["status"] == "created"
+    advance_clock(http, fresh_sandbox, 2 * ONE_DAY)
+    assert sdk.payment_link.fetch(link["id"])["status"] == "expired"
+
+
+def test_the_state_file_keeps_links_their_payments_and_the_clock_across_a_restart(
+    tmp_path: Path, http: requests.Session
+) -> None:
+    state_file = tmp_path / "sandbox-state.json"
+    config = SandboxConfig(webhook_delivery="off")
+    before = start_background(config, state_file=state_file)
+    sdk = razorpay.Client(auth=(KEY_ID, KEY_SECRET), base_url=before.url)
+    link = sdk.payment_link.create(link_request(http, before, CALLBACK))
+    pay_link(http, before, link["id"], amount=20000)
+    clock = advance_clock(http, before, 3600)
+    then = sdk.payment_link.fetch(link["id"])
+    before.stop()
+
+    after = start_background(config, state_file=state_file)
+    try:
+        sdk = razorpay.Client(auth=(KEY_ID, KEY_SECRET), base_url=after.url)
+        assert sdk.payment_link.fetch(link["id"]) == then
+        assert http.get(f"{after.url}/_sandbox/clock").json()["offset_seconds"] == 3600
+        assert clock_now(http, after) >= clock["now"]
+        assert pay_link(http, after, link["id"]).json()["razorpay_payment_link_status"] == "paid"
+        assert_error(
+            lambda: sdk.payment_link.create(link_request(http, after)),
+            "payment link creation with reference ID already attempted",
+        )
+    finally:
+        after.stop()
+
+
+def test_the_callback_signature_matches_the_known_answer_vectors() -> None:
+    vectors = link_sample("composed/lifecycle.signatures.sample.json")["callback_signatures"]
+    for vector in vectors:
+        link_id, reference, status, payment_id = vector["message"].split("|")
+        link = PaymentLink(
+            id=link_id,
+            short_code="SbxPlnk1",
+            short_url="",
+            amount=50000,
+            currency="INR",
+            accept_partial=True,
+            first_min_partial_amount=0,
+            description="",
+            reference_id=reference,
+            customer=None,
+            notify={},
+            reminder_enable=False,
+            notes={},
+            callback_url=CALLBACK,
+            callback_method="get",
+            upi_link=False,
+            merchant_name="",
+            created_at=0,
+            status=status,
+        )
+        payment = _payment(payment_id)
+        assert (
+            callback_params(link, payment, KEY_SECRET)["razorpay_signature"] == vector["signature"]
+        )
+
+
+def _payment(payment_id: str) -> Any:
+    """A payment record with just the id the signature covers."""
+    from payments_service.sandbox.entities import Payment
+
+    attempt = Attempt(succeeds=True)
+    return Payment(
+        id=payment_id,
+        order_id="order_x",
+        amount=100,
+        currency="INR",
+        method="card",
+        email=attempt.email,
+        contact=attempt.contact,
+        description=None,
+        notes={},
+    )
