@@ -110,6 +110,12 @@ def expires_at(link: PaymentLink) -> int:
     return link.expire_by or link.created_at + MAX_EXPIRY_SECONDS
 
 
+def has_due_links(state: SandboxState) -> bool:
+    """Whether some payable link's time has passed by the sandbox clock."""
+    now = state.now()
+    return any(link.is_payable and now >= expires_at(link) for link in state.payment_links.values())
+
+
 def expire_due_links(transaction: Transaction) -> None:
     """Expire every unpaid link whose time has passed by the sandbox clock, emitting
     ``payment_link.expired`` for each (in creation order)."""

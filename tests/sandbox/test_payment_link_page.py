@@ -38,6 +38,7 @@ from tests.sandbox.link_helpers import (
 
 Json = dict[str, Any]
 CALLBACK = "http://127.0.0.1:5000/payments/link-callback"
+SUCCESS = {"outcome": "success"}
 
 
 def submit(http: requests.Session, link: Json, **form: str) -> requests.Response:
@@ -337,3 +338,40 @@ def _payment(payment_id: str) -> Any:
         description=None,
         notes={},
     )
+
+
+def test_short_urls_use_the_public_url_when_one_is_set(
+    start_sandbox: Any, connect: Any, http: requests.Session
+) -> None:
+    sandbox = start_sandbox(public_url="http://127.0.0.1:8010")
+    link = connect(sandbox).payment_link.create({"amount": 100})
+
+    assert link["short_url"].startswith("http://127.0.0.1:8010/i/")
+    code = link["short_url"].rsplit("/", 1)[1]
+    assert http.get(f"{sandbox.url}/i/{code}").status_code == 200
+    refused = http.patch(f"{sandbox.url}/_sandbox/config", json={"public_url": "rzp.io"})
+    assert refused.status_code == 400 and "public_url" in refused.text
+
+
+def test_the_links_order_takes_payments_only_on_the_links_page(
+    sdk: razorpay.Client, http: requests.Session, fresh_sandbox: BackgroundSandbox
+) -> None:
+    link = sdk.payment_link.create(link_request(http, fresh_sandbox))
+    order_id = http.post(f"{fresh_sandbox.url}/_sandbox/payment_links/{link['id']}/open").json()[
+        "order_id"
+    ]
+
+    refused = http.post(f"{fresh_sandbox.url}/_sandbox/orders/{order_id}/pay", json=SUCCESS)
+
+    assert refused.status_code == 400 and "payment link" in refused.json()["error"]["description"]
+    page = http.get(
+        f"{fresh_sandbox.url}/checkout/pay", params={"key_id": KEY_ID, "order_id": order_id}
+    )
+    assert page.status_code == 400
+    assert sdk.order.payments(order_id)["items"] == []
+    bad_amount = submit(http, link, amount="two hundred")
+    assert bad_amount.status_code == 400 and "Enter the amount in rupees" in bad_amount.text
+    too_much = pay_link(http, fresh_sandbox, link["id"], amount=50001)
+    description = too_much.json()["error"]["description"]
+    assert too_much.status_code == 400 and description.endswith("amount due, ₹500.00")
+    assert sdk.payment_link.fetch(link["id"])["payments"] is None

@@ -148,6 +148,9 @@ def test_notify_by_sms_or_email_answers_success(
 
     assert sdk.payment_link.notifyBy(link["id"], "sms") == expected == {"success": True}
     assert sdk.payment_link.notifyBy(link["id"], "email") == expected
+    sdk.payment_link.cancel(link["id"])
+    ended = f"invalid input [id] = [{link['id']}]"  # a link that takes no more payments
+    assert_error(lambda: sdk.payment_link.notifyBy(link["id"], "sms"), ended)
 
 
 def test_a_reference_id_is_refused_once_any_link_of_the_account_used_it(
