@@ -6,10 +6,20 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import razorpay
 import requests
 
 from payments_service.sandbox import BackgroundSandbox
-from tests.sandbox.helpers import Json, sample
+from tests.sandbox.helpers import (
+    KEY_ID,
+    KEY_SECRET,
+    WEBHOOK_SECRET,
+    Json,
+    Received,
+    assert_same_shape,
+    payment_fixture,
+    sample,
+)
 
 FIFTEEN_MINUTES = 15 * 60
 ONE_DAY = 24 * 60 * 60
@@ -81,3 +91,30 @@ def sdk_verify_args(query: dict[str, str]) -> dict[str, str]:
         "razorpay_payment_id": query["razorpay_payment_id"],
         "razorpay_signature": query["razorpay_signature"],
     }
+
+
+def submit(http: requests.Session, link: Json, **form: str) -> requests.Response:
+    """Press a button of the hosted page's form (Pay (success) unless told otherwise)."""
+    return http.post(link["short_url"], data={"outcome": "success", **form}, allow_redirects=False)
+
+
+def assert_link_event(received: Received, sample_name: str) -> Json:
+    """Assert a delivery is signed and has the sample's envelope and entity keys: exactly
+    our composed samples' keys, at least those of Razorpay's (whose samples vary)."""
+    sdk = razorpay.Client(auth=(KEY_ID, KEY_SECRET))
+    signature = received.headers["X-Razorpay-Signature"]
+    assert sdk.utility.verify_webhook_signature(received.body.decode(), signature, WEBHOOK_SECRET)
+    event: Json = received.event
+    reference = link_sample(sample_name)
+    assert event["contains"] == reference["contains"]
+    assert_same_shape(event, reference | {"payload": None})
+    for key, wrapper in event["payload"].items():
+        if key == "payment":
+            assert_same_shape(wrapper, {"entity": payment_fixture(wrapper["entity"]["method"])})
+        else:
+            expected = reference["payload"][key]["entity"]
+            if sample_name.startswith("composed/"):
+                assert set(wrapper["entity"]) == set(expected), key
+            else:
+                assert set(wrapper["entity"]) >= set(expected), key
+    return event

@@ -1,71 +1,33 @@
 """The hosted payment-link page over plain HTTP forms (no JavaScript): opening makes the
 link's order, a payment redirects to the callback with a signature the SDK accepts and
-sends signed webhooks shaped like the samples, a failure stays on the page; links expire by
-the sandbox clock; the state file keeps them."""
+sends signed webhooks shaped like the samples, a failure stays on the page."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import razorpay
 import requests
 
-from payments_service.sandbox import BackgroundSandbox, SandboxConfig, start_background
-from payments_service.sandbox.link_flow import callback_params
-from payments_service.sandbox.links import PaymentLink
-from payments_service.sandbox.payments import Attempt
+from payments_service.sandbox import BackgroundSandbox
 from tests.sandbox.helpers import (
     KEY_ID,
-    KEY_SECRET,
-    WEBHOOK_SECRET,
     WebhookReceiver,
-    assert_error,
     assert_same_shape,
-    payment_fixture,
 )
 from tests.sandbox.link_helpers import (
     CALLBACK_PARAMS,
-    ONE_DAY,
-    advance_clock,
+    assert_link_event,
     callback_query,
-    clock_now,
     link_request,
     link_sample,
     pay_link,
     sdk_verify_args,
+    submit,
 )
 
-Json = dict[str, Any]
 CALLBACK = "http://127.0.0.1:5000/payments/link-callback"
 SUCCESS = {"outcome": "success"}
-
-
-def submit(http: requests.Session, link: Json, **form: str) -> requests.Response:
-    """Press a button of the hosted page's form (Pay (success) unless told otherwise)."""
-    return http.post(link["short_url"], data={"outcome": "success", **form}, allow_redirects=False)
-
-
-def assert_link_event(received: Any, sample_name: str) -> Json:
-    """Assert a delivery is signed and has the sample's envelope and entity keys: exactly
-    our composed samples' keys, at least those of Razorpay's (whose samples vary)."""
-    sdk = razorpay.Client(auth=(KEY_ID, KEY_SECRET))
-    signature = received.headers["X-Razorpay-Signature"]
-    assert sdk.utility.verify_webhook_signature(received.body.decode(), signature, WEBHOOK_SECRET)
-    event: Json = received.event
-    reference = link_sample(sample_name)
-    assert event["contains"] == reference["contains"]
-    assert_same_shape(event, reference | {"payload": None})
-    for key, wrapper in event["payload"].items():
-        if key == "payment":
-            assert_same_shape(wrapper, {"entity": payment_fixture(wrapper["entity"]["method"])})
-        else:
-            expected = reference["payload"][key]["entity"]
-            if sample_name.startswith("composed/"):
-                assert set(wrapper["entity"]) == set(expected), key
-            else:
-                assert set(wrapper["entity"]) >= set(expected), key
-    return event
 
 
 def test_opening_the_short_url_makes_the_links_order_once(
@@ -220,124 +182,6 @@ def test_without_a_callback_url_the_page_shows_the_payment_instead_of_redirectin
     assert f"Payment successful: {payment_id}" in answer.text
     assert "This link is paid." in answer.text
     assert "This payment link is paid" in http.get(link["short_url"]).text
-
-
-def test_a_link_expires_when_the_sandbox_clock_passes_expire_by(
-    sdk: razorpay.Client,
-    http: requests.Session,
-    fresh_sandbox: BackgroundSandbox,
-    receiver: WebhookReceiver,
-) -> None:
-    expire_by = clock_now(http, fresh_sandbox) + 20 * 60
-    link = sdk.payment_link.create(link_request(http, fresh_sandbox, expire_by=expire_by))
-    partial = sdk.payment_link.create(link_request(http, fresh_sandbox, reference_id="P-1"))
-    pay_link(http, fresh_sandbox, partial["id"], amount=20000)
-
-    advance_clock(http, fresh_sandbox, 19 * 60)
-    assert sdk.payment_link.fetch(link["id"])["status"] == "created"
-    advance_clock(http, fresh_sandbox, 2 * 60)
-
-    expired = sdk.payment_link.fetch(link["id"])
-    assert expired["status"] == "expired" and expired["expired_at"] >= expire_by
-    assert receiver.events()[-1] == "payment_link.expired"
-    assert_link_event(receiver.received[-1], "docs-webhooks/payment_link.expired.standard.json")
-    assert "This payment link is expired" in http.get(link["short_url"]).text
-    assert submit(http, link).status_code == 400
-    assert pay_link(http, fresh_sandbox, link["id"]).status_code == 400
-    assert_error(lambda: sdk.payment_link.cancel(link["id"]), "cannot cancel or expire an expired")
-    assert_error(lambda: sdk.payment_link.edit(link["id"], {"notes": {}}), "update can only be")
-    assert sdk.payment_link.fetch(partial["id"])["status"] == "partially_paid"
-    advance_clock(http, fresh_sandbox, ONE_DAY)  # a partially paid link expires too
-    assert sdk.payment_link.fetch(partial["id"])["status"] == "expired"
-    assert receiver.events().count("payment_link.expired") == 2
-
-
-def test_a_link_without_expire_by_expires_six_months_after_its_creation(
-    sdk: razorpay.Client, http: requests.Session, fresh_sandbox: BackgroundSandbox
-) -> None:
-    link = sdk.payment_link.create({"amount": 100})
-
-    advance_clock(http, fresh_sandbox, 183 * ONE_DAY)
-    assert sdk.payment_link.fetch(link["id"])["status"] == "created"
-    advance_clock(http, fresh_sandbox, 2 * ONE_DAY)
-    assert sdk.payment_link.fetch(link["id"])["status"] == "expired"
-
-
-def test_the_state_file_keeps_links_their_payments_and_the_clock_across_a_restart(
-    tmp_path: Path, http: requests.Session
-) -> None:
-    state_file = tmp_path / "sandbox-state.json"
-    config = SandboxConfig(webhook_delivery="off")
-    before = start_background(config, state_file=state_file)
-    sdk = razorpay.Client(auth=(KEY_ID, KEY_SECRET), base_url=before.url)
-    link = sdk.payment_link.create(link_request(http, before, CALLBACK))
-    pay_link(http, before, link["id"], amount=20000)
-    clock = advance_clock(http, before, 3600)
-    then = sdk.payment_link.fetch(link["id"])
-    before.stop()
-
-    after = start_background(config, state_file=state_file)
-    try:
-        sdk = razorpay.Client(auth=(KEY_ID, KEY_SECRET), base_url=after.url)
-        assert sdk.payment_link.fetch(link["id"]) == then
-        assert http.get(f"{after.url}/_sandbox/clock").json()["offset_seconds"] == 3600
-        assert clock_now(http, after) >= clock["now"]
-        assert pay_link(http, after, link["id"]).json()["razorpay_payment_link_status"] == "paid"
-        assert_error(
-            lambda: sdk.payment_link.create(link_request(http, after)),
-            "payment link creation with reference ID already attempted",
-        )
-    finally:
-        after.stop()
-
-
-def test_the_callback_signature_matches_the_known_answer_vectors() -> None:
-    vectors = link_sample("composed/lifecycle.signatures.sample.json")["callback_signatures"]
-    for vector in vectors:
-        link_id, reference, status, payment_id = vector["message"].split("|")
-        link = PaymentLink(
-            id=link_id,
-            short_code="SbxPlnk1",
-            short_url="",
-            amount=50000,
-            currency="INR",
-            accept_partial=True,
-            first_min_partial_amount=0,
-            description="",
-            reference_id=reference,
-            customer=None,
-            notify={},
-            reminder_enable=False,
-            notes={},
-            callback_url=CALLBACK,
-            callback_method="get",
-            upi_link=False,
-            merchant_name="",
-            created_at=0,
-            status=status,
-        )
-        payment = _payment(payment_id)
-        assert (
-            callback_params(link, payment, KEY_SECRET)["razorpay_signature"] == vector["signature"]
-        )
-
-
-def _payment(payment_id: str) -> Any:
-    """A payment record with just the id the signature covers."""
-    from payments_service.sandbox.entities import Payment
-
-    attempt = Attempt(succeeds=True)
-    return Payment(
-        id=payment_id,
-        order_id="order_x",
-        amount=100,
-        currency="INR",
-        method="card",
-        email=attempt.email,
-        contact=attempt.contact,
-        description=None,
-        notes={},
-    )
 
 
 def test_short_urls_use_the_public_url_when_one_is_set(
