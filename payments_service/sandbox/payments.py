@@ -14,6 +14,7 @@ from .validation import parse_amount, reject_unknown, required
 METHODS = ("card", "upi", "netbanking", "wallet")
 ORDER_ALREADY_PAID = "Order has already been paid"
 PAYMENT_AUTHORIZED = "A payment on this order is already authorized"
+LINK_ORDER = "This order belongs to a payment link: pay it on the link's page"
 GATEWAY_ERROR = "GATEWAY_ERROR"
 GENERIC_FAILURE = PaymentError(
     BAD_REQUEST_ERROR, "Payment failed", "customer", "payment_authorization", "payment_failed"
@@ -111,7 +112,7 @@ def attempt_payment(transaction: Transaction, order: Order, attempt: Attempt) ->
         contact=attempt.contact,
         description=attempt.description,
         notes=dict(order.notes) if attempt.notes is None else attempt.notes,
-        **_instrument(attempt),
+        **payment_instrument(attempt),
     )
     transaction.state.add_payment(payment)
     order.attempts += 1
@@ -180,10 +181,13 @@ def payment_refusal(state: SandboxState, order: Order) -> str | None:
     """Why Razorpay refuses a new payment on the order, or None when it accepts one.
 
     A paid order takes no further payment, and neither does one whose payment is
-    authorized and awaits capture.
+    authorized and awaits capture, nor a payment link's order (its payments are made on the
+    link's page, which keeps the link up to date).
     """
     if order.status == "paid":
         return ORDER_ALREADY_PAID
+    if any(link.order_id == order.id for link in state.payment_links.values()):
+        return LINK_ORDER
     if any(payment.status == "authorized" for payment in state.payments_of(order.id)):
         return PAYMENT_AUTHORIZED
     return None
@@ -209,7 +213,7 @@ def authorize_late(transaction: Transaction, payment: Payment) -> None:
         raise invalid_request("Only a failed payment can be authorized late")
     payment.status = "authorized"
     payment.error = None
-    payment.acquirer_data = _instrument(Attempt(succeeds=True, method=payment.method))[
+    payment.acquirer_data = payment_instrument(Attempt(succeeds=True, method=payment.method))[
         "acquirer_data"
     ]
     if payment.vpa is not None:
@@ -219,7 +223,7 @@ def authorize_late(transaction: Transaction, payment: Payment) -> None:
         capture(transaction, payment)
 
 
-def _instrument(attempt: Attempt) -> dict[str, Any]:
+def payment_instrument(attempt: Attempt) -> dict[str, Any]:
     """The method-specific payment fields: card, bank, wallet or VPA, and acquirer data."""
     succeeded = attempt.succeeds
     if attempt.method == "card":
