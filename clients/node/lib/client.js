@@ -172,7 +172,7 @@ function createPaymentsClient(options) {
     },
 
     /** POST /v1/orders: `amount` in paise from YOUR catalogue, never from the browser. */
-    createOrder(order, { idempotencyKey, userId } = {}) {
+    async createOrder(order, { idempotencyKey, userId } = {}) {
       checkPaise(order && order.amount);
       const body = { currency: 'INR', ...order };
       const subject = userId ?? (order.customer && order.customer.site_user_id);
@@ -183,16 +183,16 @@ function createPaymentsClient(options) {
       });
     },
     /** GET /v1/orders/{id}: one of this site's orders. */
-    getOrder(orderId) {
+    async getOrder(orderId) {
       return call('GET', `${PATHS.orders}/${segment(orderId, 'orderId')}`);
     },
     /** GET /v1/orders: this site's orders, newest first; {items, next_cursor}. */
-    listOrders(query = {}) {
+    async listOrders(query = {}) {
       return call('GET', `${PATHS.orders}${queryString(query)}`);
     },
 
     /** POST /v1/payments/verify (no token): { order, payment, enrollment }. */
-    verifyPayment({ razorpay_order_id, razorpay_payment_id, razorpay_signature }) {
+    async verifyPayment({ razorpay_order_id, razorpay_payment_id, razorpay_signature }) {
       return call('POST', PATHS.verify, {
         body: { razorpay_order_id, razorpay_payment_id, razorpay_signature },
         auth: null,
@@ -200,7 +200,7 @@ function createPaymentsClient(options) {
       });
     },
     /** GET /v1/payments: payments of this site's orders (query: order_id, customer_email, ...). */
-    listPayments(query = {}) {
+    async listPayments(query = {}) {
       return call('GET', `${PATHS.payments}${queryString(query)}`);
     },
 
@@ -210,7 +210,7 @@ function createPaymentsClient(options) {
      * reused by its retries) is what the service turns into Razorpay's X-Refund-Idempotency:
      * a lost answer is asked again, never refunded twice.
      */
-    createRefund(refund, { idempotencyKey, userId } = {}) {
+    async createRefund(refund, { idempotencyKey, userId } = {}) {
       if (refund && refund.amount !== undefined && refund.amount !== null) checkPaise(refund.amount);
       return call('POST', PATHS.refunds, {
         body: refund,
@@ -218,15 +218,15 @@ function createPaymentsClient(options) {
         auth: { subject: userId },
       });
     },
-    getRefund(refundId) {
+    async getRefund(refundId) {
       return call('GET', `${PATHS.refunds}/${segment(refundId, 'refundId')}`);
     },
-    listRefunds(query = {}) {
+    async listRefunds(query = {}) {
       return call('GET', `${PATHS.refunds}${queryString(query)}`);
     },
 
     /** GET /v1/enrollments?customer_email=…: what this person owns, whichever site sold it. */
-    enrollments(customerEmail, { sku, status } = {}) {
+    async enrollments(customerEmail, { sku, status } = {}) {
       if (typeof customerEmail !== 'string' || !customerEmail) {
         throw new TypeError('customerEmail is required');
       }
@@ -234,7 +234,7 @@ function createPaymentsClient(options) {
       return call('GET', `${PATHS.enrollments}${queryString(query)}`);
     },
     /** GET /v1/enrollments with any filter; without an email needs `enrollments:list`. */
-    listEnrollments(query = {}) {
+    async listEnrollments(query = {}) {
       return call('GET', `${PATHS.enrollments}${queryString(query)}`);
     },
     /** Does this person hold an active enrollment in `sku`, on any site? */
@@ -243,7 +243,7 @@ function createPaymentsClient(options) {
       return items.some((item) => item.sku === sku && item.status === 'active');
     },
     /** GET /v1/customers/{email}/transactions: the trail of a customer who paid this site. */
-    customerTransactions(email) {
+    async customerTransactions(email) {
       return call('GET', `${PATHS.customers}/${segment(email, 'email')}/transactions`);
     },
 
@@ -252,7 +252,7 @@ function createPaymentsClient(options) {
      * product: {sku, name}, customer: {email, name?, contact?}, expire_by?, notify?,
      * return_url?, ... } as openapi.yaml names them; the answer carries `short_url`.
      */
-    createPaymentLink(link, { idempotencyKey, userId } = {}) {
+    async createPaymentLink(link, { idempotencyKey, userId } = {}) {
       checkPaise(link && link.amount);
       return call('POST', PATHS.paymentLinks, {
         body: link,
@@ -260,14 +260,14 @@ function createPaymentsClient(options) {
         auth: { subject: userId },
       });
     },
-    getPaymentLink(linkId) {
+    async getPaymentLink(linkId) {
       return call('GET', `${PATHS.paymentLinks}/${segment(linkId, 'linkId')}`);
     },
-    listPaymentLinks(query = {}) {
+    async listPaymentLinks(query = {}) {
       return call('GET', `${PATHS.paymentLinks}${queryString(query)}`);
     },
     /** POST /v1/payment-links/{id}/cancel: cancelling twice answers the cancelled link. */
-    cancelPaymentLink(linkId) {
+    async cancelPaymentLink(linkId) {
       return call('POST', `${PATHS.paymentLinks}/${segment(linkId, 'linkId')}/cancel`, { safe: true });
     },
 
