@@ -158,7 +158,8 @@ def test_packed_tarball_installs_into_an_empty_project(tmp_path: Path) -> None:
             "-e",
             "const p = require('payments-service-client');"
             "const { pgDedupe } = require('payments-service-client/pg');"
-            "console.log(typeof p.createPaymentsClient, typeof p.paymentsCallback, typeof pgDedupe)",
+            "console.log(typeof p.createPaymentsClient, typeof p.paymentsCallback,"
+            " typeof pgDedupe)",
         ],
         cwd=project,
         capture_output=True,

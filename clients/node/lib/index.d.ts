@@ -2,6 +2,8 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+export { pgDedupe, withTransaction } from './pg';
+
 export type Paise = number;
 export type Currency = 'INR' | 'USD' | 'EUR' | 'GBP' | 'SGD';
 export type OrderStatus = 'created' | 'attempted' | 'paid' | 'partially_refunded' | 'refunded';

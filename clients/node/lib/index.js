@@ -5,6 +5,7 @@ const { PaymentsApiError, CallbackError, CALLBACK_REASONS } = require('./errors'
 const { createTokenSource, signSiteToken, DEFAULT_AUDIENCE, MAX_TTL_SECONDS } = require('./token');
 const callbacks = require('./callbacks');
 const receiver = require('./receiver');
+const { pgDedupe, withTransaction } = require('./pg');
 
 module.exports = {
   createPaymentsClient,
@@ -29,4 +30,6 @@ module.exports = {
   keepRawBody: receiver.keepRawBody,
   asyncRoute: receiver.asyncRoute,
   RawBodyUnavailable: receiver.RawBodyUnavailable,
+  pgDedupe,
+  withTransaction,
 };
