@@ -51,7 +51,9 @@ function signCallback(secret, timestamp, rawBody) {
 
 /** A whole X-Payments-Signature header: one v1 per secret, as the service signs. */
 function callbackSignatureHeader(secrets, timestamp, rawBody) {
-  const parts = [].concat(secrets).map((secret) => `v1=${signCallback(secret, timestamp, rawBody)}`);
+  const parts = []
+    .concat(secrets)
+    .map((secret) => `v1=${signCallback(secret, timestamp, rawBody)}`);
   return [`t=${timestamp}`, ...parts].join(',');
 }
 

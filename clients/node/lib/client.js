@@ -142,7 +142,11 @@ function createPaymentsClient(options) {
    * One call, retried when safe. `safe`: GETs and verify (idempotent by nature), and any
    * POST carrying an Idempotency-Key; a POST without one is sent once.
    */
-  async function call(method, path, { body, idempotencyKey, auth = {}, safe = method === 'GET' } = {}) {
+  async function call(
+    method,
+    path,
+    { body, idempotencyKey, auth = {}, safe = method === 'GET' } = {},
+  ) {
     const headers = {};
     if (idempotencyKey !== undefined) headers['Idempotency-Key'] = String(idempotencyKey);
     const retrySafe = safe || idempotencyKey !== undefined;
@@ -211,7 +215,8 @@ function createPaymentsClient(options) {
      * a lost answer is asked again, never refunded twice.
      */
     async createRefund(refund, { idempotencyKey, userId } = {}) {
-      if (refund && refund.amount !== undefined && refund.amount !== null) checkPaise(refund.amount);
+      if (refund && refund.amount !== undefined && refund.amount !== null)
+        checkPaise(refund.amount);
       return call('POST', PATHS.refunds, {
         body: refund,
         idempotencyKey: keyOr(idempotencyKey),
@@ -268,7 +273,9 @@ function createPaymentsClient(options) {
     },
     /** POST /v1/payment-links/{id}/cancel: cancelling twice answers the cancelled link. */
     async cancelPaymentLink(linkId) {
-      return call('POST', `${PATHS.paymentLinks}/${segment(linkId, 'linkId')}/cancel`, { safe: true });
+      return call('POST', `${PATHS.paymentLinks}/${segment(linkId, 'linkId')}/cancel`, {
+        safe: true,
+      });
     },
 
     /** Every item of a paginated list: `for await (const o of payments.each('listOrders', q))`. */

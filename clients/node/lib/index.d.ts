@@ -91,7 +91,12 @@ export interface Order {
   amount_paid: Paise;
   amount_refunded: Paise;
   product: { sku: string; name: string };
-  customer: { email: string; name: string | null; contact: string | null; site_user_id: string | null };
+  customer: {
+    email: string;
+    name: string | null;
+    contact: string | null;
+    site_user_id: string | null;
+  };
   receipt: string | null;
   notes: Record<string, string>;
   created_at: string;
@@ -173,7 +178,12 @@ export interface CreatePaymentLinkRequest {
   amount: Paise;
   currency?: Currency;
   product: { sku: string; name: string };
-  customer: { email: string; name?: string | null; contact?: string | null; site_user_id?: string | null };
+  customer: {
+    email: string;
+    name?: string | null;
+    contact?: string | null;
+    site_user_id?: string | null;
+  };
   expire_by?: number | string;
   notify?: { email?: boolean; sms?: boolean };
   return_url?: string;
@@ -205,21 +215,39 @@ export interface PaymentsClient {
   readonly tokensMinted: number;
   createOrder(order: CreateOrderRequest, options?: CallOptions): Promise<Order>;
   getOrder(orderId: string): Promise<Order>;
-  listOrders(query?: ListQuery & { customer_email?: string; status?: OrderStatus }): Promise<Page<Order>>;
+  listOrders(
+    query?: ListQuery & { customer_email?: string; status?: OrderStatus },
+  ): Promise<Page<Order>>;
   verifyPayment(result: CheckoutResult): Promise<VerifyResult>;
   listPayments(
-    query?: ListQuery & { order_id?: string; customer_email?: string; status?: PaymentStatus; needs_attention?: boolean },
+    query?: ListQuery & {
+      order_id?: string;
+      customer_email?: string;
+      status?: PaymentStatus;
+      needs_attention?: boolean;
+    },
   ): Promise<Page<Payment>>;
   createRefund(refund: CreateRefundRequest, options?: CallOptions): Promise<Refund>;
   getRefund(refundId: string): Promise<Refund>;
-  listRefunds(query?: ListQuery & { payment_id?: string; order_id?: string; status?: RefundStatus }): Promise<Page<Refund>>;
-  enrollments(customerEmail: string, filter?: { sku?: string; status?: EnrollmentStatus }): Promise<{ items: SiteEnrollment[] }>;
-  listEnrollments(query?: { customer_email?: string; sku?: string; status?: EnrollmentStatus }): Promise<{ items: SiteEnrollment[] }>;
+  listRefunds(
+    query?: ListQuery & { payment_id?: string; order_id?: string; status?: RefundStatus },
+  ): Promise<Page<Refund>>;
+  enrollments(
+    customerEmail: string,
+    filter?: { sku?: string; status?: EnrollmentStatus },
+  ): Promise<{ items: SiteEnrollment[] }>;
+  listEnrollments(query?: {
+    customer_email?: string;
+    sku?: string;
+    status?: EnrollmentStatus;
+  }): Promise<{ items: SiteEnrollment[] }>;
   owns(customerEmail: string, sku: string): Promise<boolean>;
   customerTransactions(email: string): Promise<Record<string, unknown>>;
   createPaymentLink(link: CreatePaymentLinkRequest, options?: CallOptions): Promise<PaymentLink>;
   getPaymentLink(linkId: string): Promise<PaymentLink>;
-  listPaymentLinks(query?: ListQuery & Record<string, string | number | boolean | undefined>): Promise<Page<PaymentLink>>;
+  listPaymentLinks(
+    query?: ListQuery & Record<string, string | number | boolean | undefined>,
+  ): Promise<Page<PaymentLink>>;
   cancelPaymentLink(linkId: string): Promise<PaymentLink>;
   each<T = unknown>(
     listMethod: 'listOrders' | 'listPayments' | 'listRefunds' | 'listPaymentLinks',
@@ -229,7 +257,12 @@ export interface PaymentsClient {
 
 export function createPaymentsClient(options: PaymentsClientOptions): PaymentsClient;
 export function paymentsConfigFromEnv(env?: Record<string, string | undefined>): PaymentsConfig;
-export const PATHS: Readonly<Record<'orders' | 'verify' | 'payments' | 'refunds' | 'enrollments' | 'customers' | 'paymentLinks', string>>;
+export const PATHS: Readonly<
+  Record<
+    'orders' | 'verify' | 'payments' | 'refunds' | 'enrollments' | 'customers' | 'paymentLinks',
+    string
+  >
+>;
 export const DEFAULT_AUDIENCE: string;
 export const MAX_TOKEN_TTL_SECONDS: number;
 export const TOLERANCE_SECONDS: number;
@@ -339,9 +372,19 @@ export interface VerifyOptions {
   toleranceSeconds?: number;
 }
 
-export function parseSignatureHeader(header: unknown): { timestamp: number; signatures: string[] } | null;
-export function signCallback(secret: string, timestamp: number, rawBody: Uint8Array | string): string;
-export function callbackSignatureHeader(secrets: string | string[], timestamp: number, rawBody: Uint8Array | string): string;
+export function parseSignatureHeader(
+  header: unknown,
+): { timestamp: number; signatures: string[] } | null;
+export function signCallback(
+  secret: string,
+  timestamp: number,
+  rawBody: Uint8Array | string,
+): string;
+export function callbackSignatureHeader(
+  secrets: string | string[],
+  timestamp: number,
+  rawBody: Uint8Array | string,
+): string;
 /** Returns the signed timestamp; throws CallbackError. */
 export function verifyCallbackSignature(
   rawBody: Uint8Array,
@@ -394,7 +437,9 @@ export function createCallbackReceiver<Tx = unknown>(
   options: CallbackOptions<Tx>,
 ): (request: { rawBody: Uint8Array; signature?: string }) => Promise<CallbackAnswer>;
 
-export function createMemoryDedupe(options?: { maxEntries?: number }): Dedupe<{ claimed: string[] }> & {
+export function createMemoryDedupe(options?: { maxEntries?: number }): Dedupe<{
+  claimed: string[];
+}> & {
   has(eventId: string): boolean;
   readonly size: number;
 };

@@ -66,7 +66,8 @@ function pgDedupe(pool, { table = DEFAULT_TABLE } = {}) {
   const insert = `INSERT INTO ${table} (event_id, event_type) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING`;
   return {
     withTransaction: (work) => withTransaction(pool, work),
-    claimEvent: async (client, event) => (await client.query(insert, [event.id, event.type])).rowCount === 1,
+    claimEvent: async (client, event) =>
+      (await client.query(insert, [event.id, event.type])).rowCount === 1,
   };
 }
 

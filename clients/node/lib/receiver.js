@@ -64,7 +64,9 @@ function createCallbackReceiver(options) {
   }
   if (typeof onEvent !== 'function') throw new TypeError('paymentsCallback needs onEvent');
   if (!options.withTransaction !== !options.claimEvent) {
-    throw new TypeError('give both withTransaction and claimEvent (e.g. ...pgDedupe(pool)), or neither');
+    throw new TypeError(
+      'give both withTransaction and claimEvent (e.g. ...pgDedupe(pool)), or neither',
+    );
   }
   const dedupe = options.withTransaction ? options : createMemoryDedupe();
 
@@ -75,7 +77,8 @@ function createCallbackReceiver(options) {
     } catch (error) {
       if (!(error instanceof CallbackError)) throw error;
       logger.warn(`payments callback refused: ${error.reason}`);
-      const refused = error.reason === CALLBACK_REASONS.invalidEvent ? 'invalid_event' : 'invalid_signature';
+      const refused =
+        error.reason === CALLBACK_REASONS.invalidEvent ? 'invalid_event' : 'invalid_signature';
       return { status: error.status, body: { error: refused } };
     }
     try {
@@ -84,10 +87,13 @@ function createCallbackReceiver(options) {
         await onEvent(event, tx);
         return true;
       });
-      if (!applied) return { status: 200, body: { received: true, duplicate: true }, event, duplicate: true };
+      if (!applied)
+        return { status: 200, body: { received: true, duplicate: true }, event, duplicate: true };
       return { status: 200, body: { received: true }, event, duplicate: false };
     } catch (error) {
-      logger.error(`payments callback ${event.id} (${event.type}) not applied: ${error && error.message}`);
+      logger.error(
+        `payments callback ${event.id} (${event.type}) not applied: ${error && error.message}`,
+      );
       return { status: 500, body: { error: 'not_applied' }, event };
     }
   };

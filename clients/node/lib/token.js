@@ -22,7 +22,14 @@ function base64url(value) {
 }
 
 /** One signed token. `now` is in milliseconds. */
-function signSiteToken({ siteId, jwtSecret, audience = DEFAULT_AUDIENCE, ttlSeconds, subject, now }) {
+function signSiteToken({
+  siteId,
+  jwtSecret,
+  audience = DEFAULT_AUDIENCE,
+  ttlSeconds,
+  subject,
+  now,
+}) {
   const iat = Math.floor(now / 1000);
   const claims = { iss: siteId, aud: audience, iat, exp: iat + ttlSeconds };
   if (subject !== undefined && subject !== null && subject !== '') claims.sub = String(subject);
@@ -59,7 +66,14 @@ function createTokenSource({
       const at = now();
       const cached = cache.get(key);
       if (cached && at < cached.expiresAtMs - margin) return cached.token;
-      const fresh = signSiteToken({ siteId, jwtSecret, audience, ttlSeconds, subject: key, now: at });
+      const fresh = signSiteToken({
+        siteId,
+        jwtSecret,
+        audience,
+        ttlSeconds,
+        subject: key,
+        now: at,
+      });
       cache.delete(key);
       cache.set(key, fresh);
       if (cache.size > MAX_CACHED_SUBJECTS) cache.delete(cache.keys().next().value);

@@ -23,7 +23,12 @@ function eventBytes(overrides = {}) {
   const event = {
     created_at: '2025-10-09T08:53:20+00:00',
     data: {
-      enrollment: { customer_email: 'asha@example.com', id: 'enr_1', sku: 'python-101', status: 'active' },
+      enrollment: {
+        customer_email: 'asha@example.com',
+        id: 'enr_1',
+        sku: 'python-101',
+        status: 'active',
+      },
       site_user_id: 'u-42',
     },
     id: 'evt_1',
@@ -45,14 +50,19 @@ const refusal = (reason) => (error) => {
 describe('verifyCallback', () => {
   it('returns the event of a body signed with the callback secret', () => {
     const body = eventBytes();
-    const event = verifyCallback(body, `t=${NOW},v1=${signCallback(SECRET, NOW, body)}`, SECRET, { now: NOW_MS });
+    const event = verifyCallback(body, `t=${NOW},v1=${signCallback(SECRET, NOW, body)}`, SECRET, {
+      now: NOW_MS,
+    });
     assert.equal(event.id, 'evt_1');
     assert.equal(event.note, 'Ásha — ₹499');
   });
 
   it('signs HMAC-SHA256(secret, "<t>.<raw body>") in hex', () => {
     const body = Buffer.from('{"id":"evt_1"}');
-    const expected = crypto.createHmac('sha256', SECRET).update(`${NOW}.{"id":"evt_1"}`).digest('hex');
+    const expected = crypto
+      .createHmac('sha256', SECRET)
+      .update(`${NOW}.{"id":"evt_1"}`)
+      .digest('hex');
     assert.equal(signCallback(SECRET, NOW, body), expected);
   });
 
@@ -70,7 +80,10 @@ describe('verifyCallback', () => {
     const body = eventBytes();
     const header = callbackSignatureHeader(NEW_SECRET, NOW, body);
     assert.equal(verifyCallbackSignature(body, header, [SECRET, NEW_SECRET], { now: NOW_MS }), NOW);
-    assert.throws(() => verifyCallbackSignature(body, header, SECRET, { now: NOW_MS }), refusal('signature_mismatch'));
+    assert.throws(
+      () => verifyCallbackSignature(body, header, SECRET, { now: NOW_MS }),
+      refusal('signature_mismatch'),
+    );
   });
 
   it('refuses another secret, a tampered body and a re-serialised one', () => {
@@ -83,7 +96,10 @@ describe('verifyCallback', () => {
       [tampered, header],
       [reserialised, header],
     ]) {
-      assert.throws(() => verifyCallback(bytes, signed, SECRET, { now: NOW_MS }), refusal('signature_mismatch'));
+      assert.throws(
+        () => verifyCallback(bytes, signed, SECRET, { now: NOW_MS }),
+        refusal('signature_mismatch'),
+      );
     }
   });
 
@@ -96,7 +112,9 @@ describe('verifyCallback', () => {
     };
     try {
       const body = eventBytes();
-      verifyCallbackSignature(body, callbackSignatureHeader(SECRET, NOW, body), SECRET, { now: NOW_MS });
+      verifyCallbackSignature(body, callbackSignatureHeader(SECRET, NOW, body), SECRET, {
+        now: NOW_MS,
+      });
       assert.equal(calls, 1);
     } finally {
       crypto.timingSafeEqual = real;
@@ -106,7 +124,9 @@ describe('verifyCallback', () => {
   it('refuses timestamps more than five minutes away, accepts up to five', () => {
     const body = eventBytes();
     const at = (seconds) => () =>
-      verifyCallbackSignature(body, callbackSignatureHeader(SECRET, NOW - seconds, body), SECRET, { now: NOW_MS });
+      verifyCallbackSignature(body, callbackSignatureHeader(SECRET, NOW - seconds, body), SECRET, {
+        now: NOW_MS,
+      });
     assert.equal(at(300)(), NOW - 300);
     assert.equal(at(-300)(), NOW + 300);
     assert.throws(at(301), refusal('timestamp_too_old'));
@@ -164,7 +184,8 @@ describe('verifyCallback', () => {
     for (const text of ['not json', '[]', '{"type":"x"}', 'null']) {
       const body = Buffer.from(text);
       assert.throws(
-        () => verifyCallback(body, callbackSignatureHeader(SECRET, NOW, body), SECRET, { now: NOW_MS }),
+        () =>
+          verifyCallback(body, callbackSignatureHeader(SECRET, NOW, body), SECRET, { now: NOW_MS }),
         refusal('invalid_event'),
       );
     }

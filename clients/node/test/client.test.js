@@ -21,11 +21,18 @@ function scriptedServer() {
     req.on('data', (chunk) => chunks.push(chunk));
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
-      seen.push({ method: req.method, url: req.url, headers: req.headers, body: text ? JSON.parse(text) : null });
+      seen.push({
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        body: text ? JSON.parse(text) : null,
+      });
       const step = script.shift() || { status: 500, body: { code: 'internal_error' } };
       if (step.hang) return; // never answers: the client times out
       if (step.destroy) return req.socket.destroy();
-      const headers = { 'Content-Type': step.status >= 400 ? 'application/problem+json' : 'application/json' };
+      const headers = {
+        'Content-Type': step.status >= 400 ? 'application/problem+json' : 'application/json',
+      };
       if (step.retryAfter) headers['Retry-After'] = String(step.retryAfter);
       res.writeHead(step.status, headers);
       res.end(JSON.stringify(step.body ?? {}));
@@ -48,7 +55,14 @@ function scriptedServer() {
 
 const problem = (status, code, detail = code) => ({
   status,
-  body: { type: `urn:payments-service:problem:${code}`, title: code, status, detail, code, request_id: 'r1' },
+  body: {
+    type: `urn:payments-service:problem:${code}`,
+    title: code,
+    status,
+    detail,
+    code,
+    request_id: 'r1',
+  },
 });
 
 const ORDER = {
@@ -90,12 +104,19 @@ describe('the client against a scripted server', () => {
     assert.equal(sent.url, PATHS.orders);
     assert.equal(sent.headers['idempotency-key'], 'cart-1');
     const token = sent.headers.authorization.replace(/^Bearer /, '');
-    assert.equal(jwt.verify(token, SECRET, { audience: 'payments-service', issuer: 'kit-site' }).sub, 'u-1');
+    assert.equal(
+      jwt.verify(token, SECRET, { audience: 'payments-service', issuer: 'kit-site' }).sub,
+      'u-1',
+    );
     assert.deepEqual(sent.body, { currency: 'INR', ...ORDER });
   });
 
   it('retries a 503 and a lost connection with the SAME Idempotency-Key, then returns the order', async () => {
-    stub.script.push(problem(503, 'gateway_unavailable'), { destroy: true }, { status: 200, body: { id: 'ord_1' } });
+    stub.script.push(
+      problem(503, 'gateway_unavailable'),
+      { destroy: true },
+      { status: 200, body: { id: 'ord_1' } },
+    );
     const order = await client.createOrder(ORDER, { idempotencyKey: 'cart-2' });
     assert.equal(order.id, 'ord_1');
     assert.deepEqual(
@@ -147,7 +168,10 @@ describe('the client against a scripted server', () => {
   });
 
   it('waits out idempotency_key_in_use as Retry-After says, up to keyWaitMs', async () => {
-    stub.script.push({ ...problem(409, 'idempotency_key_in_use'), retryAfter: 1 }, { status: 200, body: { id: 'ord_5' } });
+    stub.script.push(
+      { ...problem(409, 'idempotency_key_in_use'), retryAfter: 1 },
+      { status: 200, body: { id: 'ord_5' } },
+    );
     assert.equal((await client.createOrder(ORDER, { idempotencyKey: 'cart-5' })).id, 'ord_5');
     assert.deepEqual(waits, [1000]);
 
@@ -162,7 +186,10 @@ describe('the client against a scripted server', () => {
 
   it('refunds with an Idempotency-Key that its retries reuse', async () => {
     stub.script.push(problem(503, 'gateway_unavailable'), { status: 201, body: { id: 'rfd_1' } });
-    const refund = await client.createRefund({ order_id: 'ord_1', reason: 'asked' }, { idempotencyKey: 'ticket-9' });
+    const refund = await client.createRefund(
+      { order_id: 'ord_1', reason: 'asked' },
+      { idempotencyKey: 'ticket-9' },
+    );
     assert.equal(refund.id, 'rfd_1');
     assert.deepEqual(
       stub.seen.map((r) => [r.method, r.url, r.headers['idempotency-key']]),
@@ -185,7 +212,11 @@ describe('the client against a scripted server', () => {
 
   it('sends verify without a token, and retries it (verify is idempotent)', async () => {
     stub.script.push({ destroy: true }, { status: 200, body: { order: { status: 'paid' } } });
-    const result = { razorpay_order_id: 'order_1', razorpay_payment_id: 'pay_1', razorpay_signature: 'ab' };
+    const result = {
+      razorpay_order_id: 'order_1',
+      razorpay_payment_id: 'pay_1',
+      razorpay_signature: 'ab',
+    };
     await client.verifyPayment(result);
     assert.equal(stub.seen.length, 2);
     assert.equal(stub.seen[1].headers.authorization, undefined);
@@ -193,7 +224,8 @@ describe('the client against a scripted server', () => {
   });
 
   it('names every site-facing path and query as openapi.yaml does', async () => {
-    for (let i = 0; i < 13; i += 1) stub.script.push({ status: 200, body: { items: [], next_cursor: null } });
+    for (let i = 0; i < 13; i += 1)
+      stub.script.push({ status: 200, body: { items: [], next_cursor: null } });
     await client.getOrder('ord_1');
     await client.listOrders({ customer_email: 'a@example.com', limit: 5 });
     await client.listPayments({ order_id: 'ord_1' });
@@ -202,7 +234,10 @@ describe('the client against a scripted server', () => {
     await client.enrollments('a@example.com', { sku: 'python-101' });
     await client.listEnrollments({ sku: 'python-101' });
     await client.customerTransactions('a@example.com');
-    await client.createPaymentLink({ amount: 49900, product: ORDER.product, customer: { email: 'a@example.com' } }, { idempotencyKey: 'l1' });
+    await client.createPaymentLink(
+      { amount: 49900, product: ORDER.product, customer: { email: 'a@example.com' } },
+      { idempotencyKey: 'l1' },
+    );
     await client.getPaymentLink('plink_1');
     await client.listPaymentLinks({ status: 'created' });
     await client.cancelPaymentLink('plink_1');

@@ -66,12 +66,18 @@ for (const [label, express] of Object.entries(EXPRESS)) {
       assert.deepEqual([first.status, first.body], [200, { received: true }]);
       const again = await deliver(body, callbackSignatureHeader(SECRET, now(), body));
       assert.deepEqual([again.status, again.body], [200, { received: true, duplicate: true }]);
-      assert.deepEqual(applied.filter((id) => id === 'evt_once'), ['evt_once']);
+      assert.deepEqual(
+        applied.filter((id) => id === 'evt_once'),
+        ['evt_once'],
+      );
     });
 
     it('accepts a rotation header signed with the old and the new secret', async () => {
       const body = eventBytes('evt_rotation');
-      const answer = await deliver(body, callbackSignatureHeader([SECRET, 'cbsec_unknown'], now(), body));
+      const answer = await deliver(
+        body,
+        callbackSignatureHeader([SECRET, 'cbsec_unknown'], now(), body),
+      );
       assert.equal(answer.status, 200);
       assert.ok(applied.includes('evt_rotation'));
     });
@@ -101,16 +107,23 @@ for (const [label, express] of Object.entries(EXPRESS)) {
       const header = callbackSignatureHeader(SECRET, now(), body);
       assert.deepEqual((await deliver(body, header)).body, { error: 'not_applied' });
       assert.equal((await deliver(body, header)).status, 200);
-      assert.deepEqual(applied.filter((id) => id === 'evt_retry'), ['evt_retry']);
+      assert.deepEqual(
+        applied.filter((id) => id === 'evt_retry'),
+        ['evt_retry'],
+      );
     });
 
     it('reports a body a parser consumed first as a setup error, never as a bad signature', async () => {
       const body = eventBytes('evt_parsed');
-      const answer = await deliver(body, callbackSignatureHeader(SECRET, now(), body), '/parsed-first');
+      const answer = await deliver(
+        body,
+        callbackSignatureHeader(SECRET, now(), body),
+        '/parsed-first',
+      );
       assert.deepEqual([answer.status, answer.body], [500, { error: 'RawBodyUnavailable' }]);
     });
 
-    it('passes an async route\'s rejection to the error handler instead of hanging', async () => {
+    it("passes an async route's rejection to the error handler instead of hanging", async () => {
       const answer = await request('GET', `${site.url}/async-failure`);
       assert.deepEqual([answer.status, answer.body], [500, { error: 'Error' }]);
     });
@@ -121,7 +134,10 @@ for (const [label, express] of Object.entries(EXPRESS)) {
       const app = express();
       app.use(express.json({ verify: keepRawBody }));
       const applied = [];
-      app.post('/cb', paymentsCallback({ secret: SECRET, onEvent: (event) => applied.push(event.id) }));
+      app.post(
+        '/cb',
+        paymentsCallback({ secret: SECRET, onEvent: (event) => applied.push(event.id) }),
+      );
       const site = await listen(app);
       try {
         const body = eventBytes('evt_kept');

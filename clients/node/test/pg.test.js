@@ -12,7 +12,9 @@ const { createCallbackReceiver, paymentsCallback, callbackSignatureHeader } = re
 const { pgDedupe, withTransaction, APPLIED_EVENTS_TABLE_SQL } = require('../lib/pg');
 const { listen, request, quietLogger } = require('./support/http');
 
-const SKIP = process.env.PGDATABASE ? false : 'PGDATABASE is not set: no PostgreSQL to test against';
+const SKIP = process.env.PGDATABASE
+  ? false
+  : 'PGDATABASE is not set: no PostgreSQL to test against';
 const SECRET = 'cbsec_test_0123456789abcdef';
 const run = crypto.randomBytes(4).toString('hex');
 
@@ -23,7 +25,10 @@ function grantedEvent(id, email, sku = 'python-101') {
       type: 'enrollment.granted',
       created_at: '2026-12-01T00:00:00+00:00',
       site_id: 'kit-site',
-      data: { enrollment: { id: `enr_${id}`, customer_email: email, sku, status: 'active' }, site_user_id: null },
+      data: {
+        enrollment: { id: `enr_${id}`, customer_email: email, sku, status: 'active' },
+        site_user_id: null,
+      },
     }),
   );
 }
@@ -44,17 +49,19 @@ describe('pgDedupe: the event id and the access change commit together', { skip:
   after(() => pool && pool.end());
 
   const accessRows = async (email) =>
-    (await pool.query('SELECT sku FROM test_course_access WHERE email = $1', [email])).rows.map((r) => r.sku);
+    (await pool.query('SELECT sku FROM test_course_access WHERE email = $1', [email])).rows.map(
+      (r) => r.sku,
+    );
   const appliedIds = async (id) =>
-    (await pool.query('SELECT event_id FROM payments_events_applied WHERE event_id = $1', [id])).rowCount;
+    (await pool.query('SELECT event_id FROM payments_events_applied WHERE event_id = $1', [id]))
+      .rowCount;
 
   async function grant(event, client) {
     const { enrollment } = event.data;
-    await client.query('INSERT INTO test_course_access (email, sku, enrollment_id) VALUES ($1, $2, $3)', [
-      enrollment.customer_email,
-      enrollment.sku,
-      enrollment.id,
-    ]);
+    await client.query(
+      'INSERT INTO test_course_access (email, sku, enrollment_id) VALUES ($1, $2, $3)',
+      [enrollment.customer_email, enrollment.sku, enrollment.id],
+    );
   }
 
   it('applies the same event twice only once', async () => {
@@ -103,15 +110,22 @@ describe('pgDedupe: the event id and the access change commit together', { skip:
       },
     });
     const body = grantedEvent('race', email);
-    const answers = await Promise.all([1, 2].map(() => receive({ rawBody: body, signature: signed(body) })));
-    assert.deepEqual(answers.map((a) => a.status), [200, 200]);
+    const answers = await Promise.all(
+      [1, 2].map(() => receive({ rawBody: body, signature: signed(body) })),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200],
+    );
     assert.deepEqual(answers.map((a) => a.duplicate).sort(), [false, true]);
     assert.deepEqual(await accessRows(email), ['python-101']);
   });
 
   it('withTransaction commits on success and rolls back on a throw', async () => {
     const email = `tx-${run}@example.com`;
-    await withTransaction(pool, (c) => c.query("INSERT INTO test_course_access VALUES ($1, 'a', 'e1')", [email]));
+    await withTransaction(pool, (c) =>
+      c.query("INSERT INTO test_course_access VALUES ($1, 'a', 'e1')", [email]),
+    );
     await assert.rejects(
       withTransaction(pool, async (c) => {
         await c.query("INSERT INTO test_course_access VALUES ($1, 'b', 'e2')", [email]);
@@ -127,7 +141,10 @@ describe('pgDedupe: the event id and the access change commit together', { skip:
       const express = require(label);
       const email = `${label}-${run}@example.com`;
       const app = express();
-      app.post('/payments/callback', paymentsCallback({ secret: SECRET, ...pgDedupe(pool), onEvent: grant }));
+      app.post(
+        '/payments/callback',
+        paymentsCallback({ secret: SECRET, ...pgDedupe(pool), onEvent: grant }),
+      );
       const site = await listen(app);
       try {
         const body = grantedEvent(label, email);

@@ -16,15 +16,23 @@ const crypto = require('node:crypto');
 const http = require('node:http');
 const { describe, it, before, after } = require('node:test');
 
-const { createPaymentsClient, paymentsConfigFromEnv, paymentsCallback, PaymentsApiError } = require('..');
+const {
+  createPaymentsClient,
+  paymentsConfigFromEnv,
+  paymentsCallback,
+  PaymentsApiError,
+} = require('..');
 const { pgDedupe, APPLIED_EVENTS_TABLE_SQL } = require('../lib/pg');
 const { listen, request, eventually } = require('./support/http');
 
 const env = process.env;
-const SKIP = env.PAYMENTS_API_URL ? false : 'PAYMENTS_API_URL is not set: needs a running service and sandbox';
+const SKIP = env.PAYMENTS_API_URL
+  ? false
+  : 'PAYMENTS_API_URL is not set: needs a running service and sandbox';
 const WAIT = { timeoutMs: 20_000 };
 
-const freshEmail = (tag) => `pkg-${tag}-${Date.now()}-${crypto.randomBytes(3).toString('hex')}@example.com`;
+const freshEmail = (tag) =>
+  `pkg-${tag}-${Date.now()}-${crypto.randomBytes(3).toString('hex')}@example.com`;
 
 async function payInSandbox(razorpayOrderId) {
   const url = `${env.SANDBOX_URL.replace(/\/+$/, '')}/_sandbox/orders/${razorpayOrderId}/pay`;
@@ -53,9 +61,13 @@ function answerLosingProxy(target) {
       if (req.method === 'POST' && req.url === '/v1/orders' && lost === 0) {
         lost += 1;
         res.writeHead(503, { 'Content-Type': 'application/problem+json' });
-        return res.end(JSON.stringify({ code: 'gateway_unavailable', status: 503, detail: 'lost' }));
+        return res.end(
+          JSON.stringify({ code: 'gateway_unavailable', status: 503, detail: 'lost' }),
+        );
       }
-      res.writeHead(upstream.status, { 'Content-Type': upstream.headers.get('content-type') || 'application/json' });
+      res.writeHead(upstream.status, {
+        'Content-Type': upstream.headers.get('content-type') || 'application/json',
+      });
       return res.end(text);
     });
   });
@@ -115,7 +127,8 @@ describe('the package against the running service', { skip: SKIP, timeout: 120_0
   });
 
   const accessOf = async (email) =>
-    (await pool.query('SELECT sku, status FROM pkg_access WHERE email = $1 ORDER BY sku', [email])).rows;
+    (await pool.query('SELECT sku, status FROM pkg_access WHERE email = $1 ORDER BY sku', [email]))
+      .rows;
 
   it('sells, verifies, refunds, and the site hears each step in its own tables', async () => {
     const email = freshEmail('buy');
@@ -136,56 +149,90 @@ describe('the package against the running service', { skip: SKIP, timeout: 120_0
     assert.equal(verified.enrollment.sku, 'python-101');
     assert.equal(await payments.owns(email, 'python-101'), true);
     assert.equal((await payments.getOrder(order.id)).status, 'paid');
-    assert.deepEqual((await payments.listOrders({ customer_email: email })).items.map((o) => o.id), [order.id]);
+    assert.deepEqual(
+      (await payments.listOrders({ customer_email: email })).items.map((o) => o.id),
+      [order.id],
+    );
     const [payment] = (await payments.listPayments({ order_id: order.id })).items;
     assert.equal(payment.status, 'captured');
 
-    await eventually(async () => (await accessOf(email)).length === 1, { ...WAIT, what: 'enrollment.granted' });
+    await eventually(async () => (await accessOf(email)).length === 1, {
+      ...WAIT,
+      what: 'enrollment.granted',
+    });
     assert.deepEqual(await accessOf(email), [{ sku: 'python-101', status: 'active' }]);
 
     const key = `ticket-${crypto.randomUUID()}`;
-    const refund = await payments.createRefund({ order_id: order.id, reason: 'changed mind' }, { idempotencyKey: key });
+    const refund = await payments.createRefund(
+      { order_id: order.id, reason: 'changed mind' },
+      { idempotencyKey: key },
+    );
     assert.equal(refund.status, 'processed');
     assert.equal(refund.amount, 49900);
     assert.equal(refund.revoked_access, true);
     assert.equal(refund.requested_by, `site:${config.siteId}`);
-    const replay = await payments.createRefund({ order_id: order.id, reason: 'changed mind' }, { idempotencyKey: key });
+    const replay = await payments.createRefund(
+      { order_id: order.id, reason: 'changed mind' },
+      { idempotencyKey: key },
+    );
     assert.equal(replay.id, refund.id);
-    assert.deepEqual((await payments.listRefunds({ order_id: order.id })).items.map((r) => r.id), [refund.id]);
+    assert.deepEqual(
+      (await payments.listRefunds({ order_id: order.id })).items.map((r) => r.id),
+      [refund.id],
+    );
     assert.equal((await payments.getRefund(refund.id)).status, 'processed');
     assert.equal(await payments.owns(email, 'python-101'), false);
 
-    await eventually(async () => (await accessOf(email))[0].status === 'revoked', { ...WAIT, what: 'enrollment.revoked' });
+    await eventually(async () => (await accessOf(email))[0].status === 'revoked', {
+      ...WAIT,
+      what: 'enrollment.revoked',
+    });
     await eventually(
       () => events.some((e) => e.type === 'refund.processed' && e.data.order.id === order.id),
       { ...WAIT, what: 'refund.processed' },
     );
     assert.ok(events.some((e) => e.type === 'order.paid' && e.data.order.id === order.id));
     const ids = [...new Set(events.map((e) => e.id))];
-    const applied = await pool.query('SELECT event_id FROM payments_events_applied WHERE event_id = ANY($1)', [ids]);
+    const applied = await pool.query(
+      'SELECT event_id FROM payments_events_applied WHERE event_id = ANY($1)',
+      [ids],
+    );
     assert.equal(applied.rowCount, ids.length); // each event applied is remembered, once
     assert.equal(events.length, ids.length); // and none was applied twice
 
     const trail = await payments.customerTransactions(email);
-    assert.deepEqual(trail.totals.map((t) => [t.currency, t.paid, t.refunded, t.net]), [['INR', 49900, 49900, 0]]);
+    assert.deepEqual(
+      trail.totals.map((t) => [t.currency, t.paid, t.refunded, t.net]),
+      [['INR', 49900, 49900, 0]],
+    );
   });
 
-  it('turns the service\'s problems into typed errors', async () => {
+  it("turns the service's problems into typed errors", async () => {
     await assert.rejects(payments.getOrder('ord_DoesNotExist00'), (error) => {
       assert.ok(error instanceof PaymentsApiError);
       assert.deepEqual([error.status, error.code], [404, 'not_found']);
       assert.match(error.requestId, /^[0-9a-f]{32}$/);
       return true;
     });
-    const tooSmall = { amount: 50, product: { sku: 'python-101', name: 'P' }, customer: { email: freshEmail('x') } };
+    const tooSmall = {
+      amount: 50,
+      product: { sku: 'python-101', name: 'P' },
+      customer: { email: freshEmail('x') },
+    };
     await assert.rejects(payments.createOrder(tooSmall), (error) => {
-      assert.deepEqual([error.status, error.code, error.isClientError], [422, 'validation_error', true]);
+      assert.deepEqual(
+        [error.status, error.code, error.isClientError],
+        [422, 'validation_error', true],
+      );
       assert.ok(error.errors.amount);
       return true;
     });
     const impostor = createPaymentsClient({ ...config, jwtSecret: 'not-the-secret' });
     await assert.rejects(impostor.enrollments('a@example.com'), (error) => {
-      assert.deepEqual([error.status, error.code, error.isClientError], [401, 'unauthorized', false]);
+      assert.deepEqual(
+        [error.status, error.code, error.isClientError],
+        [401, 'unauthorized', false],
+      );
       return true;
     });
   });
@@ -194,7 +241,11 @@ describe('the package against the running service', { skip: SKIP, timeout: 120_0
     const proxy = await answerLosingProxy(config.apiUrl);
     try {
       const waits = [];
-      const flaky = createPaymentsClient({ ...config, apiUrl: proxy.url, sleep: async (ms) => waits.push(ms) });
+      const flaky = createPaymentsClient({
+        ...config,
+        apiUrl: proxy.url,
+        sleep: async (ms) => waits.push(ms),
+      });
       const email = freshEmail('lost');
       const order = await flaky.createOrder({
         amount: 29900,
@@ -204,7 +255,10 @@ describe('the package against the running service', { skip: SKIP, timeout: 120_0
       assert.equal(proxy.lostAnswers(), 1);
       assert.equal(waits.length, 1);
       const orders = await payments.listOrders({ customer_email: email });
-      assert.deepEqual(orders.items.map((o) => o.id), [order.id]);
+      assert.deepEqual(
+        orders.items.map((o) => o.id),
+        [order.id],
+      );
     } finally {
       await proxy.close();
     }

@@ -16,7 +16,11 @@ function clock(start = T0) {
 
 describe('site tokens', () => {
   it('are HS256 with iss = site id, aud = the service, iat and a 5-minute exp', () => {
-    const client = createPaymentsClient({ apiUrl: 'http://127.0.0.1:9', siteId: 'kit-site', jwtSecret: SECRET });
+    const client = createPaymentsClient({
+      apiUrl: 'http://127.0.0.1:9',
+      siteId: 'kit-site',
+      jwtSecret: SECRET,
+    });
     const token = client.siteToken();
     assert.deepEqual(jwt.decode(token, { complete: true }).header, { alg: 'HS256', typ: 'JWT' });
     const claims = jwt.verify(token, SECRET, {
@@ -36,7 +40,9 @@ describe('site tokens', () => {
       jwtSecret: SECRET,
       audience: 'payments-staging',
     });
-    const claims = jwt.verify(client.siteToken({ userId: 42 }), SECRET, { audience: 'payments-staging' });
+    const claims = jwt.verify(client.siteToken({ userId: 42 }), SECRET, {
+      audience: 'payments-staging',
+    });
     assert.equal(claims.sub, '42');
   });
 
@@ -70,7 +76,10 @@ describe('site tokens', () => {
 
   it('never live longer than the service allows (an hour)', () => {
     assert.equal(MAX_TOKEN_TTL_SECONDS, 3600);
-    assert.throws(() => createTokenSource({ siteId: 's', jwtSecret: SECRET, ttlSeconds: 3601 }), RangeError);
+    assert.throws(
+      () => createTokenSource({ siteId: 's', jwtSecret: SECRET, ttlSeconds: 3601 }),
+      RangeError,
+    );
     const source = createTokenSource({ siteId: 's', jwtSecret: SECRET, ttlSeconds: 3600 });
     const claims = jwt.verify(source.token(), SECRET);
     assert.equal(claims.exp - claims.iat, 3600);

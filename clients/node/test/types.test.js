@@ -9,7 +9,9 @@ it('type-checks a TypeScript site that uses the package, refusing wrong amounts 
   const tsc = require.resolve('typescript/bin/tsc');
   let output = '';
   try {
-    output = execFileSync(process.execPath, [tsc, '-p', path.join(__dirname, 'types')], { encoding: 'utf8' });
+    output = execFileSync(process.execPath, [tsc, '-p', path.join(__dirname, 'types')], {
+      encoding: 'utf8',
+    });
   } catch (error) {
     assert.fail(`tsc found errors:\n${error.stdout}${error.stderr}`);
   }

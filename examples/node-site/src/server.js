@@ -17,7 +17,8 @@ const { createApp, REAL_CHECKOUT_SCRIPT } = require('./app');
 let config;
 try {
   config = paymentsConfigFromEnv();
-  if (!config.callbackSecret) throw new Error('PAYMENTS_CALLBACK_SECRET must be set (see README.md)');
+  if (!config.callbackSecret)
+    throw new Error('PAYMENTS_CALLBACK_SECRET must be set (see README.md)');
 } catch (error) {
   console.error(error.message);
   process.exit(2);

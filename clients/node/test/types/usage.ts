@@ -16,7 +16,11 @@ import {
 } from 'payments-service-client';
 import { pgDedupe, APPLIED_EVENTS_TABLE_SQL } from 'payments-service-client/pg';
 
-const config = paymentsConfigFromEnv({ PAYMENTS_API_URL: 'http://x', PAYMENTS_SITE_ID: 's', PAYMENTS_JWT_SECRET: 'k' });
+const config = paymentsConfigFromEnv({
+  PAYMENTS_API_URL: 'http://x',
+  PAYMENTS_SITE_ID: 's',
+  PAYMENTS_JWT_SECRET: 'k',
+});
 const payments = createPaymentsClient({ ...config, sleep: async () => undefined });
 const pool = new Pool();
 const app = express();
@@ -26,10 +30,15 @@ app.post(
   '/orders',
   asyncRoute(async (req: express.Request, res: express.Response) => {
     const order: Order = await payments.createOrder(
-      { amount: 49900, product: { sku: 'python-101', name: 'Python 101' }, customer: { email: 'a@example.com' } },
+      {
+        amount: 49900,
+        product: { sku: 'python-101', name: 'Python 101' },
+        customer: { email: 'a@example.com' },
+      },
       { idempotencyKey: 'cart-1', userId: 42 },
     );
-    const status: 'created' | 'attempted' | 'paid' | 'partially_refunded' | 'refunded' = order.status;
+    const status: 'created' | 'attempted' | 'paid' | 'partially_refunded' | 'refunded' =
+      order.status;
     res.json({ checkout: order.checkout, status });
   }),
 );
@@ -51,14 +60,25 @@ app.post(
 );
 
 async function rest(): Promise<void> {
-  const verified = await payments.verifyPayment({ razorpay_order_id: 'o', razorpay_payment_id: 'p', razorpay_signature: 's' });
+  const verified = await payments.verifyPayment({
+    razorpay_order_id: 'o',
+    razorpay_payment_id: 'p',
+    razorpay_signature: 's',
+  });
   const enrollmentId: string | undefined = verified.enrollment?.id;
-  const refund = await payments.createRefund({ order_id: verified.order.id, amount: 100 }, { idempotencyKey: 't-1' });
+  const refund = await payments.createRefund(
+    { order_id: verified.order.id, amount: 100 },
+    { idempotencyKey: 't-1' },
+  );
   const refunded: number = refund.amount;
   const owns: boolean = await payments.owns('a@example.com', 'python-101');
   const page = await payments.listOrders({ status: 'paid', limit: 10 });
   const next: string | null = page.next_cursor;
-  const link = await payments.createPaymentLink({ amount: 49900, product: { sku: 'a', name: 'A' }, customer: { email: 'a@b.c' } });
+  const link = await payments.createPaymentLink({
+    amount: 49900,
+    product: { sku: 'a', name: 'A' },
+    customer: { email: 'a@b.c' },
+  });
   const url: string = link.short_url;
   for await (const item of payments.each<Order>('listOrders')) void item.id;
   void [enrollmentId, refunded, owns, next, url, APPLIED_EVENTS_TABLE_SQL.length];
@@ -70,8 +90,10 @@ async function rest(): Promise<void> {
     if (error instanceof PaymentsApiError) void (error.code + error.status + (error.detail ?? ''));
   }
 
+  const product = { sku: 'a', name: 'A' };
+  const customer = { email: 'a@b.c' };
   // @ts-expect-error: amounts are integer paise, never strings
-  await payments.createOrder({ amount: '499', product: { sku: 'a', name: 'A' }, customer: { email: 'a@b.c' } });
+  await payments.createOrder({ amount: '499', product, customer });
   // @ts-expect-error: an order names its product
   await payments.createOrder({ amount: 100, customer: { email: 'a@b.c' } });
   // @ts-expect-error: refund statuses are the service's
