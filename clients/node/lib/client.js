@@ -166,7 +166,7 @@ function createPaymentsClient(options) {
 
   const keyOr = (given) => (given === undefined || given === null ? crypto.randomUUID() : given);
 
-  return {
+  const client = {
     /** A valid site token (cached until shortly before it expires); `userId` becomes `sub`. */
     siteToken({ userId } = {}) {
       return tokens.token(userId);
@@ -244,7 +244,7 @@ function createPaymentsClient(options) {
     },
     /** Does this person hold an active enrollment in `sku`, on any site? */
     async owns(customerEmail, sku) {
-      const { items } = await this.enrollments(customerEmail, { sku, status: 'active' });
+      const { items } = await client.enrollments(customerEmail, { sku, status: 'active' });
       return items.some((item) => item.sku === sku && item.status === 'active');
     },
     /** GET /v1/customers/{email}/transactions: the trail of a customer who paid this site. */
@@ -282,12 +282,13 @@ function createPaymentsClient(options) {
     async *each(listMethod, query = {}) {
       let cursor;
       do {
-        const page = await this[listMethod]({ ...query, cursor });
+        const page = await client[listMethod]({ ...query, cursor });
         yield* page.items;
         cursor = page.next_cursor;
       } while (cursor);
     },
   };
+  return client;
 }
 
 /**

@@ -295,3 +295,30 @@ describe('an unreachable service', () => {
     assert.equal(waits.length, 2);
   });
 });
+
+describe('paymentsConfigFromEnv', () => {
+  const { paymentsConfigFromEnv } = require('..');
+
+  it('reads the PAYMENTS_* names, with both callback secrets during a rotation', () => {
+    const config = paymentsConfigFromEnv({
+      PAYMENTS_API_URL: 'https://payments.example.com',
+      PAYMENTS_SITE_ID: 'old-site',
+      PAYMENTS_JWT_SECRET: 'jwt',
+      PAYMENTS_CALLBACK_SECRET: 'cb-new, cb-old',
+    });
+    assert.deepEqual(config, {
+      apiUrl: 'https://payments.example.com',
+      siteId: 'old-site',
+      jwtSecret: 'jwt',
+      callbackSecret: ['cb-new', 'cb-old'],
+      audience: 'payments-service',
+    });
+  });
+
+  it('names every variable that is missing', () => {
+    assert.throws(
+      () => paymentsConfigFromEnv({ PAYMENTS_SITE_ID: 's' }),
+      /PAYMENTS_API_URL, PAYMENTS_JWT_SECRET must be set/,
+    );
+  });
+});
