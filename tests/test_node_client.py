@@ -4,7 +4,8 @@ Each runs its own ``node --test`` suite against the service served over real HTT
 Razorpay sandbox, a notification worker thread delivering real signed callbacks, and a
 PostgreSQL database of the site's own (its access tables and the dedupe table). The
 package's suite also runs on Express 4 and 5 (both are its devDependencies). And the
-tarball ``npm pack`` makes installs into an empty project and loads without the repository.
+tarball ``npm pack`` makes installs into an empty project, and into a fresh copy of the
+port, whose suite then passes on it as on the linked source.
 """
 
 from __future__ import annotations
@@ -127,9 +128,10 @@ def test_express4_port_against_the_service(
     assert passed(output, "recognises a purchase made on another site"), output
 
 
-def test_packed_tarball_installs_into_an_empty_project(tmp_path: Path) -> None:
+def _pack(destination: Path) -> dict[str, Any]:
+    """``npm pack`` of clients/node into ``destination``: npm's description of the tarball."""
     packed = subprocess.run(
-        ["npm", "pack", "--json", "--pack-destination", str(tmp_path)],
+        ["npm", "pack", "--json", "--pack-destination", str(destination)],
         cwd=PACKAGE,
         capture_output=True,
         text=True,
@@ -137,6 +139,52 @@ def test_packed_tarball_installs_into_an_empty_project(tmp_path: Path) -> None:
         check=True,
     )
     [tarball] = json.loads(packed.stdout)
+    return dict(tarball)
+
+
+def test_express4_port_runs_on_the_packed_tarball(
+    live_api: str,
+    sandbox: Any,
+    app: Flask,
+    worker: Worker,
+    site_db: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """A fresh copy of the ported server with the package installed from its tarball (as a
+    site without a checkout of this repository gets it), run against the service."""
+    tarball = tmp_path / _pack(tmp_path)["filename"]
+    site = tmp_path / "old-site"
+    shutil.copytree(
+        PORT_EXAMPLE, site, ignore=shutil.ignore_patterns("node_modules", "package-lock.json")
+    )
+    manifest = json.loads((site / "package.json").read_text())
+    manifest["dependencies"]["payments-service-client"] = f"file:{tarball}"
+    (site / "package.json").write_text(json.dumps(manifest, indent=2))
+    installed = subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund"],
+        cwd=site,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert installed.returncode == 0, f"npm install failed:\n{installed.stdout}\n{installed.stderr}"
+    copy = site / "node_modules" / "payments-service-client"
+    assert copy.is_dir() and not copy.is_symlink(), "the package should be unpacked, not linked"
+
+    env = {
+        **os.environ,
+        **site_db,
+        **_site_env(app, live_api, sandbox, "old-site", free_loopback_port()),
+    }
+    other = register_site(app, "new-site", "http://new.localhost:8099")
+    env |= {"OTHER_SITE_ID": other.site_id, "OTHER_SITE_JWT_SECRET": other.jwt_secret}
+    output = run_node_tests(site, env)
+    assert passed(output, "recognises a purchase made on another site"), output
+
+
+def test_packed_tarball_installs_into_an_empty_project(tmp_path: Path) -> None:
+    tarball = _pack(tmp_path)
     files = {entry["path"] for entry in tarball["files"]}
     assert {"lib/index.js", "lib/index.d.ts", "lib/pg.js", "lib/pg.d.ts", "README.md"} <= files
     assert not any(path.startswith(("test/", "node_modules/")) for path in files), files

@@ -271,7 +271,7 @@ function createPaymentsClient(options) {
     async listPaymentLinks(query = {}) {
       return call('GET', `${PATHS.paymentLinks}${queryString(query)}`);
     },
-    /** POST /v1/payment-links/{id}/cancel: cancelling twice answers the cancelled link. */
+    /** POST /v1/payment-links/{id}/cancel (sent again after a lost answer, like a GET). */
     async cancelPaymentLink(linkId) {
       return call('POST', `${PATHS.paymentLinks}/${segment(linkId, 'linkId')}/cancel`, {
         safe: true,
