@@ -69,6 +69,19 @@ function checkPaise(amount, what = 'amount') {
   }
 }
 
+/** A payment link's body as openapi.yaml names it, from snake_case or camelCase fields. */
+function paymentLinkBody({ returnUrl, expireBy, ...link }) {
+  const body = { currency: 'INR', ...link };
+  if (returnUrl !== undefined) body.return_url = returnUrl;
+  const expiry = expireBy ?? link.expire_by;
+  if (expiry !== undefined && expiry !== null) {
+    const at = new Date(expiry);
+    if (Number.isNaN(at.getTime())) throw new TypeError('expireBy must be a date');
+    body.expire_by = at.toISOString();
+  }
+  return body;
+}
+
 /**
  * @param {object} options  see index.d.ts PaymentsClientOptions
  */
@@ -253,14 +266,17 @@ function createPaymentsClient(options) {
     },
 
     /**
-     * Payment links (issue 14's contract): POST /v1/payment-links with { amount, currency?,
-     * product: {sku, name}, customer: {email, name?, contact?}, expire_by?, notify?,
-     * return_url?, ... } as openapi.yaml names them; the answer carries `short_url`.
+     * POST /v1/payment-links: a page Razorpay hosts that sells one product to one customer
+     * (send its `short_url` by e-mail or WhatsApp). { amount, product: {sku, name},
+     * customer: {email, name?, contact?}, return_url (or returnUrl: on one of this site's
+     * origins), expire_by (or expireBy: a Date, an ISO string or epoch milliseconds; a week
+     * by default), notify?: {email, sms}, notes? }. The buyer comes back to the return URL
+     * with `order_id` and `status`; access is granted (and notified) either way.
      */
     async createPaymentLink(link, { idempotencyKey, userId } = {}) {
       checkPaise(link && link.amount);
       return call('POST', PATHS.paymentLinks, {
-        body: link,
+        body: paymentLinkBody(link),
         idempotencyKey: keyOr(idempotencyKey),
         auth: { subject: userId },
       });
@@ -271,7 +287,7 @@ function createPaymentsClient(options) {
     async listPaymentLinks(query = {}) {
       return call('GET', `${PATHS.paymentLinks}${queryString(query)}`);
     },
-    /** POST /v1/payment-links/{id}/cancel (sent again after a lost answer, like a GET). */
+    /** POST /v1/payment-links/{plink_id}/cancel: cancelling a cancelled link returns it. */
     async cancelPaymentLink(linkId) {
       return call('POST', `${PATHS.paymentLinks}/${segment(linkId, 'linkId')}/cancel`, {
         safe: true,

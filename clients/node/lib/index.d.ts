@@ -173,31 +173,50 @@ export interface Refund {
   failed_at: string | null;
 }
 
-/** Issue 14's payment links; adjust with openapi.yaml once it lands. */
+export type PaymentLinkStatus =
+  'creating' | 'created' | 'partially_paid' | 'paid' | 'expired' | 'cancelled';
+
+/** POST /v1/payment-links (openapi.yaml CreatePaymentLinkRequest). */
 export interface CreatePaymentLinkRequest {
   amount: Paise;
   currency?: Currency;
   product: { sku: string; name: string };
-  customer: {
-    email: string;
-    name?: string | null;
-    contact?: string | null;
-    site_user_id?: string | null;
-  };
-  expire_by?: number | string;
-  notify?: { email?: boolean; sms?: boolean };
+  customer: { email: string; name?: string | null; contact?: string | null };
+  /** Where the buyer lands after paying, on one of this site's registered origins. */
   return_url?: string;
-  [field: string]: unknown;
+  returnUrl?: string;
+  /** 16 minutes to 180 days ahead; a week by default. Sent as an ISO date-time. */
+  expire_by?: string | null;
+  expireBy?: Date | string | number;
+  notify?: { email?: boolean; sms?: boolean };
+  notes?: Record<string, string>;
+  /** Admins only: the site the link sells for. */
+  site_id?: string | null;
 }
 
 export interface PaymentLink {
-  id: string;
-  order_id?: string;
-  short_url: string;
-  status: string;
+  /** Razorpay's link id (plink_…); null while `creating`. */
+  id: string | null;
+  short_url: string | null;
+  status: PaymentLinkStatus;
+  order_id: string;
+  site_id: string;
   amount: Paise;
   currency: Currency;
-  [field: string]: unknown;
+  amount_paid: Paise;
+  order_status: OrderStatus;
+  razorpay_order_id: string | null;
+  product: { sku: string; name: string };
+  customer: { email: string; name: string | null; contact: string | null };
+  notify: { email: boolean; sms: boolean };
+  notes: Record<string, string>;
+  return_url: string;
+  expire_by: string;
+  created_at: string;
+  updated_at: string;
+  paid_at: string | null;
+  expired_at: string | null;
+  cancelled_at: string | null;
 }
 
 export interface Page<T> {
@@ -245,9 +264,7 @@ export interface PaymentsClient {
   customerTransactions(email: string): Promise<Record<string, unknown>>;
   createPaymentLink(link: CreatePaymentLinkRequest, options?: CallOptions): Promise<PaymentLink>;
   getPaymentLink(linkId: string): Promise<PaymentLink>;
-  listPaymentLinks(
-    query?: ListQuery & Record<string, string | number | boolean | undefined>,
-  ): Promise<Page<PaymentLink>>;
+  listPaymentLinks(query?: ListQuery & { status?: PaymentLinkStatus }): Promise<Page<PaymentLink>>;
   cancelPaymentLink(linkId: string): Promise<PaymentLink>;
   each<T = unknown>(
     listMethod: 'listOrders' | 'listPayments' | 'listRefunds' | 'listPaymentLinks',

@@ -260,6 +260,37 @@ describe('the client against a scripted server', () => {
     );
   });
 
+  it('sends a payment link as openapi.yaml names its fields, from camelCase too', async () => {
+    stub.script.push({ status: 201, body: { id: 'plink_1', short_url: 'https://rzp.io/i/x' } });
+    const link = await client.createPaymentLink(
+      {
+        amount: 49900,
+        product: ORDER.product,
+        customer: { email: 'a@example.com' },
+        returnUrl: 'https://old.example.com/thanks',
+        expireBy: new Date(Date.UTC(2026, 11, 9, 10, 0, 0)),
+        notify: { email: true, sms: false },
+      },
+      { idempotencyKey: 'link-1' },
+    );
+    assert.equal(link.short_url, 'https://rzp.io/i/x');
+    const [sent] = stub.seen;
+    assert.equal(sent.headers['idempotency-key'], 'link-1');
+    assert.deepEqual(sent.body, {
+      currency: 'INR',
+      amount: 49900,
+      product: ORDER.product,
+      customer: { email: 'a@example.com' },
+      notify: { email: true, sms: false },
+      return_url: 'https://old.example.com/thanks',
+      expire_by: '2026-12-09T10:00:00.000Z',
+    });
+    await assert.rejects(
+      client.createPaymentLink({ ...sent.body, expire_by: 'next week' }),
+      /expireBy must be a date/,
+    );
+  });
+
   it('walks every page of a list', async () => {
     stub.script.push(
       { status: 200, body: { items: [{ id: 'ord_2' }], next_cursor: '2.ord_2' } },

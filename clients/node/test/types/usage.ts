@@ -75,11 +75,13 @@ async function rest(): Promise<void> {
   const page = await payments.listOrders({ status: 'paid', limit: 10 });
   const next: string | null = page.next_cursor;
   const link = await payments.createPaymentLink({
+    returnUrl: 'https://old.example.com/thanks',
+    expireBy: new Date(),
     amount: 49900,
     product: { sku: 'a', name: 'A' },
     customer: { email: 'a@b.c' },
   });
-  const url: string = link.short_url;
+  const url: string | null = link.short_url; // null only while Razorpay is asked
   for await (const item of payments.each<Order>('listOrders')) void item.id;
   void [enrollmentId, refunded, owns, next, url, APPLIED_EVENTS_TABLE_SQL.length];
 
@@ -96,6 +98,8 @@ async function rest(): Promise<void> {
   await payments.createOrder({ amount: '499', product, customer });
   // @ts-expect-error: an order names its product
   await payments.createOrder({ amount: 100, customer: { email: 'a@b.c' } });
+  // @ts-expect-error: link statuses are the service's
+  await payments.listPaymentLinks({ status: 'open' });
   // @ts-expect-error: refund statuses are the service's
   await payments.listRefunds({ status: 'done' });
 }
