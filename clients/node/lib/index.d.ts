@@ -10,6 +10,8 @@ export type OrderStatus = 'created' | 'attempted' | 'paid' | 'partially_refunded
 export type PaymentStatus = 'created' | 'authorized' | 'captured' | 'refunded' | 'failed';
 export type RefundStatus = 'requested' | 'pending' | 'processed' | 'failed';
 export type EnrollmentStatus = 'active' | 'revoked';
+/** Razorpay's test or live keys made it (records and callbacks carry it once test/live lands). */
+export type Mode = 'test' | 'live';
 
 export interface PaymentsClientOptions {
   /** The service's base URL, e.g. https://payments.example.com (no /v1). */
@@ -82,6 +84,7 @@ export interface CheckoutOptions {
 }
 
 export interface Order {
+  mode?: Mode;
   id: string;
   razorpay_order_id: string;
   site_id: string;
@@ -107,6 +110,7 @@ export interface Order {
 }
 
 export interface Payment {
+  mode?: Mode;
   id: string;
   order_id: string;
   status: PaymentStatus;
@@ -121,6 +125,7 @@ export interface Payment {
 }
 
 export interface SiteEnrollment {
+  mode?: Mode;
   id: string;
   customer_email: string;
   sku: string;
@@ -154,6 +159,7 @@ export interface CreateRefundRequest {
 }
 
 export interface Refund {
+  mode?: Mode;
   id: string;
   razorpay_refund_id: string | null;
   payment_id: string;
@@ -195,6 +201,7 @@ export interface CreatePaymentLinkRequest {
 }
 
 export interface PaymentLink {
+  mode?: Mode;
   /** Razorpay's link id (plink_…); null while `creating`. */
   id: string | null;
   short_url: string | null;
@@ -352,6 +359,7 @@ export interface NotificationOrder {
 }
 
 export interface PaymentsEvent {
+  mode?: Mode;
   id: string;
   type: NotificationType;
   created_at: string;
