@@ -1,6 +1,7 @@
 'use strict';
 /** payments-service-client: everything a site's backend needs from payments_service. */
-const { createPaymentsClient, paymentsConfigFromEnv, PATHS } = require('./client');
+const { createPaymentsClient, PATHS } = require('./client');
+const { paymentsConfigFromEnv } = require('./config');
 const { PaymentsApiError, CallbackError, CALLBACK_REASONS } = require('./errors');
 const { createTokenSource, signSiteToken, DEFAULT_AUDIENCE, MAX_TTL_SECONDS } = require('./token');
 const callbacks = require('./callbacks');
