@@ -1,20 +1,17 @@
 """The Node.js integration kit (examples/node-site) against the real service and sandbox.
 
-Runs the kit's own ``node --test`` suite with the service served over real HTTP, two sites
-registered (the kit's, with its callback URL, and another one), and the notification
-worker delivering in a background thread, so the kit receives real signed callbacks.
+Runs the kit's own ``node --test`` suite (the kit uses clients/node, which ``npm ci``
+links) with the service served over real HTTP, two sites registered (the kit's, with its
+callback URL, and another one), and the notification worker delivering in a background
+thread, so the kit receives real signed callbacks.
 Then, where Chromium is installed, buys a course on the kit's page in a real browser.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import shutil
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,15 +22,18 @@ import pytest
 import requests
 from flask import Flask
 
-from payments_service.notifications import deliver_due
 from tests.actions import register_site
+from tests.node_harness import (
+    ROOT,
+    Worker,
+    free_loopback_port,
+    npm_ci_once,
+    passed,
+    run_node_tests,
+    running_worker,
+)
 
-KIT = Path(__file__).resolve().parent.parent / "examples" / "node-site"
-LOCK = KIT / "package-lock.json"
-STAMP = KIT / "node_modules" / ".installed-lock-sha256"
-NPM_CI_TIMEOUT = 300
-NODE_TEST_TIMEOUT = 180
-DELIVERY_INTERVAL = 0.2
+KIT = ROOT / "examples" / "node-site"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
     "--headless",
@@ -51,77 +51,22 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _lock_digest() -> str:
-    return hashlib.sha256(LOCK.read_bytes()).hexdigest()
-
-
 @pytest.fixture(scope="module")
 def kit_installed() -> None:
-    """``npm ci`` once; skipped while node_modules matches package-lock.json."""
-    digest = _lock_digest()
-    if STAMP.is_file() and STAMP.read_text().strip() == digest:
-        return
-    done = subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund"],
-        cwd=KIT,
-        capture_output=True,
-        text=True,
-        timeout=NPM_CI_TIMEOUT,
-        check=False,
-    )
-    assert done.returncode == 0, f"npm ci failed:\n{done.stdout}\n{done.stderr}"
-    STAMP.write_text(digest)
-
-
-def _free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class Worker:
-    """The notification worker: ``deliver_due`` every 0.2 s until stopped."""
-
-    def __init__(self, app: Flask) -> None:
-        self.db = app.extensions["payments_service"].db
-        self.session = requests.Session()
-        self.stopping = threading.Event()
-        self.errors: list[BaseException] = []
-        self.delivered = 0
-        self.thread = threading.Thread(target=self._run, name="notification-worker", daemon=True)
-
-    def _run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                self.delivered += deliver_due(self.db, self.session).delivered
-            except Exception as exc:  # reported by the test, not lost in the thread
-                self.errors.append(exc)
-                return
-            self.stopping.wait(DELIVERY_INTERVAL)
-
-    def __enter__(self) -> Worker:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stopping.set()
-        self.thread.join(timeout=30)
-        self.session.close()
+    """``npm ci`` once (it links clients/node); skipped while node_modules matches the lock."""
+    npm_ci_once(KIT)
 
 
 @pytest.fixture
 def worker(app: Flask) -> Iterator[Worker]:
-    with Worker(app) as running:
+    with running_worker(app) as running:
         yield running
-    assert not running.thread.is_alive(), "the notification worker did not stop"
-    assert not running.errors, f"the notification worker failed: {running.errors!r}"
 
 
 def test_node_kit_against_the_service(
     kit_installed: None, live_api: str, sandbox: Any, app: Flask, worker: Worker
 ) -> None:
-    port = _free_loopback_port()
+    port = free_loopback_port()
     kit_site = register_site(
         app,
         "kit-site",
@@ -134,34 +79,15 @@ def test_node_kit_against_the_service(
         "PAYMENTS_API_URL": live_api,
         "SANDBOX_URL": sandbox.url,
         "PAYMENTS_AUDIENCE": app.extensions["payments_service"].settings.jwt_audience,
-        "SITE_ID": kit_site.site_id,
-        "SITE_JWT_SECRET": kit_site.jwt_secret,
-        "CALLBACK_SECRET": kit_site.callback_secret,
+        "PAYMENTS_SITE_ID": kit_site.site_id,
+        "PAYMENTS_JWT_SECRET": kit_site.jwt_secret,
+        "PAYMENTS_CALLBACK_SECRET": kit_site.callback_secret,
         "KIT_PORT": str(port),
         "OTHER_SITE_ID": other_site.site_id,
         "OTHER_SITE_JWT_SECRET": other_site.jwt_secret,
     }
-    tests = sorted(str(path.relative_to(KIT)) for path in (KIT / "test").glob("*.test.js"))
-
-    try:
-        done = subprocess.run(
-            ["node", "--test", "--test-reporter=tap", *tests],
-            cwd=KIT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=NODE_TEST_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"node --test ran over {NODE_TEST_TIMEOUT} s:\n{exc.stdout!r}\n{exc.stderr!r}")
-
-    output = f"{done.stdout}\n{done.stderr}"
-    print(output)  # shown with -s or -rP: the kit's own test report
-    assert done.returncode == 0, f"node --test failed (exit {done.returncode}):\n{output}"
-    assert "# SKIP" not in output, f"some of the kit's tests were skipped:\n{output}"
-    assert re.search(r"^# fail 0$", done.stdout, re.MULTILINE), output
-    assert re.search(r"^\s*ok \d+ - sells a course on this site", output, re.MULTILINE), output
+    output = run_node_tests(KIT, env)
+    assert passed(output, "sells a course on this site"), output
     assert worker.delivered >= 3, f"expected notifications delivered to the kit:\n{output}"
 
 
@@ -203,16 +129,16 @@ def test_node_kit_page_in_a_browser(
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    port = _free_loopback_port()
+    port = free_loopback_port()
     site = register_site(
         app, "kit-site", f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/payments/callback"
     )
     env = {
         **os.environ,
         "PORT": str(port),
-        "SITE_ID": site.site_id,
-        "SITE_JWT_SECRET": site.jwt_secret,
-        "CALLBACK_SECRET": site.callback_secret,
+        "PAYMENTS_SITE_ID": site.site_id,
+        "PAYMENTS_JWT_SECRET": site.jwt_secret,
+        "PAYMENTS_CALLBACK_SECRET": site.callback_secret,
         "PAYMENTS_API_URL": live_api,
         "PAYMENTS_AUDIENCE": app.extensions["payments_service"].settings.jwt_audience,
         "CHECKOUT_SCRIPT_URL": f"{sandbox.url}/v1/checkout.js",

@@ -1,6 +1,6 @@
 'use strict';
 /**
- * The site: an Express app wired to payments_service.
+ * The site: an Express app wired to payments_service through payments-service-client.
  *
  *   GET  /                    checkout page (courses, Buy -> Razorpay Checkout)
  *   POST /orders              browser -> site -> service: create an order, answer Checkout options
@@ -10,11 +10,18 @@
  *   GET  /access/remote?email= what the service says right now:       {email, skus}
  *
  * createApp(config) builds the app without listening, so tests can run it on any port.
+ * Routes are wrapped in asyncRoute, so the same code runs on Express 4 and 5.
  */
 const express = require('express');
+const {
+  createPaymentsClient,
+  PaymentsApiError,
+  DEFAULT_AUDIENCE,
+  paymentsCallback,
+  createMemoryDedupe,
+  asyncRoute,
+} = require('payments-service-client');
 
-const { createPaymentsClient, PaymentsApiError, DEFAULT_AUDIENCE } = require('./payments');
-const { callbackHandler, createEventLog } = require('./callbacks');
 const { createAccessStore } = require('./access');
 const { renderPage } = require('./page');
 
@@ -32,11 +39,11 @@ const CART_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const USER_ID = /^[A-Za-z0-9_.:@-]{1,100}$/;
 
 /**
- * @param {object} config
+ * @param {object} config  as paymentsConfigFromEnv() reads it, plus the demo's own settings
  * @param {string} config.siteId            this site's id at the service
  * @param {string} config.jwtSecret         this site's JWT secret (signs site tokens)
- * @param {string} config.callbackSecret    this site's callback secret (checks notifications)
- * @param {string} config.paymentsApiUrl    the service's base URL
+ * @param {string|string[]} config.callbackSecret  this site's callback secret(s)
+ * @param {string} config.apiUrl            the service's base URL
  * @param {string} [config.audience]        the service's JWT audience
  * @param {string} [config.checkoutScriptUrl] Razorpay's checkout.js, or the sandbox's
  * @param {Array}  [config.courses]         the catalogue
@@ -47,16 +54,18 @@ function createApp(config) {
     siteName = `Courses on ${config.siteId}`,
     jwtSecret,
     callbackSecret,
-    paymentsApiUrl,
+    apiUrl,
     audience = DEFAULT_AUDIENCE,
     checkoutScriptUrl = REAL_CHECKOUT_SCRIPT,
     courses = COURSES,
     logger = console,
   } = config;
 
-  const payments = createPaymentsClient({ apiUrl: paymentsApiUrl, siteId, jwtSecret, audience });
+  const payments = createPaymentsClient({ apiUrl, siteId, jwtSecret, audience });
   const access = createAccessStore();
-  const events = createEventLog();
+  // In memory for the demo; a site with a database uses pgDedupe(pool) from
+  // payments-service-client/pg, so the event id is written in the access change's transaction.
+  const events = createMemoryDedupe();
   const received = []; // the last notifications, for logs and tests
 
   const app = express();
@@ -74,69 +83,77 @@ function createApp(config) {
   // Step 2: create the order. The browser says WHICH course; the price comes from our
   // catalogue. The cart id becomes the Idempotency-Key, so a double click or a retried
   // request gets the same order instead of a second one.
-  app.post('/orders', json, async (req, res) => {
-    const body = req.body || {};
-    const course = courses.find((c) => c.sku === body.sku);
-    if (!course) return badRequest(res, 'sku', 'no such course');
-    // DEMO ONLY: a real site takes the customer from its login session, not the body.
-    if (typeof body.email !== 'string' || !EMAIL.test(body.email)) {
-      return badRequest(res, 'email', 'a valid email is required');
-    }
-    if (typeof body.cart_id !== 'string' || !CART_ID.test(body.cart_id)) {
-      return badRequest(res, 'cart_id', '1-64 letters, digits, "_" or "-"');
-    }
-    if (
-      body.user_id !== undefined &&
-      !(typeof body.user_id === 'string' && USER_ID.test(body.user_id))
-    ) {
-      return badRequest(res, 'user_id', 'not a valid user id');
-    }
-    const customer = { email: body.email };
-    if (typeof body.name === 'string' && body.name.trim()) {
-      customer.name = body.name.trim().slice(0, 100);
-    }
-    if (body.user_id) customer.site_user_id = body.user_id; // this site's id for the buyer
+  app.post(
+    '/orders',
+    json,
+    asyncRoute(async (req, res) => {
+      const body = req.body || {};
+      const course = courses.find((c) => c.sku === body.sku);
+      if (!course) return badRequest(res, 'sku', 'no such course');
+      // DEMO ONLY: a real site takes the customer from its login session, not the body.
+      if (typeof body.email !== 'string' || !EMAIL.test(body.email)) {
+        return badRequest(res, 'email', 'a valid email is required');
+      }
+      if (typeof body.cart_id !== 'string' || !CART_ID.test(body.cart_id)) {
+        return badRequest(res, 'cart_id', '1-64 letters, digits, "_" or "-"');
+      }
+      if (
+        body.user_id !== undefined &&
+        !(typeof body.user_id === 'string' && USER_ID.test(body.user_id))
+      ) {
+        return badRequest(res, 'user_id', 'not a valid user id');
+      }
+      const customer = { email: body.email };
+      if (typeof body.name === 'string' && body.name.trim()) {
+        customer.name = body.name.trim().slice(0, 100);
+      }
+      if (body.user_id) customer.site_user_id = body.user_id; // this site's id for the buyer
 
-    const order = await payments.createOrder(
-      {
-        amount: course.amount,
-        currency: 'INR',
-        product: { sku: course.sku, name: course.name },
-        customer,
-      },
-      { idempotencyKey: `cart-${body.cart_id}` },
-    );
-    // The browser needs only the Checkout options (and our order id for its records).
-    res.status(201).json({ order_id: order.id, checkout: order.checkout });
-  });
+      const order = await payments.createOrder(
+        {
+          amount: course.amount,
+          currency: 'INR',
+          product: { sku: course.sku, name: course.name },
+          customer,
+        },
+        { idempotencyKey: `cart-${body.cart_id}` },
+      );
+      // The browser needs only the Checkout options (and our order id for its records).
+      res.status(201).json({ order_id: order.id, checkout: order.checkout });
+    }),
+  );
 
   // Step 3: forward the Checkout result. The service needs no token for this; going
   // through our backend keeps one origin for the browser and lets us act on the answer.
-  app.post('/payments/verify', json, async (req, res) => {
-    const body = req.body || {};
-    const result = await payments.verifyPayment({
-      razorpay_order_id: body.razorpay_order_id,
-      razorpay_payment_id: body.razorpay_payment_id,
-      razorpay_signature: body.razorpay_signature,
-    });
-    // result = { order: { status: "paid", ... }, payment, enrollment }.
-    // Access itself arrives as an enrollment.granted notification (step 4); a site that
-    // wants to unlock instantly may also apply result.enrollment to its store: it is the
-    // same enrollment (same id) that the notification will carry.
-    res.json({
-      order: { id: result.order.id, status: result.order.status, sku: result.order.product.sku },
-      payment: { id: result.payment.id, status: result.payment.status },
-      enrollment: result.enrollment,
-    });
-  });
+  app.post(
+    '/payments/verify',
+    json,
+    asyncRoute(async (req, res) => {
+      const body = req.body || {};
+      const result = await payments.verifyPayment({
+        razorpay_order_id: body.razorpay_order_id,
+        razorpay_payment_id: body.razorpay_payment_id,
+        razorpay_signature: body.razorpay_signature,
+      });
+      // result = { order: { status: "paid", ... }, payment, enrollment }.
+      // Access itself arrives as an enrollment.granted notification (step 4); a site that
+      // wants to unlock instantly may also apply result.enrollment to its store: it is the
+      // same enrollment (same id) that the notification will carry.
+      res.json({
+        order: { id: result.order.id, status: result.order.status, sku: result.order.product.sku },
+        payment: { id: result.payment.id, status: result.payment.status },
+        enrollment: result.enrollment,
+      });
+    }),
+  );
 
-  // Step 4: notifications from the service. express.raw keeps the exact bytes for the HMAC.
+  // Step 4: notifications from the service. The middleware reads the raw bytes itself (no
+  // body parser runs before it), checks the signature, dedupes and answers.
   app.post(
     '/payments/callback',
-    express.raw({ type: () => true, limit: '1mb' }),
-    callbackHandler({
+    paymentsCallback({
       secret: callbackSecret,
-      events,
+      ...events,
       logger,
       onEvent: (event) => {
         applyNotification(event, access, logger);
@@ -154,17 +171,22 @@ function createApp(config) {
   });
 
   // Step 5: what the service says, across every site (e.g. at login, or to double-check).
-  app.get('/access/remote', async (req, res) => {
-    const email = typeof req.query.email === 'string' ? req.query.email.trim().toLowerCase() : '';
-    if (!EMAIL.test(email)) return badRequest(res, 'email', 'a valid email is required');
-    const { items } = await payments.enrollments(email);
-    const skus = [...new Set(items.filter((e) => e.status === 'active').map((e) => e.sku))].sort();
-    res.json({ email, skus, enrollments: items });
-  });
+  app.get(
+    '/access/remote',
+    asyncRoute(async (req, res) => {
+      const email = typeof req.query.email === 'string' ? req.query.email.trim().toLowerCase() : '';
+      if (!EMAIL.test(email)) return badRequest(res, 'email', 'a valid email is required');
+      const { items } = await payments.enrollments(email);
+      const skus = [
+        ...new Set(items.filter((e) => e.status === 'active').map((e) => e.sku)),
+      ].sort();
+      res.json({ email, skus, enrollments: items });
+    }),
+  );
 
   // Errors: the buyer's mistakes are passed on (the service's problems are safe to show:
   // a stable code and a human detail, never internals); our own faults become a plain 502
-  // (details go to the log only). Express 5 routes rejected promises here by itself.
+  // (details go to the log only). asyncRoute routes rejected promises here on Express 4 too.
   app.use((error, req, res, next) => {
     if (res.headersSent) return next(error);
     if (error instanceof PaymentsApiError && error.isClientError) {

@@ -2,7 +2,7 @@
 /**
  * Run the example site:
  *
- *   SITE_ID=kit-site SITE_JWT_SECRET=… CALLBACK_SECRET=… \
+ *   PAYMENTS_SITE_ID=kit-site PAYMENTS_JWT_SECRET=… PAYMENTS_CALLBACK_SECRET=… \
  *   PAYMENTS_API_URL=http://127.0.0.1:8000 \
  *   CHECKOUT_SCRIPT_URL=http://127.0.0.1:8010/v1/checkout.js \
  *   node src/server.js
@@ -10,25 +10,23 @@
  * Secrets come from the environment only. It listens on 127.0.0.1: put it behind your
  * usual reverse proxy (HTTPS) for anything but local development.
  */
-const { createApp, REAL_CHECKOUT_SCRIPT } = require('./app');
-const { DEFAULT_AUDIENCE } = require('./payments');
+const { paymentsConfigFromEnv } = require('payments-service-client');
 
-function required(name) {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`${name} must be set (see README.md)`);
-    process.exit(2);
-  }
-  return value;
+const { createApp, REAL_CHECKOUT_SCRIPT } = require('./app');
+
+let config;
+try {
+  config = paymentsConfigFromEnv();
+  if (!config.callbackSecret)
+    throw new Error('PAYMENTS_CALLBACK_SECRET must be set (see README.md)');
+} catch (error) {
+  console.error(error.message);
+  process.exit(2);
 }
 
 const port = Number(process.env.PORT || 3000);
 const app = createApp({
-  siteId: required('SITE_ID'),
-  jwtSecret: required('SITE_JWT_SECRET'),
-  callbackSecret: required('CALLBACK_SECRET'),
-  paymentsApiUrl: required('PAYMENTS_API_URL'),
-  audience: process.env.PAYMENTS_AUDIENCE || DEFAULT_AUDIENCE,
+  ...config,
   checkoutScriptUrl: process.env.CHECKOUT_SCRIPT_URL || REAL_CHECKOUT_SCRIPT,
 });
 
@@ -38,7 +36,7 @@ const server = app.listen(port, '127.0.0.1', (error) => {
     process.exit(1);
   }
   const { port: bound } = server.address();
-  console.log(`example site ${process.env.SITE_ID} on http://127.0.0.1:${bound}`);
+  console.log(`example site ${config.siteId} on http://127.0.0.1:${bound}`);
   console.log(`  notifications: http://127.0.0.1:${bound}/payments/callback`);
 });
 

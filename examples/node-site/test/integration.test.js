@@ -4,7 +4,7 @@
  *
  *   PAYMENTS_API_URL   the service, e.g. http://127.0.0.1:8000
  *   SANDBOX_URL        the Razorpay sandbox, e.g. http://127.0.0.1:8010
- *   SITE_ID, SITE_JWT_SECRET, CALLBACK_SECRET   this site, registered with
+ *   PAYMENTS_SITE_ID, PAYMENTS_JWT_SECRET, PAYMENTS_CALLBACK_SECRET   this site, registered with
  *                      callback URL http://127.0.0.1:$KIT_PORT/payments/callback
  *   KIT_PORT           where this test runs the site so the service can reach it (3000)
  *   PAYMENTS_AUDIENCE  the service's JWT audience (payments-service)
@@ -19,7 +19,7 @@ const crypto = require('node:crypto');
 const { describe, it, before, after } = require('node:test');
 
 const { createApp } = require('../src/app');
-const { createPaymentsClient, PaymentsApiError } = require('../src/payments');
+const { createPaymentsClient, PaymentsApiError } = require('payments-service-client');
 const { listen, request, eventually, quietLogger } = require('./support/http');
 
 const env = process.env;
@@ -59,10 +59,10 @@ describe('against the running payments service', { skip: SKIP, timeout: 120_000 
   before(async () => {
     logger = quietLogger();
     app = createApp({
-      siteId: need('SITE_ID'),
-      jwtSecret: need('SITE_JWT_SECRET'),
-      callbackSecret: need('CALLBACK_SECRET'),
-      paymentsApiUrl: need('PAYMENTS_API_URL'),
+      siteId: need('PAYMENTS_SITE_ID'),
+      jwtSecret: need('PAYMENTS_JWT_SECRET'),
+      callbackSecret: need('PAYMENTS_CALLBACK_SECRET'),
+      apiUrl: need('PAYMENTS_API_URL'),
       audience,
       checkoutScriptUrl: `${need('SANDBOX_URL')}/v1/checkout.js`,
       logger,
@@ -207,7 +207,7 @@ describe('against the running payments service', { skip: SKIP, timeout: 120_000 
       const impostor = createPaymentsClient({
         apiUrl: need('PAYMENTS_API_URL'),
         siteId: env.OTHER_SITE_ID, // iss = the other site ...
-        jwtSecret: need('SITE_JWT_SECRET'), // ... signed with this site's key
+        jwtSecret: need('PAYMENTS_JWT_SECRET'), // ... signed with this site's key
         audience,
       });
       await assert.rejects(impostor.enrollments('anyone@example.com'), (error) => {
@@ -221,10 +221,10 @@ describe('against the running payments service', { skip: SKIP, timeout: 120_000 
 
   it('turns a service-side refusal into a 502 for the browser, not a 401', async () => {
     const misconfigured = createApp({
-      siteId: need('SITE_ID'),
+      siteId: need('PAYMENTS_SITE_ID'),
       jwtSecret: 'not-the-secret',
-      callbackSecret: need('CALLBACK_SECRET'),
-      paymentsApiUrl: need('PAYMENTS_API_URL'),
+      callbackSecret: need('PAYMENTS_CALLBACK_SECRET'),
+      apiUrl: need('PAYMENTS_API_URL'),
       audience,
       logger: quietLogger(),
     });
