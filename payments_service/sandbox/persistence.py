@@ -119,6 +119,7 @@ def _snapshot(state: SandboxState) -> bytes:
         "payments": list(state.payments.values()),
         "refunds": list(state.refunds.values()),
         "refund_keys": state.refund_keys,
+        "subscriptions": state.subscriptions.snapshot(),
     }
     return json.dumps(document, separators=(",", ":"), default=vars).encode()
 
@@ -142,6 +143,7 @@ def _restore(state: SandboxState, document: Any) -> None:
     for refund in refunds:
         state.add_refund(refund)
     state.refund_keys.update(keys)
+    state.subscriptions.restore(document.get("subscriptions"))
 
 
 def _payment(item: dict[str, Any]) -> Payment:
@@ -150,6 +152,8 @@ def _payment(item: dict[str, Any]) -> Payment:
     return _record(
         Payment,
         {
+            "invoice_id": None,  # files written before subscriptions have neither
+            "customer_id": None,
             **item,
             "card": None if card is None else _record(Card, card),
             "error": None if error is None else _record(PaymentError, error),

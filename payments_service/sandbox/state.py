@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from .config import SandboxConfig
 from .entities import ID_ALPHABET, ID_LENGTH, Order, Payment, Refund
 from .errors import NO_SUCH_ID, invalid_request
+from .subscription_book import SubscriptionBook
 from .timeline import Timeline
 from .webhooks import Event, build_event
 
@@ -70,6 +71,7 @@ class SandboxState:
     def __init__(self, config: SandboxConfig, publish: Publisher) -> None:
         self.config = config
         self.orders: dict[str, Order] = {}
+        self.subscriptions = SubscriptionBook()  # plans, subscriptions, invoices, billing clock
         self.refund_keys: dict[str, IdempotentRefund] = {}
         self.payment_timeline: Timeline[Payment] = Timeline()
         self.refund_timeline: Timeline[Refund] = Timeline()
@@ -157,6 +159,7 @@ class SandboxState:
             self._refunds.clear()
             self._payments_by_order.clear()
             self._refunds_by_payment.clear()
+            self.subscriptions.clear()
             if self._save is not None:
                 self._save(self)
 
