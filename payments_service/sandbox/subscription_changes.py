@@ -13,6 +13,7 @@ from typing import Any
 
 from .entities import new_id
 from .errors import invalid_request
+from .plans import Plan
 from .subscription_book import SubscriptionBook
 from .subscription_entities import Subscription
 from .validation import EARLIEST_TIME, LATEST_TIME, parse_notes, reject_unknown, required
@@ -48,16 +49,7 @@ def create_subscription(
         raise invalid_request(OFFER_NOT_FOUND, field="offer_id")
     if body.get("addons"):
         raise invalid_request("Add-ons are not supported by the sandbox", field="addons")
-    start_at = _optional_time(body, "start_at")
-    if start_at is not None and start_at <= at:
-        raise invalid_request("start_at cannot be lesser than the current time.", "start_at")
-    expire_by = _optional_time(body, "expire_by")
-    if expire_by is not None and expire_by <= at:
-        raise invalid_request(EXPIRED_LINK, field="expire_by")
-    if plan.cycle_boundary(start_at or at, total_count - 1) > LATEST_TIME:
-        raise invalid_request(
-            f"end_time must be between {EARLIEST_TIME} and {LATEST_TIME}", "total_count"
-        )
+    start_at, expire_by = _times(body, plan, total_count, at)
     if not isinstance(body.get("notify_info", {}), dict):
         raise invalid_request("The notify info must be an array.", field="notify_info")
     sub_id = new_id("sub_")
@@ -159,6 +151,23 @@ def flag(body: Mapping[str, Any], name: str, default: bool) -> bool:
     if isinstance(value, bool | int | str) and value in FLAG_VALUES:
         return FLAG_VALUES[value]
     raise invalid_request(f"The {name} field may have 0 or 1 values.", field=name)
+
+
+def _times(
+    body: Mapping[str, Any], plan: Plan, total_count: int, at: int
+) -> tuple[int | None, int | None]:
+    """``start_at`` and ``expire_by``, both in the future, and an end within Razorpay's range."""
+    start_at = _optional_time(body, "start_at")
+    if start_at is not None and start_at <= at:
+        raise invalid_request("start_at cannot be lesser than the current time.", "start_at")
+    expire_by = _optional_time(body, "expire_by")
+    if expire_by is not None and expire_by <= at:
+        raise invalid_request(EXPIRED_LINK, field="expire_by")
+    if plan.cycle_boundary(start_at or at, total_count - 1) > LATEST_TIME:
+        raise invalid_request(
+            f"end_time must be between {EARLIEST_TIME} and {LATEST_TIME}", "total_count"
+        )
+    return start_at, expire_by
 
 
 def _optional_time(body: Mapping[str, Any], name: str) -> int | None:

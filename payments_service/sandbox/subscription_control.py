@@ -28,7 +28,9 @@ from .webhooks import sign
 Json = dict[str, Any]
 
 RECURRING_METHODS = ("card", "upi")
-PAY_FIELDS = frozenset({"outcome", "method", "email", "contact", "name"})
+# What the test-payment page sends; ``description`` and ``notes`` (Checkout's options) are
+# accepted and not kept, since the subscription's payments carry their own.
+PAY_FIELDS = frozenset({"outcome", "method", "email", "contact", "name", "description", "notes"})
 MAX_ADVANCE_SECONDS = 100 * 366 * 86_400
 
 subscription_control = Blueprint("sandbox_subscriptions", __name__)

@@ -132,7 +132,6 @@ class Invoice:
 
     def to_json(self) -> dict[str, Any]:
         """Return the invoice as Razorpay serialises a subscription invoice."""
-        paid = self.amount if self.status == "paid" else 0
         return {
             "id": self.id,
             "entity": "invoice",
@@ -155,12 +154,7 @@ class Invoice:
             "date": self.created_at,
             "terms": None,
             "partial_payment": False,
-            "gross_amount": self.amount,
-            "tax_amount": 0,
-            "taxable_amount": self.amount,
-            "amount": self.amount,
-            "amount_paid": paid,
-            "amount_due": self.amount - paid,
+            **self._amounts_json(),
             "currency": self.currency,
             "currency_symbol": CURRENCY_SYMBOLS.get(self.currency, self.currency),
             "description": None,
@@ -174,6 +168,17 @@ class Invoice:
             "group_taxes_discounts": False,
             "created_at": self.created_at,
             "idempotency_key": None,
+        }
+
+    def _amounts_json(self) -> dict[str, int]:
+        paid = self.amount if self.status == "paid" else 0
+        return {
+            "gross_amount": self.amount,
+            "tax_amount": 0,
+            "taxable_amount": self.amount,
+            "amount": self.amount,
+            "amount_paid": paid,
+            "amount_due": self.amount - paid,
         }
 
     def _customer_json(self) -> dict[str, Any]:
