@@ -3,7 +3,8 @@
 Every tunable setting also has a flag and a variable: ``webhook_duplicates`` is
 ``--webhook-duplicates N`` and ``SANDBOX_WEBHOOK_DUPLICATES``; booleans take
 ``--webhook-shuffle`` / ``--no-webhook-shuffle``. ``--state-file PATH`` (or
-``SANDBOX_STATE_FILE``) keeps orders, payments and refunds across restarts (persistence.py).
+``SANDBOX_STATE_FILE``) keeps orders, payments, refunds, plans and subscriptions across
+restarts (persistence.py).
 """
 
 from __future__ import annotations

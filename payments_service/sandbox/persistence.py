@@ -14,7 +14,9 @@ Each write is the whole state: about 8 ms per change with 100 paid orders on a 2
 machine (mostly the two fsyncs), 17 ms with 1,000, 130 ms with 10,000; a call that changes
 nothing (a fetch, a replayed refund) writes nothing.
 
-Kept: orders, payments, refunds, the refund idempotency keys and the merchant balance.
+Kept: orders, payments, refunds, the refund idempotency keys and the merchant balance; plans,
+subscriptions, their invoices and the billing clock's offset (subscription_book.py), under a
+``subscriptions`` key that a file written before them lacks (it loads with none).
 Not kept: webhook events and their deliveries (one not yet delivered at a stop is lost;
 ``GET /_sandbox/events`` starts empty), the settings (they come from the flags and
 variables of each start; a ``PATCH /_sandbox/config`` lasts until the stop, the merchant
