@@ -61,7 +61,8 @@ def parse_arguments(argv: Sequence[str], environ: Mapping[str, str]) -> argparse
         type=Path,
         default=environ.get("SANDBOX_STATE_FILE") or None,
         metavar="PATH",
-        help="keep orders, payments, refunds and the merchant balance in this JSON file, "
+        help="keep orders, payments, refunds, the merchant balance, plans, subscriptions "
+        "and the billing clock in this JSON file, "
         "written after every change, so that a restart forgets none (webhook events and "
         "settings are not kept); default from SANDBOX_STATE_FILE, else memory only",
     )
