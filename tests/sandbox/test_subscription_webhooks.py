@@ -180,3 +180,24 @@ def test_copied_story_files_are_the_bytes_their_signatures_cover() -> None:
         body = (FIXTURES / "subscriptions" / delivery["file"]).read_bytes()
         digest = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
         assert digest == delivery["headers"]["X-Razorpay-Signature"], delivery["file"]
+
+
+def test_shuffled_subscription_webhooks_arrive_all_in_another_order(
+    start_sandbox: Callable[..., BackgroundSandbox],
+    connect: Callable[..., razorpay.Client],
+    http: requests.Session,
+    receiver: WebhookReceiver,
+) -> None:
+    sandbox = start_sandbox(webhook_shuffle=True, seed=7)
+    sdk = connect(sandbox)
+    plan = new_plan(sdk)
+    sub = sdk.subscription.create({"plan_id": plan["id"], "total_count": 3})
+
+    authenticate(http, sandbox, sub["id"])
+
+    in_order = [name for name, _ in STORY] + ["payment.captured"]
+    assert sorted(receiver.events()) == sorted(in_order)
+    assert receiver.events() != in_order
+    recorded = [event["event"] for event in http.get(f"{sandbox.url}/_sandbox/events").json()]
+    assert recorded == in_order
+    assert_signed(sdk, receiver)
