@@ -27,6 +27,9 @@ Razorpay SDK's ``base_url``, and nothing here imports the service.
   links it passes, ``payment_link.expired`` for each).
 * Webhooks: signed with ``webhook_secret`` and POSTed to ``webhook_urls``, from a background
   thread (``async``), before the triggering call returns (``sync``), or not at all (``off``).
+* Plans and Subscriptions (``/v1/plans``, ``/v1/subscriptions``, ``/v1/invoices``), their
+  Checkout page and a billing clock (``/_sandbox/clock``, ``/_sandbox/subscriptions/...``):
+  see subscriptions.py and docs/razorpay.md, "Subscriptions".
 * Chaos knobs (off by default; see ``SandboxConfig``): duplicate, shuffled, delayed and
   dropped webhooks, and ``/v1`` calls that fail or hang, drawn from a seedable generator.
 

@@ -21,6 +21,7 @@ from .link_page import link_page
 from .persistence import keep_in_file
 from .seeding import seeding
 from .state import SandboxState
+from .subscriptions import register_subscriptions
 from .webhooks import WebhookDispatcher
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ def create_app(config: SandboxConfig | None = None, state_file: Path | None = No
     app.register_blueprint(checkout)
     app.register_blueprint(link_control)
     app.register_blueprint(link_page)
+    register_subscriptions(app)
     app.register_error_handler(RazorpayError, render_razorpay_error)
     app.register_error_handler(HTTPException, render_http_error)
     app.register_error_handler(Exception, render_unexpected_error)

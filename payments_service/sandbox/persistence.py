@@ -15,8 +15,10 @@ machine (mostly the two fsyncs), 17 ms with 1,000, 130 ms with 10,000; a call th
 nothing (a fetch, a replayed refund) writes nothing.
 
 Kept: orders, payments, refunds, payment links, the refund idempotency keys, the merchant
-balance and how far the clock was moved (``POST /_sandbox/clock``). Files written before
-payment links existed have neither and still load.
+balance and how far the clock was moved (``POST /_sandbox/clock``); plans,
+subscriptions, their invoices and the billing clock's offset (subscription_book.py),
+under a ``subscriptions`` key. Files written before payment links or subscriptions
+existed lack those keys and still load.
 Not kept: webhook events and their deliveries (one not yet delivered at a stop is lost;
 ``GET /_sandbox/events`` starts empty), the settings (they come from the flags and
 variables of each start; a ``PATCH /_sandbox/config`` lasts until the stop, the merchant
@@ -134,6 +136,7 @@ def _snapshot(state: SandboxState) -> bytes:
         "refund_keys": state.refund_keys,
         "payment_links": list(state.payment_links.values()),
         "clock_offset": state.clock_offset,
+        "subscriptions": state.subscriptions.snapshot(),
     }
     return json.dumps(document, separators=(",", ":"), default=vars).encode()
 
@@ -164,6 +167,7 @@ def _restore(state: SandboxState, document: Any) -> None:
     state.refund_keys.update(keys)
     state.payment_links.update((link.id, link) for link in links)
     state.clock_offset = clock_offset
+    state.subscriptions.restore(document.get("subscriptions"))
 
 
 def _payment(item: dict[str, Any]) -> Payment:
@@ -172,6 +176,8 @@ def _payment(item: dict[str, Any]) -> Payment:
     return _record(
         Payment,
         {
+            "invoice_id": None,  # files written before subscriptions have neither
+            "customer_id": None,
             **item,
             "card": None if card is None else _record(Card, card),
             "error": None if error is None else _record(PaymentError, error),

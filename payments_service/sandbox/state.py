@@ -12,6 +12,7 @@ from .config import SandboxConfig
 from .entities import ID_ALPHABET, ID_LENGTH, Order, Payment, Refund, now
 from .errors import NO_SUCH_ID, invalid_request
 from .links import LINK_PREFIX, PaymentLink
+from .subscription_book import SubscriptionBook
 from .timeline import Timeline
 from .webhooks import Event, build_event
 
@@ -73,6 +74,7 @@ class SandboxState:
         self.orders: dict[str, Order] = {}
         self.payment_links: dict[str, PaymentLink] = {}
         self.clock_offset = 0
+        self.subscriptions = SubscriptionBook()  # plans, subscriptions, invoices, billing clock
         self.refund_keys: dict[str, IdempotentRefund] = {}
         self.payment_timeline: Timeline[Payment] = Timeline()
         self.refund_timeline: Timeline[Refund] = Timeline()
@@ -167,6 +169,7 @@ class SandboxState:
             self._refunds.clear()
             self._payments_by_order.clear()
             self._refunds_by_payment.clear()
+            self.subscriptions.clear()
             if self._save is not None:
                 self._save(self)
 
