@@ -62,7 +62,7 @@ def parse_arguments(argv: Sequence[str], environ: Mapping[str, str]) -> argparse
         default=environ.get("SANDBOX_STATE_FILE") or None,
         metavar="PATH",
         help="keep orders, payments, refunds, payment links, the merchant balance, plans, "
-        "subscriptions and the clocks in this JSON file, "
+        "subscriptions and the clock in this JSON file, "
         "written after every change, so that a restart forgets none (webhook events and "
         "settings are not kept); default from SANDBOX_STATE_FILE, else memory only",
     )

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from .api import api
 from .chaos import Chaos
 from .checkout import checkout
+from .clock_control import clock_control
 from .config import SandboxConfig
 from .control import control
 from .errors import RazorpayError, route_not_found, server_error
@@ -52,6 +53,7 @@ def create_app(config: SandboxConfig | None = None, state_file: Path | None = No
     app.register_blueprint(control)
     app.register_blueprint(seeding)
     app.register_blueprint(checkout)
+    app.register_blueprint(clock_control)
     app.register_blueprint(link_control)
     app.register_blueprint(link_page)
     register_subscriptions(app)

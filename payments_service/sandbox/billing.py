@@ -1,4 +1,5 @@
-"""The billing clock's work: authentication, charges, retries, halts, completion, expiry.
+"""What the sandbox clock does to subscriptions: authentication, charges, retries, halts,
+completion, expiry.
 
 Razorpay's rules as the sandbox plays them (docs/razorpay.md, "Subscriptions"):
 
@@ -100,19 +101,25 @@ def reschedule(book: SubscriptionBook, sub: Subscription) -> None:
 
 
 def run_due(transaction: Transaction, book: SubscriptionBook) -> None:
-    """Do, in time order, everything the billing clock has reached: expiries, charges,
-    retries, halted cycles, scheduled changes and cycle-end cancellations."""
+    """Do, in time order, everything the clock has reached on subscriptions: expiries,
+    charges, retries, halted cycles, scheduled changes and cycle-end cancellations (the
+    clock's advance also expires links in between: schedule.py)."""
     until = book.now()
     for _ in range(MAX_STEPS):
-        due = [
-            (moment, sub)
-            for sub in book.subscriptions.values()
-            if (moment := _next_due(sub)) is not None and moment <= until
-        ]
-        if not due:
+        due = next_due(book, until)
+        if due is None:
             return
-        moment, sub = min(due, key=lambda pair: pair[0])
-        _act(transaction, book, sub, moment)
+        act(transaction, book, due[1], due[0])
+
+
+def next_due(book: SubscriptionBook, until: int) -> tuple[int, Subscription] | None:
+    """The earliest step due on any subscription by ``until``: when, and on which."""
+    due = [
+        (moment, sub)
+        for sub in book.subscriptions.values()
+        if (moment := _next_due(sub)) is not None and moment <= until
+    ]
+    return min(due, key=lambda pair: pair[0], default=None)
 
 
 def _next_due(sub: Subscription) -> int | None:
@@ -127,7 +134,7 @@ def _next_due(sub: Subscription) -> int | None:
     return None
 
 
-def _act(transaction: Transaction, book: SubscriptionBook, sub: Subscription, at: int) -> None:
+def act(transaction: Transaction, book: SubscriptionBook, sub: Subscription, at: int) -> None:
     """Do the one thing due on the subscription at ``at``."""
     if sub.status == "created":
         sub.status = "expired"

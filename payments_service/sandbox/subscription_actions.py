@@ -1,6 +1,6 @@
 """What the Subscriptions API does to a subscription: update, cancel, pause and resume.
 
-Each function runs whatever the billing clock has made due first, so that it acts on the
+Each function runs whatever the sandbox clock has made due first, so that it acts on the
 subscription as it stands now, and raises RazorpayError where Razorpay refuses.
 """
 

@@ -1,7 +1,7 @@
 """Razorpay API v1 routes of Plans, Subscriptions and their invoices (HTTP Basic auth, the
 same latency and chaos as every ``/v1`` route).
 
-Every route first runs what the billing clock has made due (billing.run_due), so that an
+Every route first runs what the sandbox clock has made due (billing.run_due), so that an
 answer never shows a subscription whose renewal or expiry should already have happened.
 """
 
@@ -39,7 +39,7 @@ subscription_api.before_request(delay_and_authenticate)
 
 @contextmanager
 def billing() -> Iterator[tuple[Transaction, SubscriptionBook]]:
-    """A sandbox transaction with the billing clock caught up."""
+    """A sandbox transaction with the subscriptions caught up with the clock."""
     with current_sandbox().state.transaction() as transaction:
         book = transaction.state.subscriptions
         run_due(transaction, book)

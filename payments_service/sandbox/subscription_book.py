@@ -1,12 +1,12 @@
-"""Where a sandbox keeps its plans, subscriptions and their invoices, and its billing clock.
+"""Where a sandbox keeps its plans, subscriptions and their invoices.
 
-The billing clock is the real time plus an offset that only moves forward (``advance``): a
-test or a person moves it to make renewals, retries, cycle-end cancellations and expiries
-happen now instead of in a month. Subscription timestamps (and the orders, payments and
-invoices of their charges) are read from it; the rest of the sandbox keeps the real time.
+Their times are read from the sandbox clock (clock.py) the book is given, the same one
+payment links run on: ``POST /_sandbox/clock/advance`` moves it, to make renewals, retries,
+cycle-end cancellations and expiries happen now instead of in a month.
 
 The book lives on SandboxState and is changed only inside its transactions; the state file
-keeps it under the ``subscriptions`` key (``snapshot`` and ``restore``).
+keeps it under the ``subscriptions`` key (``snapshot`` and ``restore``), and the clock's
+offset beside it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, fields
 from typing import Any, TypeVar
 
-from .entities import ID_ALPHABET, ID_LENGTH, now
+from .clock import Clock
+from .entities import ID_ALPHABET, ID_LENGTH
 from .errors import NO_SUCH_ID, invalid_request
 from .plans import Plan
 from .subscription_entities import Invoice, Subscription
@@ -24,28 +25,23 @@ RecordT = TypeVar("RecordT", Plan, Subscription, Invoice)
 
 
 class SubscriptionBook:
-    """Plans, subscriptions and invoices by id (oldest first), and the clock's offset."""
+    """Plans, subscriptions and invoices by id (oldest first), and the clock they run on."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
         self.plans: dict[str, Plan] = {}
         self.subscriptions: dict[str, Subscription] = {}
         self.invoices: dict[str, Invoice] = {}
-        self.clock_offset = 0
 
     def now(self) -> int:
-        """The billing clock: Unix seconds, the real time moved on by every ``advance``."""
-        return now() + self.clock_offset
-
-    def advance(self, seconds: int) -> None:
-        """Move the billing clock forward (never back)."""
-        self.clock_offset += max(seconds, 0)
+        """The sandbox clock's time, in Unix seconds."""
+        return self.clock.now()
 
     def clear(self) -> None:
-        """Forget everything and put the clock back to the real time."""
+        """Forget everything (the clock is the state's to rewind)."""
         self.plans.clear()
         self.subscriptions.clear()
         self.invoices.clear()
-        self.clock_offset = 0
 
     def plan(self, plan_id: str) -> Plan:
         """Return the plan or raise Razorpay's unknown-id error."""
@@ -66,7 +62,6 @@ class SubscriptionBook:
     def snapshot(self) -> dict[str, Any]:
         """Everything in the book as JSON-ready values, for the state file."""
         return {
-            "clock_offset": self.clock_offset,
             "plans": [asdict(plan) for plan in self.plans.values()],
             "subscriptions": [asdict(item) for item in self.subscriptions.values()],
             "invoices": [asdict(bill) for bill in self.invoices.values()],
@@ -74,6 +69,8 @@ class SubscriptionBook:
 
     def restore(self, document: Any) -> None:
         """Load what ``snapshot`` wrote (None, from a file of an older sandbox: nothing).
+        A ``clock_offset`` in it, from a sandbox whose subscriptions had a clock of their own,
+        is the state file's to read (persistence.py).
 
         Raises ValueError for anything else.
         """
@@ -90,13 +87,9 @@ class SubscriptionBook:
             raise ValueError("a subscription of an unknown plan")
         if any(bill.subscription_id not in subscription_ids for bill in invoices):
             raise ValueError("an invoice of an unknown subscription")
-        offset = document["clock_offset"]
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise ValueError("a clock offset that is not a non-negative integer")
         self.plans.update((plan.id, plan) for plan in plans)
         self.subscriptions.update((item.id, item) for item in subscriptions)
         self.invoices.update((bill.id, bill) for bill in invoices)
-        self.clock_offset = offset
 
 
 def _record(kind: type[RecordT], item: Any) -> RecordT:

@@ -4,9 +4,11 @@
   Checkout; answers what the handler receives (signed ``payment_id|subscription_id``).
 * ``POST /_sandbox/subscriptions/<id>/charge``: Razorpay's "Charge this now" with an outcome.
 * ``PATCH /_sandbox/subscriptions/<id>``: ``charge_outcome`` of its automatic charges.
-* ``GET /_sandbox/clock`` and ``POST /_sandbox/clock/advance``: the billing clock.
 * ``GET /checkout/subscription``: the test-payment page Checkout opens for a
   ``subscription_id`` (also the subscription's ``short_url``).
+
+The clock their billing runs on is the sandbox's one clock (clock_control.py: ``GET
+/_sandbox/clock`` and ``POST /_sandbox/clock/advance``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ RECURRING_METHODS = ("card", "upi")
 # What the test-payment page sends; ``description`` and ``notes`` (Checkout's options) are
 # accepted and not kept, since the subscription's payments carry their own.
 PAY_FIELDS = frozenset({"outcome", "method", "email", "contact", "name", "description", "notes"})
-MAX_ADVANCE_SECONDS = 100 * 366 * 86_400
 
 subscription_control = Blueprint("sandbox_subscriptions", __name__)
 
@@ -112,29 +113,6 @@ def subscription_settings(sub_id: str) -> Json:
         return sub.to_json() | {"charge_outcome": sub.charge_outcome}
 
 
-@subscription_control.get("/_sandbox/clock")
-def clock_show() -> Json:
-    """The billing clock: its time and how far it is ahead of the real time."""
-    with current_sandbox().state.reading() as state:
-        book = state.subscriptions
-        return {"now": book.now(), "offset_seconds": book.clock_offset}
-
-
-@subscription_control.post("/_sandbox/clock/advance")
-def clock_advance() -> Json:
-    """Move the billing clock forward by ``seconds`` and/or ``days``, or ``to`` a time, and
-    do what became due; answers the clock and the events that sent, in order."""
-    body = json_body()
-    reject_unknown(body, ("seconds", "days", "to"))
-    with current_sandbox().state.transaction() as transaction:
-        book = transaction.state.subscriptions
-        run_due(transaction, book)
-        book.advance(_advance_seconds(body, book.now()))
-        run_due(transaction, book)
-        events = [{"id": event.id, "event": event.name} for event in transaction.events]
-        return {"now": book.now(), "offset_seconds": book.clock_offset, "events": events}
-
-
 @subscription_control.get("/checkout/subscription")
 def subscription_page() -> tuple[str, int]:
     """The test-payment page for a subscription's authentication (key optional: the
@@ -195,21 +173,6 @@ def _outcome(body: Json, name: str) -> str:
     if outcome not in OUTCOMES:
         raise invalid_request(f"The selected {name} is invalid.", field=name)
     return str(outcome)
-
-
-def _advance_seconds(body: Json, now: int) -> int:
-    """How far to move the clock: ``seconds`` + ``days``, or up ``to`` a Unix time."""
-    total = 0
-    for name, unit in (("seconds", 1), ("days", 86_400), ("to", 1)):
-        value = body.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise invalid_request(f"The {name} must be a non-negative integer.", field=name)
-        total += value - now if name == "to" else value * unit
-    if not 0 <= total <= MAX_ADVANCE_SECONDS:
-        raise invalid_request("The clock only moves forward, by at most 100 years.")
-    return total
 
 
 def _origin(origin: str | None) -> str:

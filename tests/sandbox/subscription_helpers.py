@@ -1,5 +1,5 @@
 """What the subscription tests share: Razorpay's subscription samples, the customer's and
-the billing clock's moves through the sandbox's control API, and shape checks."""
+the sandbox clock's moves through the sandbox's control API, and shape checks."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def authenticate(
 
 
 def advance(http: requests.Session, sandbox: BackgroundSandbox, **body: Any) -> list[str]:
-    """Move the billing clock; answers the names of the events that sent."""
+    """Move the sandbox clock; answers the names of the events that sent."""
     return [event["event"] for event in control(http, sandbox, "clock/advance", **body)["events"]]
 
 
@@ -113,6 +113,6 @@ def active_subscription(
 
 
 def clock_now(http: requests.Session, sandbox: BackgroundSandbox) -> int:
-    """The billing clock's current time."""
+    """The sandbox clock's current time."""
     now: int = http.get(f"{sandbox.url}/_sandbox/clock").json()["now"]
     return now

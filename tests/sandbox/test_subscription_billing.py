@@ -1,6 +1,7 @@
-"""The billing clock: renewals, Razorpay's retry rule (pending, three daily retries, then
-halted), recovery, cycle-end cancellation, completion and pauses, moved by the sandbox's
-``/_sandbox/clock/advance`` and ``/_sandbox/subscriptions/<id>/charge`` controls."""
+"""Subscription billing on the sandbox clock: renewals, Razorpay's retry rule (pending, three
+daily retries, then halted), recovery, cycle-end cancellation, completion and pauses, moved
+by the sandbox's ``/_sandbox/clock/advance`` and ``/_sandbox/subscriptions/<id>/charge``
+controls."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The state file keeps plans, subscriptions, their invoices and the billing clock, so a
+"""The state file keeps plans, subscriptions, their invoices and the sandbox clock, so a
 restarted sandbox goes on billing where it stopped; files written before them still load."""
 
 from __future__ import annotations
