@@ -10,7 +10,7 @@ Razorpay SDK's ``base_url``, and nothing here imports the service.
   (``public_url`` when set, else the address the create call came to): opening it makes the
   link's order; plain HTML forms pay the amount due (or an instalment) or fail, then redirect
   (303) to ``callback_url`` with the signed ``razorpay_payment_link_*`` query. Links expire
-  by the sandbox clock (real time plus ``POST /_sandbox/clock`` advances).
+  by the sandbox clock (real time plus ``POST /_sandbox/clock/advance`` moves).
 * Checkout: ``/v1/checkout.js`` defines ``window.Razorpay``; it opens ``/checkout/pay``, a
   test-payment page with "Pay (success)" and "Fail payment" buttons.
 * Control API (no auth): ``POST /_sandbox/orders/<id>/pay`` (refused, as Razorpay does, on
@@ -22,11 +22,15 @@ Razorpay SDK's ``base_url``, and nothing here imports the service.
   /_sandbox/events/<id>/redeliver``, ``POST /_sandbox/reset``; for payment links ``POST
   /_sandbox/payment_links/<id>/open`` and ``POST /_sandbox/payment_links/<id>/pay`` (the
   hosted page without a browser: ``outcome``, ``amount`` in paise, ``method``...; answers
-  the callback query and ``redirect_url``), ``GET /_sandbox/clock`` and ``POST
-  /_sandbox/clock`` with ``{"advance_seconds": N}`` (moves the clock on and expires the
-  links it passes, ``payment_link.expired`` for each).
+  the callback query and ``redirect_url``); for the one sandbox clock ``GET
+  /_sandbox/clock`` and ``POST /_sandbox/clock/advance`` with ``seconds``, ``days`` or
+  ``to`` (moves it on and does, in time order, what it passed: link expiries,
+  ``payment_link.expired`` for each, and subscription billing; answers the events).
 * Webhooks: signed with ``webhook_secret`` and POSTed to ``webhook_urls``, from a background
   thread (``async``), before the triggering call returns (``sync``), or not at all (``off``).
+* Plans and Subscriptions (``/v1/plans``, ``/v1/subscriptions``, ``/v1/invoices``), their
+  Checkout page, billed by the sandbox clock (``/_sandbox/subscriptions/...``):
+  see subscriptions.py and docs/razorpay.md, "Subscriptions".
 * Chaos knobs (off by default; see ``SandboxConfig``): duplicate, shuffled, delayed and
   dropped webhooks, and ``/v1`` calls that fail or hang, drawn from a seedable generator.
 

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from .api import api
 from .chaos import Chaos
 from .checkout import checkout
+from .clock_control import clock_control
 from .config import SandboxConfig
 from .control import control
 from .errors import RazorpayError, route_not_found, server_error
@@ -21,6 +22,7 @@ from .link_page import link_page
 from .persistence import keep_in_file
 from .seeding import seeding
 from .state import SandboxState
+from .subscriptions import register_subscriptions
 from .webhooks import WebhookDispatcher
 
 logger = logging.getLogger(__name__)
@@ -51,8 +53,10 @@ def create_app(config: SandboxConfig | None = None, state_file: Path | None = No
     app.register_blueprint(control)
     app.register_blueprint(seeding)
     app.register_blueprint(checkout)
+    app.register_blueprint(clock_control)
     app.register_blueprint(link_control)
     app.register_blueprint(link_page)
+    register_subscriptions(app)
     app.register_error_handler(RazorpayError, render_razorpay_error)
     app.register_error_handler(HTTPException, render_http_error)
     app.register_error_handler(Exception, render_unexpected_error)

@@ -139,6 +139,9 @@ class Payment:
     tax: int | None = None
     error: PaymentError | None = None
     created_at: int = field(default_factory=now)
+    # Set on the payments of subscription charges (charges.py).
+    invoice_id: str | None = None
+    customer_id: str | None = None
 
     @property
     def is_captured(self) -> bool:
@@ -166,7 +169,7 @@ class Payment:
             "currency": self.currency,
             "status": self.status,
             "order_id": self.order_id,
-            "invoice_id": None,
+            "invoice_id": self.invoice_id,
             "international": False,
             "method": self.method,
             "amount_refunded": self.amount_refunded,
@@ -185,7 +188,7 @@ class Payment:
             body["upi"] = {"vpa": self.vpa, "flow": "collect"}
         return body
 
-    def _payer_json(self) -> dict[str, str | None]:
+    def _payer_json(self) -> dict[str, Any]:
         """Who paid and from where: bank, wallet or VPA, e-mail and phone."""
         return {
             "bank": self.bank,
@@ -193,7 +196,7 @@ class Payment:
             "vpa": self.vpa,
             "email": self.email,
             "contact": self.contact,
-            "customer_id": None,
+            "customer_id": self.customer_id,
             "token_id": None,
         }
 

@@ -1,8 +1,8 @@
-"""Control routes (no auth) for payment links and the sandbox clock.
+"""Control routes (no auth) for payment links.
 
 ``POST /_sandbox/payment_links/<id>/open`` and ``/pay`` do what a customer does on the
-hosted page, for tests without a browser; ``GET|POST /_sandbox/clock`` shows and moves the
-clock links expire by.
+hosted page, for tests without a browser. The clock links expire by is the sandbox's one
+clock (clock_control.py: ``POST /_sandbox/clock/advance``).
 """
 
 from __future__ import annotations
@@ -16,13 +16,11 @@ from .extension import current_sandbox
 from .link_flow import callback_params, expire_due_links, open_link, pay_link
 from .link_page import with_query
 from .payments import METHODS, Attempt
-from .state import SandboxState
 from .validation import json_body, parse_amount, parse_choice, reject_unknown, required
 
 Json = dict[str, Any]
 PAY_FIELDS = frozenset({"outcome", "amount", "method", "email", "contact", "name", "error_reason"})
 OUTCOMES = ("success", "failure")
-MAX_ADVANCE_SECONDS = 10 * 366 * 24 * 60 * 60
 
 link_control = Blueprint("sandbox_link_control", __name__, url_prefix="/_sandbox")
 
@@ -73,37 +71,6 @@ def link_pay(link_id: str) -> Json:
         }
     redirect_url = with_query(callback_url, params) if callback_url else None
     return {**params, "redirect_url": redirect_url}
-
-
-@link_control.get("/clock")
-def clock_show() -> Json:
-    """The sandbox clock: ``now`` and how far it is ahead of real time."""
-    with current_sandbox().state.reading() as state:
-        return _clock(state)
-
-
-@link_control.post("/clock")
-def clock_advance() -> Json:
-    """Move the clock forward by ``advance_seconds`` and expire the links it passes
-    (``payment_link.expired`` for each). The clock never goes back; a reset rewinds it."""
-    body = json_body()
-    reject_unknown(body, ("advance_seconds",))
-    seconds = required(body, "advance_seconds")
-    if isinstance(seconds, bool) or not isinstance(seconds, int):
-        raise invalid_request("The advance_seconds must be an integer.", field="advance_seconds")
-    if not 0 <= seconds <= MAX_ADVANCE_SECONDS:
-        raise invalid_request(
-            f"The advance_seconds must be from 0 to {MAX_ADVANCE_SECONDS}.", field="advance_seconds"
-        )
-    with current_sandbox().state.transaction() as transaction:
-        transaction.state.clock_offset += seconds
-        expire_due_links(transaction)
-        return _clock(transaction.state)
-
-
-def _clock(state: SandboxState) -> Json:
-    """The clock as the control API shows it."""
-    return {"now": state.now(), "offset_seconds": state.clock_offset}
 
 
 def _attempt(body: Json) -> Attempt:

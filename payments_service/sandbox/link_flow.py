@@ -120,11 +120,26 @@ def expire_due_links(transaction: Transaction) -> None:
     """Expire every unpaid link whose time has passed by the sandbox clock, emitting
     ``payment_link.expired`` for each (in creation order)."""
     now = transaction.state.now()
-    for link in transaction.state.payment_links.values():
+    for link in list(transaction.state.payment_links.values()):
         if link.is_payable and now >= expires_at(link):
-            link.status = "expired"
-            link.expired_at = link.updated_at = now
-            transaction.emit("payment_link.expired", payment_link=link.to_json(with_payments=False))
+            expire_link(transaction, link)
+
+
+def next_expiring(state: SandboxState, until: int) -> PaymentLink | None:
+    """The payable link that expires first by ``until`` (the oldest of a tie), if any."""
+    due = [
+        link
+        for link in state.payment_links.values()
+        if link.is_payable and expires_at(link) <= until
+    ]
+    return min(due, key=expires_at, default=None)
+
+
+def expire_link(transaction: Transaction, link: PaymentLink) -> None:
+    """The link expires as of the moment its time came; emits ``payment_link.expired``."""
+    link.status = "expired"
+    link.expired_at = link.updated_at = expires_at(link)
+    transaction.emit("payment_link.expired", payment_link=link.to_json(with_payments=False))
 
 
 def open_link(transaction: Transaction, link: PaymentLink) -> Order:

@@ -15,8 +15,12 @@ machine (mostly the two fsyncs), 17 ms with 1,000, 130 ms with 10,000; a call th
 nothing (a fetch, a replayed refund) writes nothing.
 
 Kept: orders, payments, refunds, payment links, the refund idempotency keys, the merchant
-balance and how far the clock was moved (``POST /_sandbox/clock``). Files written before
-payment links existed have neither and still load.
+balance and how far the sandbox clock was moved (``clock_offset``, from ``POST
+/_sandbox/clock/advance``); plans, subscriptions and their invoices (subscription_book.py),
+under a ``subscriptions`` key. Files written before payment links or subscriptions
+existed lack those keys and still load; one written while subscriptions had a clock of
+their own may hold a second offset, ``subscriptions.clock_offset``: the clock takes the
+larger, since it never goes back.
 Not kept: webhook events and their deliveries (one not yet delivered at a stop is lost;
 ``GET /_sandbox/events`` starts empty), the settings (they come from the flags and
 variables of each start; a ``PATCH /_sandbox/config`` lasts until the stop, the merchant
@@ -133,7 +137,8 @@ def _snapshot(state: SandboxState) -> bytes:
         "refunds": list(state.refunds.values()),
         "refund_keys": state.refund_keys,
         "payment_links": list(state.payment_links.values()),
-        "clock_offset": state.clock_offset,
+        "clock_offset": state.clock.offset,
+        "subscriptions": state.subscriptions.snapshot(),
     }
     return json.dumps(document, separators=(",", ":"), default=vars).encode()
 
@@ -150,9 +155,7 @@ def _restore(state: SandboxState, document: Any) -> None:
     refunds = [_record(Refund, item) for item in document["refunds"]]
     keys = {key: _record(IdempotentRefund, used) for key, used in document["refund_keys"].items()}
     links = [_link(item) for item in document.get("payment_links", [])]
-    clock_offset = document.get("clock_offset", 0)
-    if isinstance(clock_offset, bool) or not isinstance(clock_offset, int) or clock_offset < 0:
-        raise ValueError(f"clock_offset {clock_offset!r} is not a non-negative integer")
+    clock_offset = _clock_offset(document)
     _check_references(orders, payments, refunds, keys)
     _check_links(links, {order.id for order in orders})
     state.config.update({"merchant_balance": document["merchant_balance"]})
@@ -163,7 +166,23 @@ def _restore(state: SandboxState, document: Any) -> None:
         state.add_refund(refund)
     state.refund_keys.update(keys)
     state.payment_links.update((link.id, link) for link in links)
-    state.clock_offset = clock_offset
+    state.clock.offset = clock_offset
+    state.subscriptions.restore(document.get("subscriptions"))
+
+
+def _clock_offset(document: dict[str, Any]) -> int:
+    """The clock's offset: ``clock_offset``, or ``subscriptions.clock_offset`` (a file of the
+    sandbox whose subscriptions kept a clock of their own), the larger if both; 0 if none."""
+    subscriptions = document.get("subscriptions")
+    found: list[Any] = [document.get("clock_offset", 0)]
+    if isinstance(subscriptions, dict):
+        found.append(subscriptions.get("clock_offset", 0))
+    offsets: list[int] = []
+    for offset in found:
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ValueError(f"clock_offset {offset!r} is not a non-negative integer")
+        offsets.append(offset)
+    return max(offsets)
 
 
 def _payment(item: dict[str, Any]) -> Payment:
@@ -172,6 +191,8 @@ def _payment(item: dict[str, Any]) -> Payment:
     return _record(
         Payment,
         {
+            "invoice_id": None,  # files written before subscriptions have neither
+            "customer_id": None,
             **item,
             "card": None if card is None else _record(Card, card),
             "error": None if error is None else _record(PaymentError, error),

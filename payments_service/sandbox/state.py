@@ -8,10 +8,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .clock import Clock
 from .config import SandboxConfig
-from .entities import ID_ALPHABET, ID_LENGTH, Order, Payment, Refund, now
+from .entities import ID_ALPHABET, ID_LENGTH, Order, Payment, Refund
 from .errors import NO_SUCH_ID, invalid_request
 from .links import LINK_PREFIX, PaymentLink
+from .subscription_book import SubscriptionBook
 from .timeline import Timeline
 from .webhooks import Event, build_event
 
@@ -72,7 +74,8 @@ class SandboxState:
         self.config = config
         self.orders: dict[str, Order] = {}
         self.payment_links: dict[str, PaymentLink] = {}
-        self.clock_offset = 0
+        self.clock = Clock()  # the one sandbox clock: links and subscriptions run on it
+        self.subscriptions = SubscriptionBook(self.clock)  # plans, subscriptions, invoices
         self.refund_keys: dict[str, IdempotentRefund] = {}
         self.payment_timeline: Timeline[Payment] = Timeline()
         self.refund_timeline: Timeline[Refund] = Timeline()
@@ -86,9 +89,9 @@ class SandboxState:
         self._refund_keys_in_progress: set[str] = set()
 
     def now(self) -> int:
-        """The sandbox clock in Unix seconds: real time plus what ``POST /_sandbox/clock``
-        has added. Payment links (creation, expiry) and their payments run on it."""
-        return now() + self.clock_offset
+        """The sandbox clock in Unix seconds: real time plus what ``POST
+        /_sandbox/clock/advance`` has added. Payment links and subscriptions run on it."""
+        return self.clock.now()
 
     @property
     def payments(self) -> Mapping[str, Payment]:
@@ -154,11 +157,11 @@ class SandboxState:
             yield self
 
     def reset(self) -> None:
-        """Forget every entity and idempotency key."""
+        """Forget every entity and idempotency key; put the clock back to the real time."""
         with self._lock:
             self.orders.clear()
             self.payment_links.clear()
-            self.clock_offset = 0
+            self.clock.rewind()
             self.refund_keys.clear()
             self._refund_keys_in_progress.clear()
             self.payment_timeline.clear()
@@ -167,6 +170,7 @@ class SandboxState:
             self._refunds.clear()
             self._payments_by_order.clear()
             self._refunds_by_payment.clear()
+            self.subscriptions.clear()
             if self._save is not None:
                 self._save(self)
 

@@ -48,8 +48,8 @@ def clock_now(http: requests.Session, sandbox: BackgroundSandbox) -> int:
 
 
 def advance_clock(http: requests.Session, sandbox: BackgroundSandbox, seconds: int) -> Json:
-    """Move the sandbox clock forward."""
-    response = http.post(f"{sandbox.url}/_sandbox/clock", json={"advance_seconds": seconds})
+    """Move the sandbox clock forward by ``seconds``; answers the clock and its events."""
+    response = http.post(f"{sandbox.url}/_sandbox/clock/advance", json={"seconds": seconds})
     assert response.status_code == 200, response.text
     clock: Json = response.json()
     return clock

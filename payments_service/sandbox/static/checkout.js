@@ -21,7 +21,6 @@
     const prefill = options.prefill || {};
     const params = new URLSearchParams({
       key_id: options.key,
-      order_id: options.order_id,
       name: options.name || "",
       description: options.description || "",
       prefill_name: prefill.name || "",
@@ -33,6 +32,12 @@
     if (options.notes) {
       params.set("notes", JSON.stringify(options.notes));
     }
+    if (options.subscription_id) {
+      // Subscriptions open Checkout with subscription_id instead of order_id (no amount).
+      params.set("subscription_id", options.subscription_id);
+      return SANDBOX_ORIGIN + "/checkout/subscription?" + params.toString();
+    }
+    params.set("order_id", options.order_id);
     return SANDBOX_ORIGIN + "/checkout/pay?" + params.toString();
   }
 
@@ -65,8 +70,8 @@
       if (!options || !options.key) {
         throw new Error("Razorpay sandbox: the 'key' option is required");
       }
-      if (!options.order_id) {
-        throw new Error("Razorpay sandbox: the 'order_id' option is required");
+      if (!options.order_id && !options.subscription_id) {
+        throw new Error("Razorpay sandbox: the 'order_id' or 'subscription_id' option is required");
       }
       this.options = options;
       this.listeners = {};

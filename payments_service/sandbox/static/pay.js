@@ -54,7 +54,9 @@
   async function pay(outcome) {
     setBusy(true);
     show("Processing…", false);
-    const url = "/_sandbox/orders/" + encodeURIComponent(root.dataset.orderId) + "/pay";
+    const url =
+      root.dataset.payUrl ||
+      "/_sandbox/orders/" + encodeURIComponent(root.dataset.orderId) + "/pay";
     try {
       const response = await fetch(url, {
         method: "POST",
