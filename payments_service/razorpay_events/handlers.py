@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..db import Cursor, Database, unavailable_error
+from ..db import payment_links as links_sql
 from ..db.payments import Payment
 from ..errors import NotFound
 from ..metrics import Metrics
-from ..payments.apply import apply_payment_in
+from ..payment_links import end_link_in, link_for_payment, pay_link_in
+from ..payments.apply import PaymentOutcome, apply_payment_in
 from ..razorpay_gateway import RazorpayGateway
 from ..refunds.settle import apply_refund_in
 from ..services import Services
@@ -112,8 +114,17 @@ def _entity(envelope: dict[str, Any], name: str) -> dict[str, Any]:
     return entity
 
 
+def _apply_payment(cur: Cursor, entity: dict[str, Any]) -> PaymentOutcome:
+    """A payment through the state machine; one made on a payment link of ours (whose
+    Razorpay order we may not know yet) through the link, which learns it."""
+    link = link_for_payment(cur, entity)
+    if link is not None:
+        return pay_link_in(cur, link, entity, None, actor="webhook")
+    return apply_payment_in(cur, entity, actor="webhook")
+
+
 def _apply_payment_event(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
-    outcome = apply_payment_in(cur, _entity(envelope, "payment"), actor="webhook")
+    outcome = _apply_payment(cur, _entity(envelope, "payment"))
     payment = outcome.payment
     duplicate = (
         f" (duplicate of {payment.duplicate_of})"
@@ -126,7 +137,7 @@ def _apply_payment_event(ctx: EventContext, cur: Cursor, envelope: dict[str, Any
 
 
 def _on_payment_authorized(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
-    outcome = apply_payment_in(cur, _entity(envelope, "payment"), actor="webhook")
+    outcome = _apply_payment(cur, _entity(envelope, "payment"))
     order, payment = outcome.order, outcome.payment
     # Never capture a second payment of an order already paid: uncaptured, Razorpay
     # releases it to the buyer by itself (and keeps no fee).
@@ -146,11 +157,44 @@ def _apply_refund_event(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]
     return Outcome("applied", f"refund {refund.status}", refund.order_id)
 
 
+def _our_link(
+    cur: Cursor, envelope: dict[str, Any]
+) -> tuple[links_sql.PaymentLink, dict[str, Any]]:
+    entity = _entity(envelope, "payment_link")
+    link = links_sql.get_by_razorpay_id(cur, entity["id"])
+    if link is None:
+        raise NotFound(f"payment link {entity['id']} is not one this service made")
+    return link, entity
+
+
+def _on_link_paid(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
+    link, entity = _our_link(cur, envelope)
+    outcome = pay_link_in(cur, link, _entity(envelope, "payment"), entity, actor="webhook")
+    return Outcome(
+        "applied",
+        f"payment link {entity.get('status')}: payment {outcome.payment.status}",
+        link.order_id,
+    )
+
+
+def _on_link_ended(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
+    link, entity = _our_link(cur, envelope)
+    try:
+        ended = end_link_in(cur, link, entity)
+    except ValueError as exc:
+        raise MalformedEvent(str(exc)) from None
+    return Outcome("applied", f"payment link {ended.status}", link.order_id)
+
+
 HANDLERS: dict[str, Callable[[EventContext, Cursor, dict[str, Any]], Outcome]] = {
     "payment.authorized": _on_payment_authorized,
     "payment.captured": _apply_payment_event,
     "payment.failed": _apply_payment_event,
     "order.paid": _apply_payment_event,
+    "payment_link.paid": _on_link_paid,
+    "payment_link.partially_paid": _on_link_paid,
+    "payment_link.expired": _on_link_ended,
+    "payment_link.cancelled": _on_link_ended,
     "refund.created": _apply_refund_event,
     "refund.processed": _apply_refund_event,
     "refund.failed": _apply_refund_event,
