@@ -1,4 +1,5 @@
-"""Razorpay API v1 routes: orders, payments and refunds behind HTTP Basic auth."""
+"""Razorpay API v1 routes: orders, payments and refunds behind HTTP Basic auth (payment
+links are in link_api.py, nested here so that the same checks apply)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from .errors import (
     unauthorized,
 )
 from .extension import Sandbox, current_sandbox
+from .link_api import payment_links
 from .orders import create_order, find_orders
 from .payments import capture_payment
 from .refunds import create_refund
@@ -35,6 +37,7 @@ from .validation import (
 Json = dict[str, Any]
 
 api = Blueprint("razorpay_api", __name__, url_prefix="/v1")
+api.register_blueprint(payment_links)
 REFUND_CREATION = frozenset({"razorpay_api.payment_refund", "razorpay_api.refund_create"})
 
 

@@ -16,6 +16,8 @@ from .config import SandboxConfig
 from .control import control
 from .errors import RazorpayError, route_not_found, server_error
 from .extension import EXTENSION_KEY, Sandbox
+from .link_control import link_control
+from .link_page import link_page
 from .persistence import keep_in_file
 from .seeding import seeding
 from .state import SandboxState
@@ -49,6 +51,8 @@ def create_app(config: SandboxConfig | None = None, state_file: Path | None = No
     app.register_blueprint(control)
     app.register_blueprint(seeding)
     app.register_blueprint(checkout)
+    app.register_blueprint(link_control)
+    app.register_blueprint(link_page)
     app.register_error_handler(RazorpayError, render_razorpay_error)
     app.register_error_handler(HTTPException, render_http_error)
     app.register_error_handler(Exception, render_unexpected_error)

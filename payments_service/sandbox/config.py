@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -14,6 +15,7 @@ RATE_FIELDS = frozenset(
 )
 MAX_WEBHOOK_DUPLICATES = 10
 MAX_WAIT_MS = 60_000
+PUBLIC_URL_PATTERN = re.compile(r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
 
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 _FALSE_WORDS = frozenset({"0", "false", "no", "off"})
@@ -62,6 +64,10 @@ class SandboxConfig:
       ``None`` seeds it from the operating system. Setting it or ``POST /_sandbox/reset``
       restarts the sequence.
 
+    ``public_url`` is the sandbox's address as people's browsers reach it, the base of the
+    payment links' ``short_url``; empty (the default) takes the address the create call was
+    sent to, which is right unless the service reaches the sandbox by another name (Docker).
+
     Failures, timeouts and late answers are chosen by one draw per authenticated call, so
     their shares add up (when they sum past 1, failures take theirs first, then timeouts);
     wrong credentials always get 401. A failed or timed-out call never reaches a handler, so
@@ -87,6 +93,7 @@ class SandboxConfig:
     api_timeout_ms: int = 30_000
     api_late_answer_rate: float = 0.0
     seed: int | None = None
+    public_url: str = ""
 
     def __post_init__(self) -> None:
         for config_field in fields(self):
@@ -158,6 +165,12 @@ def parse_float(name: str, text: str) -> float:
         raise ConfigError(name, f"expected a number, got {text!r}") from None
 
 
+def parse_url(name: str, text: str) -> str:
+    """Parse an http(s) URL setting given as text (checked like any value of the setting)."""
+    _check_url(name, text)
+    return text
+
+
 def parse_bool(name: str, text: str) -> bool:
     """Parse a boolean setting given as text (1/0, true/false, yes/no, on/off)."""
     word = text.strip().lower()
@@ -181,6 +194,7 @@ TUNABLE_SETTINGS: dict[str, Parser] = {
     "api_timeout_ms": parse_int,
     "api_late_answer_rate": parse_float,
     "seed": parse_int,
+    "public_url": parse_url,
 }
 
 
@@ -229,6 +243,14 @@ def _check_seed(name: str, value: Any) -> None:
         raise ConfigError(name, "must be an integer or null")
 
 
+def _check_url(name: str, value: Any) -> None:
+    """Accept "" or an http(s) URL without query or fragment."""
+    if not isinstance(value, str):
+        raise ConfigError(name, "must be a URL")
+    if value and not PUBLIC_URL_PATTERN.match(value):
+        raise ConfigError(name, "must be an http(s) URL such as http://127.0.0.1:8010")
+
+
 def _choice(choices: tuple[str, ...]) -> Checker:
     """A check that accepts one of ``choices``."""
 
@@ -272,4 +294,5 @@ _CHECKS: dict[str, Checker] = {
     "api_timeout_ms": _integer(0, MAX_WAIT_MS),
     "api_late_answer_rate": _check_rate,
     "seed": _check_seed,
+    "public_url": _check_url,
 }

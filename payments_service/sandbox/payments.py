@@ -111,7 +111,7 @@ def attempt_payment(transaction: Transaction, order: Order, attempt: Attempt) ->
         contact=attempt.contact,
         description=attempt.description,
         notes=dict(order.notes) if attempt.notes is None else attempt.notes,
-        **_instrument(attempt),
+        **payment_instrument(attempt),
     )
     transaction.state.add_payment(payment)
     order.attempts += 1
@@ -209,7 +209,7 @@ def authorize_late(transaction: Transaction, payment: Payment) -> None:
         raise invalid_request("Only a failed payment can be authorized late")
     payment.status = "authorized"
     payment.error = None
-    payment.acquirer_data = _instrument(Attempt(succeeds=True, method=payment.method))[
+    payment.acquirer_data = payment_instrument(Attempt(succeeds=True, method=payment.method))[
         "acquirer_data"
     ]
     if payment.vpa is not None:
@@ -219,7 +219,7 @@ def authorize_late(transaction: Transaction, payment: Payment) -> None:
         capture(transaction, payment)
 
 
-def _instrument(attempt: Attempt) -> dict[str, Any]:
+def payment_instrument(attempt: Attempt) -> dict[str, Any]:
     """The method-specific payment fields: card, bank, wallet or VPA, and acquirer data."""
     succeeded = attempt.succeeds
     if attempt.method == "card":

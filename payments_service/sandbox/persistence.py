@@ -14,7 +14,9 @@ Each write is the whole state: about 8 ms per change with 100 paid orders on a 2
 machine (mostly the two fsyncs), 17 ms with 1,000, 130 ms with 10,000; a call that changes
 nothing (a fetch, a replayed refund) writes nothing.
 
-Kept: orders, payments, refunds, the refund idempotency keys and the merchant balance.
+Kept: orders, payments, refunds, payment links, the refund idempotency keys, the merchant
+balance and how far the clock was moved (``POST /_sandbox/clock``). Files written before
+payment links existed have neither and still load.
 Not kept: webhook events and their deliveries (one not yet delivered at a stop is lost;
 ``GET /_sandbox/events`` starts empty), the settings (they come from the flags and
 variables of each start; a ``PATCH /_sandbox/config`` lasts until the stop, the merchant
@@ -35,13 +37,24 @@ from typing import Any, TypeVar
 
 from .config import ConfigError
 from .entities import Card, Order, Payment, PaymentError, Refund
+from .links import LinkPayment, PaymentLink
 from .state import IdempotentRefund, SandboxState
 
 FORMAT = "payments_service.sandbox state"
 VERSION = 1
 FILE_MODE = 0o600  # payer e-mails and phone numbers, if only test ones
 
-RecordT = TypeVar("RecordT", Order, Payment, Refund, Card, PaymentError, IdempotentRefund)
+RecordT = TypeVar(
+    "RecordT",
+    Order,
+    Payment,
+    Refund,
+    Card,
+    PaymentError,
+    IdempotentRefund,
+    PaymentLink,
+    LinkPayment,
+)
 
 
 class StateFileError(Exception):
@@ -119,6 +132,8 @@ def _snapshot(state: SandboxState) -> bytes:
         "payments": list(state.payments.values()),
         "refunds": list(state.refunds.values()),
         "refund_keys": state.refund_keys,
+        "payment_links": list(state.payment_links.values()),
+        "clock_offset": state.clock_offset,
     }
     return json.dumps(document, separators=(",", ":"), default=vars).encode()
 
@@ -134,7 +149,12 @@ def _restore(state: SandboxState, document: Any) -> None:
     payments = [_payment(item) for item in document["payments"]]
     refunds = [_record(Refund, item) for item in document["refunds"]]
     keys = {key: _record(IdempotentRefund, used) for key, used in document["refund_keys"].items()}
+    links = [_link(item) for item in document.get("payment_links", [])]
+    clock_offset = document.get("clock_offset", 0)
+    if isinstance(clock_offset, bool) or not isinstance(clock_offset, int) or clock_offset < 0:
+        raise ValueError(f"clock_offset {clock_offset!r} is not a non-negative integer")
     _check_references(orders, payments, refunds, keys)
+    _check_links(links, {order.id for order in orders})
     state.config.update({"merchant_balance": document["merchant_balance"]})
     state.orders.update((order.id, order) for order in orders)
     for payment in payments:
@@ -142,6 +162,8 @@ def _restore(state: SandboxState, document: Any) -> None:
     for refund in refunds:
         state.add_refund(refund)
     state.refund_keys.update(keys)
+    state.payment_links.update((link.id, link) for link in links)
+    state.clock_offset = clock_offset
 
 
 def _payment(item: dict[str, Any]) -> Payment:
@@ -155,6 +177,23 @@ def _payment(item: dict[str, Any]) -> Payment:
             "error": None if error is None else _record(PaymentError, error),
         },
     )
+
+
+def _link(item: dict[str, Any]) -> PaymentLink:
+    """A payment link with its captured payments."""
+    payments = item.get("payments")
+    if not isinstance(payments, list):
+        raise ValueError("a payment link without a payments list")
+    return _record(PaymentLink, {**item, "payments": [_record(LinkPayment, p) for p in payments]})
+
+
+def _check_links(links: list[PaymentLink], order_ids: set[str]) -> None:
+    """Link ids are unique and every link's order is in the file too."""
+    if len({link.id for link in links}) != len(links):
+        raise ValueError("an id held by two payment links")
+    for link in links:
+        if link.order_id is not None and link.order_id not in order_ids:
+            raise ValueError(f"payment link {link.id} of an unknown order")
 
 
 def _record(kind: type[RecordT], item: Any) -> RecordT:

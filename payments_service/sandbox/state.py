@@ -1,4 +1,4 @@
-"""The sandbox's in-memory world: entities, the refund idempotency keys, and one lock."""
+"""The sandbox's in-memory world: entities, the refund idempotency keys, the clock, one lock."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .config import SandboxConfig
-from .entities import ID_ALPHABET, ID_LENGTH, Order, Payment, Refund
+from .entities import ID_ALPHABET, ID_LENGTH, Order, Payment, Refund, now
 from .errors import NO_SUCH_ID, invalid_request
+from .links import LINK_PREFIX, PaymentLink
 from .timeline import Timeline
 from .webhooks import Event, build_event
 
@@ -70,6 +71,8 @@ class SandboxState:
     def __init__(self, config: SandboxConfig, publish: Publisher) -> None:
         self.config = config
         self.orders: dict[str, Order] = {}
+        self.payment_links: dict[str, PaymentLink] = {}
+        self.clock_offset = 0
         self.refund_keys: dict[str, IdempotentRefund] = {}
         self.payment_timeline: Timeline[Payment] = Timeline()
         self.refund_timeline: Timeline[Refund] = Timeline()
@@ -81,6 +84,11 @@ class SandboxState:
         self._save: Saver | None = None
         self._lock = threading.RLock()
         self._refund_keys_in_progress: set[str] = set()
+
+    def now(self) -> int:
+        """The sandbox clock in Unix seconds: real time plus what ``POST /_sandbox/clock``
+        has added. Payment links (creation, expiry) and their payments run on it."""
+        return now() + self.clock_offset
 
     @property
     def payments(self) -> Mapping[str, Payment]:
@@ -149,6 +157,8 @@ class SandboxState:
         """Forget every entity and idempotency key."""
         with self._lock:
             self.orders.clear()
+            self.payment_links.clear()
+            self.clock_offset = 0
             self.refund_keys.clear()
             self._refund_keys_in_progress.clear()
             self.payment_timeline.clear()
@@ -171,6 +181,16 @@ class SandboxState:
     def refund(self, refund_id: str) -> Refund:
         """Return the refund or raise Razorpay's unknown-id error."""
         return _lookup(self.refunds, refund_id, "rfnd_")
+
+    def payment_link(self, link_id: str) -> PaymentLink:
+        """Return the payment link or raise Razorpay's unknown or malformed id error."""
+        found = self.payment_links.get(link_id)
+        if found is not None:
+            return found
+        bare_id = link_id.removeprefix(LINK_PREFIX)
+        if len(bare_id) != ID_LENGTH or not all(char in ID_ALPHABET for char in bare_id):
+            raise invalid_request(f"invalid input [strippedId] = [{bare_id}]")
+        raise invalid_request(NO_SUCH_ID)
 
     def payments_of(self, order_id: str) -> list[Payment]:
         """Payments attempted on an order, oldest first."""
