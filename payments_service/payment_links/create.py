@@ -94,8 +94,9 @@ def create_link(
     if idempotency_key is not None:
         with ctx.db.read() as cur:
             earlier = sql.get_by_idempotency_key(cur, site_id, idempotency_key)
-        if earlier is not None:
-            return _resume(ctx, _same_request(earlier, fingerprint)), False
+        if earlier is not None:  # a retry; one that finishes a lost creation makes the link
+            earlier = _same_request(earlier, fingerprint)
+            return _resume(ctx, earlier), earlier.status == "creating"
     new_link = _reserve(ctx.db, caller, site_id, request, expire_by, idempotency_key, fingerprint)
     if isinstance(new_link, PaymentLink) and new_link.status != "creating":
         return view_of(ctx.db, new_link), False
@@ -207,8 +208,8 @@ def _resume(ctx: LinkContext, link: PaymentLink) -> LinkView:
     except GatewayUnreached:
         _forget(ctx.db, link)
         raise
-    except GatewayUnavailable:
-        raise _still_creating() from None
+    except GatewayUnavailable:  # Razorpay may have made it: a retry with the key looks
+        raise
     except GatewayError as exc:
         if DUPLICATE_REFERENCE not in str(exc.extra.get("reason", "")).lower():
             _forget(ctx.db, link)
