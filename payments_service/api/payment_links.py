@@ -10,7 +10,7 @@ from flask import Blueprint, Response, redirect, request
 from marshmallow import Schema, fields, validate
 from werkzeug.wrappers import Response as BaseResponse
 
-from ..errors import ServiceError
+from ..errors import ServiceError, ValidationFailed
 from ..payment_links import (
     LinkCallback,
     LinkRequest,
@@ -147,6 +147,8 @@ def callback() -> BaseResponse:
         result = complete_callback(
             found.db, found.gateway, found.settings.razorpay_key_secret, given
         )
+    except ValidationFailed as exc:  # a redirect missing a parameter is a bad request
+        return _error_page(400, exc.detail)
     except ServiceError as exc:
         return _error_page(status_of(exc), exc.detail)
     return redirect(result.redirect_to, code=303)
