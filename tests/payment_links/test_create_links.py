@@ -4,7 +4,6 @@ behaves as the order's does; a link's reference id is its order's, once."""
 
 from __future__ import annotations
 
-
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any

@@ -12,7 +12,7 @@ import pytest
 from payments_service.signatures import payment_link_signature
 from tests.actions import PaymentLinks, SiteCredentials
 
-KEY_SECRET = "sandbox_key_secret"  # noqa: S105 - the sandbox's published credentials
+KEY_SECRET = "sandbox_key_secret"
 
 
 def _state(db_rows: Any) -> dict[str, Any]:
