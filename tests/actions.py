@@ -43,6 +43,14 @@ def use_clock(app: Flask, clock: Clock) -> Flask:
     return app
 
 
+def use_public_url(app: Flask, url: str) -> Flask:
+    """Make ``url`` the app's PUBLIC_BASE_URL (where payment links send buyers back)."""
+    services = app.extensions[EXTENSION_KEY]
+    settings = replace(services.settings, public_base_url=url)
+    app.extensions[EXTENSION_KEY] = replace(services, settings=settings)
+    return app
+
+
 @dataclass(frozen=True)
 class SiteCredentials:
     site_id: str

@@ -26,7 +26,7 @@ import requests
 from flask import Flask
 
 from payments_service.notifications import deliver_due
-from tests.actions import register_site
+from tests.actions import register_site, use_public_url
 
 KIT = Path(__file__).resolve().parent.parent / "examples" / "node-site"
 LOCK = KIT / "package-lock.json"
@@ -121,6 +121,7 @@ def worker(app: Flask) -> Iterator[Worker]:
 def test_node_kit_against_the_service(
     kit_installed: None, live_api: str, sandbox: Any, app: Flask, worker: Worker
 ) -> None:
+    use_public_url(app, live_api)  # payment links bring the buyer back to the served app
     port = _free_loopback_port()
     kit_site = register_site(
         app,

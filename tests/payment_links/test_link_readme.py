@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from payments_service.services import EXTENSION_KEY
-from tests.actions import register_site
+from tests.actions import register_site, use_public_url
 from tests.test_readme_walkthrough import first_shell_block, json_documents, used_names
 
 LINKS_SECTION = "## Payment links"
@@ -29,9 +27,7 @@ def public_api(app: Flask) -> Iterator[str]:
     """The app on a loopback port that it also knows as its PUBLIC_BASE_URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     url = f"http://127.0.0.1:{server.port}"
-    services = app.extensions[EXTENSION_KEY]
-    settings = replace(services.settings, public_base_url=url)
-    app.extensions[EXTENSION_KEY] = replace(services, settings=settings)
+    use_public_url(app, url)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield url

@@ -9,6 +9,8 @@
  *   res.json(order.checkout);                        // the browser opens Checkout with this
  *   await payments.verifyPayment(checkoutResult);    // { order, payment, enrollment }
  *   await payments.enrollments('asha@example.com');  // { items: [...] }
+ *   const link = await payments.createPaymentLink({ amount, product, customer, returnUrl });
+ *   sendWhatsApp(customer.contact, link.short_url);  // the buyer pays on Razorpay's page
  */
 const jwt = require('jsonwebtoken');
 
@@ -167,6 +169,36 @@ function createPaymentsClient({
   }
 
   /**
+   * A payment link: a page Razorpay hosts that sells one product to one customer, to send
+   * by e-mail or WhatsApp or put on a static page (no Checkout code on the site). The
+   * service makes the order and the link; the buyer pays at `link.short_url` and comes
+   * back to `returnUrl` (on one of this site's registered origins) with `order_id` and
+   * `status` in the query. Access is granted whether or not the buyer comes back (the
+   * service hears Razorpay's webhooks); ask `enrollments()` or wait for the notification.
+   *
+   * `expireBy` (a Date, 16 minutes to 180 days ahead; a week by default) and `notify`
+   * ({ email, sms }: Razorpay sends the link itself) are optional. `idempotencyKey` works
+   * as for createOrder: the same key and body return the same link.
+   *
+   * Resolves to { id: "plink_…", short_url, status: "created", order_id, amount, ... }.
+   */
+  async function createPaymentLink(
+    { amount, currency = 'INR', product, customer, returnUrl, expireBy, notify, notes },
+    { idempotencyKey } = {},
+  ) {
+    if (!Number.isSafeInteger(amount) || amount <= 0) {
+      throw new TypeError('amount must be a positive integer number of paise');
+    }
+    const body = { amount, currency, product, customer, return_url: returnUrl };
+    if (expireBy) body.expire_by = new Date(expireBy).toISOString();
+    if (notify) body.notify = notify;
+    if (notes) body.notes = notes;
+    const headers = idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {};
+    const answer = await call('POST', '/v1/payment-links', { body, headers, token: siteToken() });
+    return answer.body;
+  }
+
+  /**
    * Step 3: hand the Checkout result to the service. No token: the Razorpay signature is
    * the proof. The service checks it against the order id it stored, fetches the payment
    * from Razorpay, checks the amount, captures, marks the order paid and grants access.
@@ -192,7 +224,7 @@ function createPaymentsClient({
     return answer.body;
   }
 
-  return { siteToken, createOrder, verifyPayment, enrollments };
+  return { siteToken, createOrder, createPaymentLink, verifyPayment, enrollments };
 }
 
 module.exports = { createPaymentsClient, PaymentsApiError, DEFAULT_AUDIENCE };

@@ -55,6 +55,10 @@ describe('client requests', () => {
       seen.push({ headers: req.headers, body: req.body });
       res.status(201).json({ id: 'ord_1', checkout: { order_id: 'order_1' } });
     });
+    app.post('/v1/payment-links', (req, res) => {
+      seen.push({ headers: req.headers, body: req.body });
+      res.status(201).json({ id: 'plink_1', short_url: 'https://rzp.io/i/x', status: 'created' });
+    });
     app.post('/v1/payments/verify', (req, res) => {
       res
         .status(403)
@@ -91,6 +95,44 @@ describe('client requests', () => {
       product: { sku: 'python-101', name: 'Python 101' },
       customer: { email: 'a@example.com', site_user_id: 'u-1' },
     });
+  });
+
+  it('creates a payment link with a site token and the service\'s field names', async () => {
+    const client = createPaymentsClient({
+      apiUrl: stub.url,
+      siteId: 'kit-site',
+      jwtSecret: SECRET,
+    });
+    seen.length = 0;
+    const link = await client.createPaymentLink(
+      {
+        amount: 49900,
+        product: { sku: 'python-101', name: 'Python 101' },
+        customer: { email: 'a@example.com' },
+        returnUrl: 'https://kit.example.com/thanks',
+        expireBy: new Date('2030-01-02T03:04:05Z'),
+        notify: { email: true, sms: false },
+      },
+      { idempotencyKey: 'link-1' },
+    );
+    assert.equal(link.short_url, 'https://rzp.io/i/x');
+    const [sent] = seen;
+    assert.equal(sent.headers['idempotency-key'], 'link-1');
+    const token = sent.headers.authorization.replace(/^Bearer /, '');
+    assert.equal(jwt.verify(token, SECRET, { audience: 'payments-service' }).iss, 'kit-site');
+    assert.deepEqual(sent.body, {
+      amount: 49900,
+      currency: 'INR',
+      product: { sku: 'python-101', name: 'Python 101' },
+      customer: { email: 'a@example.com' },
+      return_url: 'https://kit.example.com/thanks',
+      expire_by: '2030-01-02T03:04:05.000Z',
+      notify: { email: true, sms: false },
+    });
+    await assert.rejects(
+      client.createPaymentLink({ amount: 10.5, product: {}, customer: {}, returnUrl: 'x' }),
+      TypeError,
+    );
   });
 
   it('refuses a non-integer amount before sending anything', async () => {
