@@ -3,7 +3,8 @@
 Every tunable setting also has a flag and a variable: ``webhook_duplicates`` is
 ``--webhook-duplicates N`` and ``SANDBOX_WEBHOOK_DUPLICATES``; booleans take
 ``--webhook-shuffle`` / ``--no-webhook-shuffle``. ``--state-file PATH`` (or
-``SANDBOX_STATE_FILE``) keeps orders, payments and refunds across restarts (persistence.py).
+``SANDBOX_STATE_FILE``) keeps orders, payments, refunds and payment links across restarts
+(persistence.py).
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def parse_arguments(argv: Sequence[str], environ: Mapping[str, str]) -> argparse
         type=Path,
         default=environ.get("SANDBOX_STATE_FILE") or None,
         metavar="PATH",
-        help="keep orders, payments, refunds and the merchant balance in this JSON file, "
+        help="keep orders, payments, refunds, payment links and the merchant balance in this "
+        "JSON file, "
         "written after every change, so that a restart forgets none (webhook events and "
         "settings are not kept); default from SANDBOX_STATE_FILE, else memory only",
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .checkout import format_amount
 from .entities import Order, Payment, gateway_fee, new_id
 from .errors import invalid_request
 from .link_rules import (
@@ -109,6 +110,12 @@ def expires_at(link: PaymentLink) -> int:
     return link.expire_by or link.created_at + MAX_EXPIRY_SECONDS
 
 
+def has_due_links(state: SandboxState) -> bool:
+    """Whether some payable link's time has passed by the sandbox clock."""
+    now = state.now()
+    return any(link.is_payable and now >= expires_at(link) for link in state.payment_links.values())
+
+
 def expire_due_links(transaction: Transaction) -> None:
     """Expire every unpaid link whose time has passed by the sandbox clock, emitting
     ``payment_link.expired`` for each (in creation order)."""
@@ -143,13 +150,14 @@ def payment_refusal(link: PaymentLink, amount: int) -> str | None:
     """Why the hosted page refuses to take ``amount`` now, or None."""
     if not link.is_payable:
         return f"This payment link is {link.status.replace('_', ' ')} and takes no payment"
+    due = format_amount(link.amount_due, link.currency)
     if amount > link.amount_due:
-        return f"The amount must not be greater than the amount due ({link.amount_due})"
+        return f"The amount must not be greater than the amount due, {due}"
     minimum = link.minimum_payment()
     if amount < minimum:
         if not link.accept_partial:
-            return f"The amount must be the amount due ({link.amount_due})"
-        return f"The amount must be at least {minimum}"
+            return f"The amount must be the amount due, {due}"
+        return f"The amount must be at least {format_amount(minimum, link.currency)}"
     return None
 
 

@@ -19,7 +19,14 @@ from werkzeug.wrappers import Response
 from .checkout import format_amount
 from .errors import RazorpayError
 from .extension import current_sandbox
-from .link_flow import callback_params, expire_due_links, link_by_code, open_link, pay_link
+from .link_flow import (
+    callback_params,
+    expire_due_links,
+    has_due_links,
+    link_by_code,
+    open_link,
+    pay_link,
+)
 from .links import PaymentLink
 from .payments import METHODS, Attempt
 
@@ -73,13 +80,20 @@ def _render(view: LinkView, status: int = 200, **context: object) -> Page:
 @link_page.get("/i/<code>")
 def show(code: str) -> Page:
     """Show the link; the first opening of a payable link makes its order."""
-    with current_sandbox().state.transaction() as transaction:
-        expire_due_links(transaction)
-        link = link_by_code(transaction.state, code)
-        if link is None:
-            return render_template("link.html", missing=True), 404
-        if link.is_payable:
-            open_link(transaction, link)
+    state = current_sandbox().state
+    with state.reading():
+        link = link_by_code(state, code)
+        changes = link is not None and (
+            has_due_links(state) or (link.is_payable and link.order_id is None)
+        )
+    if link is not None and changes:
+        with state.transaction() as transaction:
+            expire_due_links(transaction)
+            if link.is_payable:
+                open_link(transaction, link)
+    if link is None:
+        return render_template("link.html", missing=True), 404
+    with state.reading():
         return _render(_view(link))
 
 

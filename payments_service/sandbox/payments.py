@@ -14,6 +14,7 @@ from .validation import parse_amount, reject_unknown, required
 METHODS = ("card", "upi", "netbanking", "wallet")
 ORDER_ALREADY_PAID = "Order has already been paid"
 PAYMENT_AUTHORIZED = "A payment on this order is already authorized"
+LINK_ORDER = "This order belongs to a payment link: pay it on the link's page"
 GATEWAY_ERROR = "GATEWAY_ERROR"
 GENERIC_FAILURE = PaymentError(
     BAD_REQUEST_ERROR, "Payment failed", "customer", "payment_authorization", "payment_failed"
@@ -180,10 +181,13 @@ def payment_refusal(state: SandboxState, order: Order) -> str | None:
     """Why Razorpay refuses a new payment on the order, or None when it accepts one.
 
     A paid order takes no further payment, and neither does one whose payment is
-    authorized and awaits capture.
+    authorized and awaits capture, nor a payment link's order (its payments are made on the
+    link's page, which keeps the link up to date).
     """
     if order.status == "paid":
         return ORDER_ALREADY_PAID
+    if any(link.order_id == order.id for link in state.payment_links.values()):
+        return LINK_ORDER
     if any(payment.status == "authorized" for payment in state.payments_of(order.id)):
         return PAYMENT_AUTHORIZED
     return None
