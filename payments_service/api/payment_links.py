@@ -10,7 +10,7 @@ from flask import Blueprint, Response, redirect, request
 from marshmallow import Schema, fields, validate
 from werkzeug.wrappers import Response as BaseResponse
 
-from ..errors import ServiceError, ValidationFailed
+from ..errors import DatabaseUnavailable, ServiceError, ValidationFailed
 from ..payment_links import (
     LinkCallback,
     LinkRequest,
@@ -147,6 +147,8 @@ def callback() -> BaseResponse:
         result = complete_callback(
             found.db, found.gateway, found.settings.razorpay_key_secret, given
         )
+    except DatabaseUnavailable:  # answered like every other outage, with Retry-After
+        raise
     except ValidationFailed as exc:  # a redirect missing a parameter is a bad request
         return _error_page(400, exc.detail)
     except ServiceError as exc:
@@ -182,7 +184,10 @@ def _error_page(status: int, detail: str) -> Response:
         "<p>If money left your account, the seller will still see the payment; "
         "contact them with this page's address.</p></html>"
     )
-    return Response(body, status=status, mimetype="text/html")
+    response = Response(body, status=status, mimetype="text/html")
+    if status == 503:
+        response.headers["Retry-After"] = "5"
+    return response
 
 
 def _link_request(body: dict[str, Any]) -> LinkRequest:
