@@ -101,6 +101,14 @@ def get(cur: Cursor, order_id: str) -> Order | None:
     return Order(**row) if row else None
 
 
+def get_many(cur: Cursor, order_ids: list[str]) -> list[Order]:
+    """The orders with these ids, in no particular order."""
+    if not order_ids:
+        return []
+    cur.execute(f"SELECT {_COLUMNS} FROM orders WHERE id = ANY(%s)", (order_ids,))  # noqa: S608
+    return [Order(**row) for row in cur.fetchall()]
+
+
 def get_by_razorpay_id(cur: Cursor, razorpay_order_id: str) -> Order | None:
     """The order Razorpay knows as ``razorpay_order_id``."""
     cur.execute(

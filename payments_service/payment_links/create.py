@@ -10,7 +10,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 from ..auth import Caller
@@ -25,12 +24,12 @@ from ..errors import (
     GatewayError,
     GatewayUnavailable,
     GatewayUnreached,
-    IdempotencyKeyInUse,
     IdempotencyKeyReused,
     ValidationFailed,
 )
 from ..ids import new_id
 from ..razorpay_gateway import RazorpayGateway
+from .making import find_made, forget, razorpay_body, record
 from .manage import LinkView, view_of
 
 # Razorpay wants expire_by at least 15 minutes after it receives the request; a minute more
@@ -204,85 +203,19 @@ def _resume(ctx: LinkContext, link: PaymentLink) -> LinkView:
     if order is None:
         raise RuntimeError(f"payment link {link.order_id} has no order")
     try:
-        made = ctx.gateway.create_payment_link(_razorpay_body(ctx, link, order.__dict__))
+        body = razorpay_body(ctx.callback_url, link, order.__dict__)
+        made = ctx.gateway.create_payment_link(body)
     except GatewayUnreached:
-        _forget(ctx.db, link)
+        forget(ctx.db, link)
         raise
     except GatewayUnavailable:  # Razorpay may have made it: a retry with the key looks
         raise
     except GatewayError as exc:
         if DUPLICATE_REFERENCE not in str(exc.extra.get("reason", "")).lower():
-            _forget(ctx.db, link)
+            forget(ctx.db, link)
             raise
-        made = _find_made(ctx.gateway, link)
+        made = find_made(ctx.gateway, link)
     return view_of(ctx.db, record(ctx.db, link, made))
-
-
-def finish_lost(gateway: RazorpayGateway, db: Database, link: PaymentLink) -> PaymentLink | None:
-    """For reconciliation: record the link an earlier request made but never recorded;
-    None when Razorpay has no link for it."""
-    found = gateway.find_payment_links_by_reference(link.order_id)
-    return record(db, link, found[0]) if found else None
-
-
-def record(db: Database, link: PaymentLink, made: dict[str, Any]) -> PaymentLink:
-    """Store what Razorpay made for a reserved link (once, whoever records it first)."""
-    with db.transaction() as cur:
-        stored = sql.record_created(cur, link.order_id, str(made["id"]), str(made["short_url"]))
-        current = stored or sql.get(cur, link.order_id)
-    if current is None:
-        raise RuntimeError(f"payment link {link.order_id} vanished")
-    return current
-
-
-def _find_made(gateway: RazorpayGateway, link: PaymentLink) -> dict[str, Any]:
-    found = gateway.find_payment_links_by_reference(link.order_id)
-    if not found:
-        raise _still_creating()
-    return found[0]
-
-
-def _forget(db: Database, link: PaymentLink) -> None:
-    """Razorpay certainly made no link: nothing of the request stays."""
-    with db.transaction() as cur:
-        sql.delete_reservation(cur, link.order_id)
-
-
-def _still_creating() -> IdempotencyKeyInUse:
-    return IdempotencyKeyInUse(
-        "Razorpay's answer for this payment link was lost; retry with the same "
-        "Idempotency-Key to finish it",
-        retry_after=5,
-        field="Idempotency-Key",
-    )
-
-
-def _razorpay_body(ctx: LinkContext, link: PaymentLink, order: dict[str, Any]) -> dict[str, Any]:
-    customer = {
-        "email": order["customer_email"],
-        "name": order["customer_name"],
-        "contact": order["customer_contact"],
-    }
-    notes = {
-        **order["notes"],
-        "sku": order["product_sku"],
-        "site_id": link.site_id,
-        "order_ref": link.order_id,
-    }
-    return {
-        "amount": order["amount"],
-        "currency": order["currency"],
-        "accept_partial": False,
-        "reference_id": link.order_id,
-        "description": link.description,
-        "customer": {k: v for k, v in customer.items() if v},
-        "expire_by": int(link.expire_by.timestamp()),
-        "notify": {"email": link.notify_email, "sms": link.notify_sms},
-        "reminder_enable": link.notify_email or link.notify_sms,
-        "notes": notes,
-        "callback_url": ctx.callback_url,
-        "callback_method": "get",
-    }
 
 
 def _new_order(site_id: str, request: LinkRequest) -> NewOrder:

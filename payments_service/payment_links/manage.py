@@ -58,7 +58,7 @@ def list_links(
             after=decode_cursor(cursor) if cursor else None,
             limit=limit + 1,
         )
-        orders = {o.id: o for o in (orders_sql.get(cur, row.order_id) for row in rows) if o}
+        orders = {o.id: o for o in orders_sql.get_many(cur, [row.order_id for row in rows])}
     page = page_of(rows, limit, lambda row: (row.created_at, row.order_id))
     return Page([LinkView(row, orders[row.order_id]) for row in page.items], page.next_cursor)
 

@@ -16,7 +16,7 @@ from ..db.payment_links import PaymentLink
 from ..errors import GatewayError, NotFound, PaymentMismatch
 from ..razorpay_gateway import RazorpayGateway
 from .apply import end_link_in, link_for_payment, pay_link_in
-from .create import finish_lost
+from .making import finish_lost
 
 log = logging.getLogger(__name__)
 # A link whose creation lost Razorpay's answer and which Razorpay does not know after this

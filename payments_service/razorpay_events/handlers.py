@@ -12,7 +12,7 @@ from typing import Any
 from ..db import Cursor, Database, unavailable_error
 from ..db import payment_links as links_sql
 from ..db.payments import Payment
-from ..errors import NotFound
+from ..errors import NotFound, PaymentMismatch
 from ..metrics import Metrics
 from ..payment_links import end_link_in, link_for_payment, pay_link_in
 from ..payments.apply import PaymentOutcome, apply_payment_in
@@ -88,7 +88,7 @@ def outcome_of(
         return Outcome("ignored", f"{event_type} is not an event this service applies")
     try:
         return handler(ctx, cur, payload)
-    except NotFound as exc:
+    except (NotFound, PaymentMismatch) as exc:  # not ours, or not what our record says
         raise NotApplied(Outcome("unmatched", exc.detail)) from exc
     except MalformedEvent as exc:
         raise NotApplied(Outcome("failed", f"malformed event: {exc}")) from exc

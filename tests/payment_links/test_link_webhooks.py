@@ -260,3 +260,50 @@ def test_reconciling_a_window_applies_a_link_payment_whose_order_we_did_not_know
 
     assert answer.status_code == 200, answer.get_json()
     assert _counts(db_rows, link["order_id"])[:2] == (1, 1)
+
+
+def test_a_link_event_whose_payment_is_of_another_order_is_stored_unmatched(
+    links: PaymentLinks, seller: SiteCredentials, client: Any, db_rows: Any
+) -> None:
+    link = links.create(seller.headers)
+    links.come_back(links.pay(link))  # we now know the link's Razorpay order
+    before = db_rows("SELECT id, status, amount_paid, razorpay_order_id FROM orders")
+    payment = {
+        "id": "pay_Elsewhere00001",
+        "order_id": "order_Elsewhere0001",
+        "amount": 49900,
+        "currency": "INR",
+        "status": "captured",
+        "created_at": 1700000000,
+        "notes": {"order_ref": link["order_id"]},
+    }
+    body = event_body(
+        "payment_link.paid", payment_link={"id": link["id"], "status": "paid"}, payment=payment
+    )
+    headers = {
+        "Content-Type": "application/json",
+        "X-Razorpay-Signature": webhook_signature(body),
+        "X-Razorpay-Event-Id": "evt_Elsewhere01",
+    }
+
+    answer = client.post("/v1/webhooks/razorpay", data=body, headers=headers)
+
+    assert answer.status_code == 200 and answer.get_json()["status"] == "unmatched"
+    assert db_rows("SELECT id, status, amount_paid, razorpay_order_id FROM orders") == before
+    assert db_rows("SELECT id FROM payments WHERE id = 'pay_Elsewhere00001'") == []
+
+
+def test_a_buyer_who_owns_the_course_paying_a_link_gets_no_second_enrollment(
+    links: PaymentLinks, seller: SiteCredentials, db_rows: Any
+) -> None:
+    first, second = links.create(seller.headers), links.create(seller.headers)
+    links.come_back(links.pay(first))
+
+    answer = links.come_back(links.pay(second))
+
+    assert answer.status_code == 303
+    assert len(db_rows("SELECT id FROM enrollments WHERE status = 'active'")) == 1
+    (duplicate,) = db_rows(
+        "SELECT duplicate_of_enrollment FROM payments WHERE order_id = %s", second["order_id"]
+    )
+    assert duplicate["duplicate_of_enrollment"] is not None
