@@ -219,3 +219,11 @@ class PaymentLinks:
             f"{self.sandbox.url}/_sandbox/clock", json={"advance_seconds": seconds}, timeout=10
         )
         assert response.status_code == 200, response.text
+
+
+def order_counts(db_rows: Any, order_id: str) -> tuple[int, int, int]:
+    """(payments, enrollments, enrollment.granted notifications) of one order."""
+    payments = db_rows("SELECT id FROM payments WHERE order_id = %s", order_id)
+    enrollments = db_rows("SELECT id FROM enrollments WHERE order_id = %s", order_id)
+    granted = db_rows("SELECT id FROM notifications WHERE event_type = 'enrollment.granted'")
+    return len(payments), len(enrollments), len(granted)

@@ -1,6 +1,6 @@
-"""Razorpay's webhooks for payment links, and reconciliation: a buyer who closes the tab
-still gets access, whichever report comes first it counts once, and a link that expires or
-is cancelled grants nothing."""
+"""Razorpay's webhooks for payment links: a buyer who closes the tab still gets access,
+whichever report comes first it counts once, and a link that expires or is cancelled
+grants nothing."""
 
 from __future__ import annotations
 
@@ -10,20 +10,17 @@ from typing import Any
 import pytest
 import requests
 
-from payments_service.reconcile import heal_open_orders
 from payments_service.sandbox import SandboxConfig, start_background
-from tests.actions import PaymentLinks, RazorpayWebhooks, SiteCredentials, register_site
+from tests.actions import (
+    PaymentLinks,
+    RazorpayWebhooks,
+    SiteCredentials,
+    order_counts,
+    register_site,
+)
 from tests.contract.openapi import event_body, webhook_signature
 
 LINK_EVENTS = ["payment.authorized", "payment.captured", "order.paid", "payment_link.paid"]
-
-
-def _counts(db_rows: Any, order_id: str) -> tuple[int, int, int]:
-    """(payments, enrollments, enrollment.granted notifications) of one order."""
-    payments = db_rows("SELECT id FROM payments WHERE order_id = %s", order_id)
-    enrollments = db_rows("SELECT id FROM enrollments WHERE order_id = %s", order_id)
-    granted = db_rows("SELECT id FROM notifications WHERE event_type = 'enrollment.granted'")
-    return len(payments), len(enrollments), len(granted)
 
 
 def _link_events(webhooks: RazorpayWebhooks, order_id: str) -> list[dict[str, Any]]:
@@ -48,7 +45,7 @@ def test_the_webhooks_alone_give_access_to_a_buyer_who_closed_the_tab(
     outcomes = [webhooks.deliver(event).get_json()["status"] for event in events]
 
     assert outcomes == ["applied"] * 4
-    assert _counts(db_rows, link["order_id"]) == (1, 1, 2)
+    assert order_counts(db_rows, link["order_id"]) == (1, 1, 2)
     fetched = client.get(f"/v1/payment-links/{link['id']}", headers=seller.headers).get_json()
     assert (fetched["status"], fetched["order_status"]) == ("paid", "paid")
     (enrollment,) = db_rows("SELECT granted_by FROM enrollments")
@@ -76,7 +73,7 @@ def test_the_callback_and_the_webhooks_in_either_order_count_the_payment_once(
         answer = links.come_back(params)
         assert answer.status_code == 303 and "status=paid" in answer.headers["Location"]
 
-    assert _counts(db_rows, link["order_id"]) == (1, 1, 2)
+    assert order_counts(db_rows, link["order_id"]) == (1, 1, 2)
     assert len(db_rows("SELECT id FROM notifications WHERE event_type = 'order.paid'")) == 1
 
 
@@ -94,7 +91,7 @@ def test_only_the_link_event_arriving_still_pays_and_redelivery_is_a_duplicate(
 
     assert first.get_json()["status"] == "applied"
     assert again.status_code == 200 and again.get_json()["duplicate"] is True
-    assert _counts(db_rows, link["order_id"]) == (1, 1, 1)
+    assert order_counts(db_rows, link["order_id"]) == (1, 1, 1)
     (order,) = db_rows("SELECT status, razorpay_order_id FROM orders")
     assert order["status"] == "paid" and order["razorpay_order_id"].startswith("order_")
 
@@ -215,51 +212,6 @@ def test_an_expired_link_expires_its_order_and_grants_nothing(make_app: Any, db_
     assert db_rows("SELECT status FROM orders") == [{"status": "expired"}]
     assert db_rows("SELECT id FROM enrollments") == []
     assert (fetched["status"], fetched["order_status"]) == ("expired", "expired")
-
-
-def test_reconcile_applies_a_paid_link_whose_webhooks_were_lost(
-    app: Any,
-    links: PaymentLinks,
-    seller: SiteCredentials,
-    other_site: SiteCredentials,
-    db_rows: Any,
-) -> None:
-    link = links.create(seller.headers)
-    links.pay(link)  # no callback, and no webhook ever arrives
-    services = app.extensions["payments_service"]
-    assert _counts(db_rows, link["order_id"]) == (0, 0, 0)
-
-    report = heal_open_orders(services.db, services.gateway, older_than=timedelta(0))
-    again = heal_open_orders(services.db, services.gateway, older_than=timedelta(0))
-
-    assert report.updated >= 1
-    assert again.updated == 0  # checked within the hour: not asked again
-    assert _counts(db_rows, link["order_id"]) == (1, 1, 2)
-    assert db_rows("SELECT status FROM payment_links") == [{"status": "paid"}]
-    (enrollment,) = db_rows("SELECT granted_by FROM enrollments")
-    assert enrollment["granted_by"] == "reconcile"
-
-
-def test_reconciling_a_window_applies_a_link_payment_whose_order_we_did_not_know(
-    app: Any,
-    links: PaymentLinks,
-    seller: SiteCredentials,
-    client: Any,
-    admin_headers: dict[str, str],
-    db_rows: Any,
-) -> None:
-    link = links.create(seller.headers)
-    links.pay(link)
-    now = datetime.now(UTC)
-    window = {
-        "from": (now - timedelta(hours=1)).isoformat(),
-        "to": (now + timedelta(hours=1)).isoformat(),
-    }
-
-    answer = client.post("/v1/reconcile", json=window, headers=admin_headers)
-
-    assert answer.status_code == 200, answer.get_json()
-    assert _counts(db_rows, link["order_id"])[:2] == (1, 1)
 
 
 def test_a_link_event_whose_payment_is_of_another_order_is_stored_unmatched(
