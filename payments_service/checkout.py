@@ -38,7 +38,10 @@ def verify_checkout(
     """
     order = _order_for(db, result.razorpay_order_id)
     if not is_valid_checkout_signature(
-        key_secret, order.razorpay_order_id, result.razorpay_payment_id, result.razorpay_signature
+        key_secret,
+        order.razorpay_order_id or "",  # found by it: never None here
+        result.razorpay_payment_id,
+        result.razorpay_signature,
     ):
         raise InvalidSignature(
             "razorpay_signature does not match this order and payment", field="razorpay_signature"

@@ -109,6 +109,37 @@ class RazorpayGateway:
             ),
         )
 
+    def create_payment_link(self, body: Entity) -> Entity:
+        """Create a payment link. Not retried: Razorpay refuses a second link with the same
+        reference_id, so the caller looks a lost answer up instead
+        (find_payment_links_by_reference)."""
+        return self._call(
+            "payment_link.create", lambda: self._client.payment_link.create(body, **self._opts)
+        )
+
+    def fetch_payment_link(self, razorpay_link_id: str) -> Entity:
+        """Fetch one payment link (with its captured payments and, once opened, order id)."""
+        return self._read(
+            "payment_link.fetch",
+            lambda: self._client.payment_link.fetch(razorpay_link_id, **self._opts),
+        )
+
+    def find_payment_links_by_reference(self, reference_id: str) -> list[Entity]:
+        """The links made with this reference_id (at most one). Razorpay answers
+        ``{"payment_links": [...]}``, not the usual collection."""
+        found = self._read(
+            "payment_link.all",
+            partial(self._client.payment_link.all, {"reference_id": reference_id}, **self._opts),
+        )
+        return list(found.get("payment_links") or [])
+
+    def cancel_payment_link(self, razorpay_link_id: str) -> Entity:
+        """Cancel an unpaid link; Razorpay refuses (GatewayError) once paid or expired."""
+        return self._call(
+            "payment_link.cancel",
+            lambda: self._client.payment_link.cancel(razorpay_link_id, **self._opts),
+        )
+
     def create_refund(
         self,
         payment_id: str,

@@ -21,6 +21,7 @@ SANDBOX_WEBHOOK_SECRET = "sandbox_webhook_secret"  # noqa: S105
 # Idempotency-Key lease must outlast that with a margin, so that no request takes over a key
 # while the call of the request holding it could still be creating an order.
 LEASE_MARGIN_SECONDS = 5.0
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class Settings:
     razorpay_key_secret: str = field(default=SANDBOX_KEY_SECRET, repr=False)
     razorpay_webhook_secrets: tuple[str, ...] = field(default=(SANDBOX_WEBHOOK_SECRET,), repr=False)
     razorpay_api_base_url: str = SANDBOX_API
+    # Where buyers' browsers reach this service (payment links' callback_url is built on it).
+    public_base_url: str = DEFAULT_PUBLIC_BASE_URL
     razorpay_account_id: str | None = None
     capture_authorized_payments: bool = False
     refund_duplicate_payments: bool = True
@@ -79,6 +82,7 @@ class Settings:
             razorpay_key_secret=key_secret or SANDBOX_KEY_SECRET,
             razorpay_webhook_secrets=_webhook_secrets(env, is_sandbox),
             razorpay_api_base_url=base_url,
+            public_base_url=_public_base_url(env),
             razorpay_account_id=_get(env, "RAZORPAY_ACCOUNT_ID"),
             capture_authorized_payments=_flag(env, "RAZORPAY_CAPTURE_AUTHORIZED"),
             refund_duplicate_payments=_flag(env, "REFUND_DUPLICATE_PAYMENTS", default=True),
@@ -137,6 +141,15 @@ def _razorpay_base_url(env: Mapping[str, str], key_id: str | None) -> str:
             "(the sandbox is for running without keys)"
         )
     return base_url
+
+
+def _public_base_url(env: Mapping[str, str]) -> str:
+    """PUBLIC_BASE_URL: scheme://host[:port][/prefix], no query; kept without a trailing /."""
+    value = _url(env, "PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL).rstrip("/")
+    parts = urlsplit(value)
+    if parts.query or parts.fragment:
+        raise ConfigurationError(f"PUBLIC_BASE_URL must have no query or fragment, got {value!r}")
+    return value
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:

@@ -24,6 +24,23 @@ def is_valid_checkout_signature(
     return hmac.compare_digest(expected.encode(), signature.encode())
 
 
+def payment_link_signature(
+    key_secret: str, link_id: str, reference_id: str, status: str, payment_id: str
+) -> str:
+    """The signature a payment link's redirect carries:
+    HMAC(key secret, "link_id|reference_id|status|payment_id")."""
+    return _hex_hmac(key_secret, f"{link_id}|{reference_id}|{status}|{payment_id}".encode())
+
+
+def is_valid_payment_link_signature(
+    key_secret: str, link_id: str, reference_id: str, status: str, payment_id: str, signature: str
+) -> bool:
+    """Check a payment link's redirect against the link id and reference id we stored (the
+    status and payment id are the redirect's: the signature proves them)."""
+    expected = payment_link_signature(key_secret, link_id, reference_id, status, payment_id)
+    return hmac.compare_digest(expected.encode(), signature.encode())
+
+
 def is_valid_webhook_signature(secrets: Iterable[str], raw_body: bytes, signature: str) -> bool:
     """Check X-Razorpay-Signature over the exact request bytes with any current secret.
 

@@ -43,6 +43,14 @@ def use_clock(app: Flask, clock: Clock) -> Flask:
     return app
 
 
+def use_public_url(app: Flask, url: str) -> Flask:
+    """Make ``url`` the app's PUBLIC_BASE_URL (where payment links send buyers back)."""
+    services = app.extensions[EXTENSION_KEY]
+    settings = replace(services.settings, public_base_url=url)
+    app.extensions[EXTENSION_KEY] = replace(services, settings=settings)
+    return app
+
+
 @dataclass(frozen=True)
 class SiteCredentials:
     site_id: str
@@ -159,3 +167,63 @@ class RazorpayWebhooks:
         if event_id is not None:
             headers["X-Razorpay-Event-Id"] = event_id
         return self.client.post("/v1/webhooks/razorpay", data=body, headers=headers)
+
+
+def link_body(**overrides: Any) -> dict[str, Any]:
+    """A valid POST /v1/payment-links body for the new site (new.localhost:8022)."""
+    body: dict[str, Any] = {
+        "amount": 49900,
+        "product": {"sku": "python-101", "name": "Python 101"},
+        "customer": {"email": "Ravi@Example.com", "name": "Ravi", "contact": "+919812345678"},
+        "return_url": "http://new.localhost:8022/thanks?from=link",
+        "notify": {"email": True, "sms": False},
+        "notes": {"campaign": "whatsapp"},
+    }
+    body.update(overrides)
+    return body
+
+
+class PaymentLinks:
+    """Act as the seller making links, and as the buyer paying on the sandbox's hosted page
+    and coming back through the callback."""
+
+    def __init__(self, client: FlaskClient, sandbox: Any) -> None:
+        self.client = client
+        self.sandbox = sandbox
+
+    def create(self, headers: dict[str, str], **overrides: Any) -> dict[str, Any]:
+        response = self.client.post(
+            "/v1/payment-links", json=link_body(**overrides), headers=headers
+        )
+        assert response.status_code == 201, response.get_json()
+        return dict(response.get_json())
+
+    def pay(self, link: dict[str, Any], outcome: str = "success") -> dict[str, Any]:
+        """The buyer pays the whole link on the hosted page; returns the five callback
+        parameters and the redirect_url the page sends the browser to."""
+        response = requests.post(
+            f"{self.sandbox.url}/_sandbox/payment_links/{link['id']}/pay",
+            json={"outcome": outcome},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def come_back(self, params: dict[str, str]) -> Any:
+        """The buyer's browser follows the redirect to our callback."""
+        query = {k: v for k, v in params.items() if k.startswith("razorpay_")}
+        return self.client.get("/v1/payment-links/callback", query_string=query)
+
+    def advance_sandbox_clock(self, seconds: int) -> None:
+        response = requests.post(
+            f"{self.sandbox.url}/_sandbox/clock/advance", json={"seconds": seconds}, timeout=10
+        )
+        assert response.status_code == 200, response.text
+
+
+def order_counts(db_rows: Any, order_id: str) -> tuple[int, int, int]:
+    """(payments, enrollments, enrollment.granted notifications) of one order."""
+    payments = db_rows("SELECT id FROM payments WHERE order_id = %s", order_id)
+    enrollments = db_rows("SELECT id FROM enrollments WHERE order_id = %s", order_id)
+    granted = db_rows("SELECT id FROM notifications WHERE event_type = 'enrollment.granted'")
+    return len(payments), len(enrollments), len(granted)

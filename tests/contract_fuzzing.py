@@ -14,7 +14,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from hypothesis import strategies as st
 from schemathesis import Case, HookContext
@@ -67,6 +67,10 @@ IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,255}")  # openapi.yaml's IdempotencyKey p
 MAX_SPAN = timedelta(days=400)
 RAZORPAY_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 RAZORPAY_LATEST = datetime(2121, 1, 1, tzinfo=UTC)
+# The fuzzed site's origin (conftest's new_site), where payment links may send buyers back,
+# and how far past an hour from now a fuzzed link's expiry is put (within 180 days).
+LINK_ORIGIN = "http://new.localhost:8022"
+LINK_EXPIRY_SPAN = timedelta(days=170)
 # Values that name real records, by parameter or body field name, for the test being run
 # (filled by its fixture): paths, filters and bodies then reach records that exist.
 KNOWN_VALUES: dict[str, list[str]] = {}
@@ -155,6 +159,53 @@ def documented_window(context: HookContext, body: Any) -> Any:
     return {"from": start.isoformat(), "to": end.isoformat()}
 
 
+def documented_link(context: HookContext, body: Any) -> Any:
+    """A payment link body valid by its schema, as one the service can accept too.
+
+    CreatePaymentLinkRequest says in words what its schema cannot: `return_url` on one of
+    the site's origins (the fuzzed site's is LINK_ORIGIN), `expire_by` 16 minutes to 180
+    days ahead (test_create_links.py proves each is a 422). A valid body gets the site's
+    origin (its generated path kept) and an expiry moved into that window; invalid bodies
+    stay as they are.
+    """
+    if not isinstance(body, dict) or context.operation is None:
+        return body
+    if not conforms(context.operation, "body", body):
+        return body
+    moved = dict(body)
+    path = urlsplit(str(body.get("return_url", ""))).path
+    moved["return_url"] = LINK_ORIGIN + (path if path.startswith("/") else "/")
+    if moved.get("expire_by") is not None:
+        try:
+            generated = datetime.fromisoformat(moved["expire_by"])
+            offset = abs(generated.timestamp()) % LINK_EXPIRY_SPAN.total_seconds()
+        except (ValueError, OverflowError):
+            return body
+        when = datetime.now(UTC) + timedelta(hours=1, seconds=offset)
+        moved["expire_by"] = when.isoformat()
+    return moved if conforms(context.operation, "body", moved) else body
+
+
+def keeps_link_rules(context: HookContext, case: Case) -> bool:
+    """False for a valid payment link case whose body breaks what the document says in
+    words (documented_link): such a case is a documented 422, not one to judge as valid.
+    Cases the coverage phase builds from the document pass no map_body hook, so this is
+    what keeps them honest."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or not isinstance(case.body, dict):
+        return True
+    body = case.body
+    if not str(body.get("return_url", "")).startswith(LINK_ORIGIN + "/"):
+        return False
+    if body.get("expire_by") is None:
+        return True
+    try:
+        ahead = datetime.fromisoformat(body["expire_by"]) - datetime.now(UTC)
+    except (ValueError, TypeError, OverflowError):
+        return True
+    return timedelta(minutes=17) < ahead < timedelta(days=179)
+
+
 def idempotency_key_of_its_body(case: Case) -> str | None:
     """The case's Idempotency-Key made its body's own; None if it has none the document allows.
 
@@ -187,5 +238,7 @@ def register_hooks(schema: BaseSchema, *, keys_of_their_bodies: bool = False) ->
         schema.hook(hook)
     schema.hook("filter_case")(sent_as_judged)
     schema.hook("map_body").apply_to(method="POST", path="/v1/reconcile")(documented_window)
+    schema.hook("map_body").apply_to(method="POST", path="/v1/payment-links")(documented_link)
+    schema.hook("filter_case").apply_to(method="POST", path="/v1/payment-links")(keeps_link_rules)
     if keys_of_their_bodies:
         schema.hook("map_case")(with_idempotency_key_of_its_body)

@@ -22,7 +22,7 @@ import pytest
 import requests
 from flask import Flask
 
-from tests.actions import register_site
+from tests.actions import register_site, use_public_url
 from tests.node_harness import (
     ROOT,
     Worker,
@@ -66,6 +66,7 @@ def worker(app: Flask) -> Iterator[Worker]:
 def test_node_kit_against_the_service(
     kit_installed: None, live_api: str, sandbox: Any, app: Flask, worker: Worker
 ) -> None:
+    use_public_url(app, live_api)  # payment links bring the buyer back to the served app
     port = free_loopback_port()
     kit_site = register_site(
         app,

@@ -12,6 +12,7 @@ from . import (
     health,
     notifications,
     orders,
+    payment_links,
     payments,
     razorpay_webhooks,
     reconcile,
@@ -24,6 +25,7 @@ def register_blueprints(app: Flask) -> None:
     """Mount every blueprint on the app."""
     for module in (
         orders,
+        payment_links,
         checkout,
         payments,
         refunds,

@@ -25,7 +25,15 @@ from .security import current_caller, current_site, database_for
 
 bp = Blueprint("orders", __name__, url_prefix="/v1/orders")
 
-ORDER_STATUSES = ["created", "attempted", "paid", "partially_refunded", "refunded"]
+ORDER_STATUSES = [
+    "created",
+    "attempted",
+    "paid",
+    "partially_refunded",
+    "refunded",
+    "expired",
+    "cancelled",
+]
 
 
 class ProductSchema(Schema):
@@ -62,7 +70,7 @@ class ListOrdersQuerySchema(PageQuerySchema):
 
 class OrderSchema(Schema):
     id = fields.String()
-    razorpay_order_id = fields.String()
+    razorpay_order_id = fields.String(allow_none=True)
     site_id = fields.String()
     status = fields.String()
     amount = fields.Integer()

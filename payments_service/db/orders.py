@@ -25,7 +25,9 @@ class Order:
     """One purchase attempt of one product by one customer, as created by a site."""
 
     id: str
-    razorpay_order_id: str
+    # None: a payment link's order that its buyer has not opened yet (Razorpay makes the
+    # order behind a link only then).
+    razorpay_order_id: str | None
     site_id: str
     status: str
     amount: int
@@ -73,7 +75,7 @@ class NewOrder:
     allow_owned: bool | None
 
 
-def insert(cur: Cursor, order: NewOrder, razorpay_order_id: str) -> Order | None:
+def insert(cur: Cursor, order: NewOrder, razorpay_order_id: str | None) -> Order | None:
     """Store a new order; None when another request already stored its Idempotency-Key."""
     cur.execute(
         f"""
@@ -107,6 +109,17 @@ def get(cur: Cursor, order_id: str) -> Order | None:
     )
     row = cur.fetchone()
     return Order(**row) if row else None
+
+
+def get_many(cur: Cursor, order_ids: list[str]) -> list[Order]:
+    """The orders with these ids, in no particular order."""
+    if not order_ids:
+        return []
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM orders WHERE id = ANY(%s) AND mode = %s",  # noqa: S608
+        (order_ids, cur.mode),
+    )
+    return [Order(**row) for row in cur.fetchall()]
 
 
 def get_by_razorpay_id(cur: Cursor, razorpay_order_id: str) -> Order | None:
@@ -216,6 +229,7 @@ def claim_open(
          WHERE id IN (
              SELECT id FROM orders
               WHERE mode = %(mode)s AND status IN ('created', 'attempted')
+                AND razorpay_order_id IS NOT NULL
                 AND created_at < %(before)s AND created_at > %(after)s
                 AND (checked_at IS NULL OR checked_at < now() - interval '1 hour')
               ORDER BY created_at
@@ -261,6 +275,33 @@ def list_page(
         },
     )
     return [Order(**row) for row in cur.fetchall()]
+
+
+def set_razorpay_order_id(cur: Cursor, order_id: str, razorpay_order_id: str) -> Order | None:
+    """Record the Razorpay order of an order that had none yet (a payment link's, learnt
+    once its buyer opened it); None if the order already has one or does not exist."""
+    cur.execute(
+        f"""UPDATE orders SET razorpay_order_id = %s, updated_at = now()
+             WHERE id = %s AND mode = %s AND razorpay_order_id IS NULL
+         RETURNING {_COLUMNS}""",  # noqa: S608 - only the fixed column list is formatted in
+        (razorpay_order_id, order_id, cur.mode),
+    )
+    row = cur.fetchone()
+    return Order(**row) if row else None
+
+
+def close_unpaid(cur: Cursor, order_id: str, status: str) -> Order | None:
+    """Mark an order nobody paid ``expired`` or ``cancelled`` (its payment link ended); None
+    when it is paid or already closed."""
+    cur.execute(
+        f"""UPDATE orders SET status = %s, updated_at = now()
+             WHERE id = %s AND mode = %s AND amount_paid = 0
+               AND status IN ('created', 'attempted')
+         RETURNING {_COLUMNS}""",  # noqa: S608 - only the fixed column list is formatted in
+        (status, order_id, cur.mode),
+    )
+    row = cur.fetchone()
+    return Order(**row) if row else None
 
 
 def set_refund_status(cur: Cursor, order_id: str, status: str, amount_refunded: int) -> None:

@@ -211,10 +211,15 @@ class RecordMode:
 
 
 def modes_of_records(
-    cur: Cursor, *, razorpay_order_ids: list[str], payment_ids: list[str], refund_ids: list[str]
+    cur: Cursor,
+    *,
+    razorpay_order_ids: list[str],
+    payment_ids: list[str],
+    refund_ids: list[str],
+    link_ids: list[str],
 ) -> list[RecordMode]:
-    """The modes of the orders, payments and refunds (by Razorpay's ids) that we hold, in
-    any mode: what an incoming event is about, whatever the keys in use."""
+    """The modes of the orders, payments, refunds and payment links (by Razorpay's ids) that
+    we hold, in any mode: what an incoming event is about, whatever the keys in use."""
     cur.execute(
         """
         SELECT mode, id AS order_id FROM orders WHERE razorpay_order_id = ANY(%(orders)s)
@@ -222,7 +227,14 @@ def modes_of_records(
         SELECT mode, order_id FROM payments WHERE id = ANY(%(payments)s)
         UNION
         SELECT mode, order_id FROM refunds WHERE razorpay_refund_id = ANY(%(refunds)s)
+        UNION
+        SELECT mode, order_id FROM payment_links WHERE razorpay_link_id = ANY(%(links)s)
         """,
-        {"orders": razorpay_order_ids, "payments": payment_ids, "refunds": refund_ids},
+        {
+            "orders": razorpay_order_ids,
+            "payments": payment_ids,
+            "refunds": refund_ids,
+            "links": link_ids,
+        },
     )
     return [RecordMode(**row) for row in cur.fetchall()]

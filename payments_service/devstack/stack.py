@@ -224,6 +224,8 @@ def _start_children(
     api_env = {
         **env,
         "GUNICORN_BIND": f"127.0.0.1:{ports.api}",
+        # Payment links send the buyer's browser back here.
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{ports.api}",
         "WEB_CONCURRENCY": "2",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }

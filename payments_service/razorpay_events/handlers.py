@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..db import Cursor, Database, Mode, unavailable_error
+from ..db import payment_links as links_sql
 from ..db import razorpay_events as sql
 from ..db.payments import Payment
-from ..errors import NotFound
+from ..errors import NotFound, PaymentMismatch
 from ..metrics import Metrics
-from ..payments.apply import apply_payment_in
+from ..payment_links import end_link_in, link_for_payment, pay_link_in
+from ..payments.apply import PaymentOutcome, apply_payment_in
 from ..razorpay_gateway import RazorpayGateway
 from ..refunds.settle import apply_refund_in
 from ..services import Services
@@ -92,7 +94,7 @@ def outcome_of(
         if other is not None:
             return other
         return handler(ctx, cur, payload)
-    except NotFound as exc:
+    except (NotFound, PaymentMismatch) as exc:  # not ours, or not what our record says
         raise NotApplied(Outcome("unmatched", exc.detail)) from exc
     except MalformedEvent as exc:
         raise NotApplied(Outcome("failed", f"malformed event: {exc}")) from exc
@@ -115,7 +117,11 @@ def _of_the_other_mode(cur: Cursor, envelope: dict[str, Any]) -> Outcome | None:
     of the cursor's mode, or about none of ours (its handler then says what it is)."""
     ids = _razorpay_ids(envelope)
     records = sql.modes_of_records(
-        cur, razorpay_order_ids=ids["order"], payment_ids=ids["payment"], refund_ids=ids["refund"]
+        cur,
+        razorpay_order_ids=ids["order"],
+        payment_ids=ids["payment"],
+        refund_ids=ids["refund"],
+        link_ids=ids["payment_link"],
     )
     if not records or any(record.mode == cur.mode for record in records):
         return None
@@ -129,13 +135,15 @@ def _of_the_other_mode(cur: Cursor, envelope: dict[str, Any]) -> Outcome | None:
 
 
 def _razorpay_ids(envelope: dict[str, Any]) -> dict[str, list[str]]:
-    """The Razorpay ids of the order, payment and refund an event names, by kind."""
-    ids: dict[str, list[str]] = {"order": [], "payment": [], "refund": []}
+    """The Razorpay ids of the order, payment, refund and payment link an event names, by
+    kind."""
+    ids: dict[str, list[str]] = {"order": [], "payment": [], "refund": [], "payment_link": []}
     payload = envelope.get("payload")
     for name, fields in (
         ("order", (("id", "order"),)),
         ("payment", (("id", "payment"), ("order_id", "order"))),
         ("refund", (("id", "refund"), ("payment_id", "payment"))),
+        ("payment_link", (("id", "payment_link"), ("order_id", "order"))),
     ):
         section = payload.get(name) if isinstance(payload, dict) else None
         entity = section.get("entity") if isinstance(section, dict) else None
@@ -156,8 +164,17 @@ def _entity(envelope: dict[str, Any], name: str) -> dict[str, Any]:
     return entity
 
 
+def _apply_payment(cur: Cursor, entity: dict[str, Any]) -> PaymentOutcome:
+    """A payment through the state machine; one made on a payment link of ours (whose
+    Razorpay order we may not know yet) through the link, which learns it."""
+    link = link_for_payment(cur, entity)
+    if link is not None:
+        return pay_link_in(cur, link, entity, None, actor="webhook")
+    return apply_payment_in(cur, entity, actor="webhook")
+
+
 def _apply_payment_event(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
-    outcome = apply_payment_in(cur, _entity(envelope, "payment"), actor="webhook")
+    outcome = _apply_payment(cur, _entity(envelope, "payment"))
     payment = outcome.payment
     duplicate = (
         f" (duplicate of {payment.duplicate_of})"
@@ -170,7 +187,7 @@ def _apply_payment_event(ctx: EventContext, cur: Cursor, envelope: dict[str, Any
 
 
 def _on_payment_authorized(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
-    outcome = apply_payment_in(cur, _entity(envelope, "payment"), actor="webhook")
+    outcome = _apply_payment(cur, _entity(envelope, "payment"))
     order, payment = outcome.order, outcome.payment
     # Never capture a second payment of an order already paid: uncaptured, Razorpay
     # releases it to the buyer by itself (and keeps no fee).
@@ -190,11 +207,44 @@ def _apply_refund_event(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]
     return Outcome("applied", f"refund {refund.status}", refund.order_id)
 
 
+def _our_link(
+    cur: Cursor, envelope: dict[str, Any]
+) -> tuple[links_sql.PaymentLink, dict[str, Any]]:
+    entity = _entity(envelope, "payment_link")
+    link = links_sql.get_by_razorpay_id(cur, entity["id"])
+    if link is None:
+        raise NotFound(f"payment link {entity['id']} is not one this service made")
+    return link, entity
+
+
+def _on_link_paid(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
+    link, entity = _our_link(cur, envelope)
+    outcome = pay_link_in(cur, link, _entity(envelope, "payment"), entity, actor="webhook")
+    return Outcome(
+        "applied",
+        f"payment link {entity.get('status')}: payment {outcome.payment.status}",
+        link.order_id,
+    )
+
+
+def _on_link_ended(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
+    link, entity = _our_link(cur, envelope)
+    try:
+        ended = end_link_in(cur, link, entity)
+    except ValueError as exc:
+        raise MalformedEvent(str(exc)) from None
+    return Outcome("applied", f"payment link {ended.status}", link.order_id)
+
+
 HANDLERS: dict[str, Callable[[EventContext, Cursor, dict[str, Any]], Outcome]] = {
     "payment.authorized": _on_payment_authorized,
     "payment.captured": _apply_payment_event,
     "payment.failed": _apply_payment_event,
     "order.paid": _apply_payment_event,
+    "payment_link.paid": _on_link_paid,
+    "payment_link.partially_paid": _on_link_paid,
+    "payment_link.expired": _on_link_ended,
+    "payment_link.cancelled": _on_link_ended,
     "refund.created": _apply_refund_event,
     "refund.processed": _apply_refund_event,
     "refund.failed": _apply_refund_event,

@@ -95,7 +95,7 @@ def _apply_page(db: Database, page: list[Entity]) -> tuple[ReconcileReport, list
     with db.transaction() as cur:
         stale = _skip_recorded(cur, page, counted)
         orders = {
-            order.razorpay_order_id: order
+            str(order.razorpay_order_id): order
             for order in orders_sql.lock_by_razorpay_ids(cur, _order_ids(stale))
         }
         ours = [entity for entity in stale if str(entity.get("order_id")) in orders]
@@ -147,7 +147,7 @@ def _apply_ours(
         ]
         for outcome in _apply_batch(cur, facts, report):
             # The order's next payment in this page sees what this one changed.
-            orders[outcome.order.razorpay_order_id] = outcome.order
+            orders[str(outcome.order.razorpay_order_id)] = outcome.order
             recorded[outcome.payment.id] = outcome.payment
             count(report, outcome.changed)
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from ..db import Database
 from ..db import orders as orders_sql
-from ..errors import GatewayError, NotFound, ValidationFailed
+from ..errors import GatewayError, NotFound, PaymentMismatch, ValidationFailed
+from ..payment_links import heal_open_links, reconcile_link_payment
 from ..payments.apply import apply_payment
 from ..razorpay_gateway import RazorpayGateway
 from ..refunds.settle import apply_refund, refund_state
@@ -81,7 +82,8 @@ def _check_window(start: datetime, end: datetime) -> None:
 def heal_open_orders(
     db: Database, gateway: RazorpayGateway, older_than: timedelta, limit: int = 100
 ) -> ReconcileReport:
-    """Worker pass: ask Razorpay about orders still created/attempted after ``older_than``."""
+    """Worker pass: ask Razorpay about orders still created/attempted after ``older_than``,
+    and about payment links still open (payment_links/sync.py)."""
     now = datetime.now(UTC)
     with db.transaction() as cur:
         open_orders = orders_sql.claim_open(
@@ -89,6 +91,8 @@ def heal_open_orders(
         )
     report = ReconcileReport()
     for order in open_orders:
+        if order.razorpay_order_id is None:  # a payment link's, not opened yet: see below
+            continue
         try:
             payments = gateway.order_payments(order.razorpay_order_id)
         except GatewayError:
@@ -98,12 +102,23 @@ def heal_open_orders(
             report.seen += 1
             outcome = apply_payment(db, entity, actor="reconcile")
             count(report, outcome.changed)
+    links = heal_open_links(db, gateway, older_than, clock=lambda: datetime.now(UTC), limit=limit)
+    report.seen += links.checked
+    report.updated += links.updated
+    report.errors += links.errors
     return report
 
 
 def _reconcile_foreign(
     db: Database, entity: Entity, legacy: LegacyImport | None, report: ReconcileReport
 ) -> None:
+    try:
+        on_link = reconcile_link_payment(db, entity)
+    except PaymentMismatch:
+        on_link = None
+    if on_link is not None:
+        count(report, on_link)
+        return
     if legacy is None:
         report.unmatched += 1
         return

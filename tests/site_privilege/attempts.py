@@ -15,6 +15,9 @@ from tests.contract.openapi import assert_conforms
 ASHA = "asha@example.com"  # order_body's buyer, who buys from the old site
 
 
+MEERA = "meera@example.com"  # the old site's payment link sells to her
+
+
 RAVI = {"email": "ravi@example.com", "name": "Ravi", "contact": "+919800000001"}
 
 
@@ -53,6 +56,11 @@ class Sale:
     refund_key: str
     refund_ids: list[str]
     razorpay_refund_ids: list[str]
+    # The old site's unpaid payment link, to Meera.
+    link_body: dict[str, Any]
+    link_key: str
+    link_id: str
+    link_order_id: str
 
     @property
     def secrets(self) -> list[str]:
@@ -63,6 +71,9 @@ class Sale:
             self.payment_id,
             *self.refund_ids,
             *self.razorpay_refund_ids,
+            self.link_id,
+            self.link_order_id,
+            MEERA,
             ASHA,
             "Asha",
             "+919876543210",
@@ -139,6 +150,34 @@ ATTEMPTS: dict[str, tuple[str, Callable[[Sale], Attempt]]] = {
     "fetch the old site's refund": (
         "GET /v1/refunds/{refund_id}",
         lambda s: Attempt("GET", f"/v1/refunds/{s.refund_ids[0]}", "not_found"),
+    ),
+    "replay the old site's payment link key": (
+        "POST /v1/payment-links",
+        lambda s: Attempt(
+            "POST",
+            "/v1/payment-links",
+            "its_own",
+            {**s.link_body, "return_url": "http://new.localhost:8022/thanks"},
+            s.link_key,
+        ),
+    ),
+    "make a payment link for the old site": (
+        "POST /v1/payment-links",
+        lambda s: Attempt(
+            "POST", "/v1/payment-links", "forbidden", {**s.link_body, "site_id": "old-site"}
+        ),
+    ),
+    "list the old site's payment links": (
+        "GET /v1/payment-links",
+        lambda s: Attempt("GET", "/v1/payment-links?site_id=old-site", "empty"),
+    ),
+    "fetch the old site's payment link": (
+        "GET /v1/payment-links/{link_id}",
+        lambda s: Attempt("GET", f"/v1/payment-links/{s.link_id}", "not_found"),
+    ),
+    "cancel the old site's payment link": (
+        "POST /v1/payment-links/{link_id}/cancel",
+        lambda s: Attempt("POST", f"/v1/payment-links/{s.link_id}/cancel", "not_found"),
     ),
     "list every owner of the old site's SKU": (
         "GET /v1/enrollments",

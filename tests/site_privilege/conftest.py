@@ -1,5 +1,6 @@
 """The sale the least-privilege tests try to reach from another site: the old site's sale to
-Asha, paid, granted, and refunded in part by the site and by an admin."""
+Asha, paid, granted, and refunded in part by the site and by an admin; and its unpaid payment
+link to Meera."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.actions import Checkout, SiteCredentials, order_body
-from tests.site_privilege.attempts import ASHA, RAVI, Sale
+from tests.actions import link_body as link_body_for
+from tests.site_privilege.attempts import ASHA, MEERA, RAVI, Sale
 
 
 @pytest.fixture
@@ -45,6 +47,11 @@ def sale(
     grant = {"customer_email": ASHA, "sku": "ml-301", "reason": "a speaker's seat"}
     assert client.post("/v1/enrollments", json=grant, headers=admin_headers).status_code == 201
     checkout.buy(new_site, customer=RAVI, product={"sku": "data-201", "name": "Data 201"})
+    link_body = link_body_for(customer={"email": MEERA}, return_url="http://old.localhost:8021/")
+    link = client.post(
+        "/v1/payment-links", json=link_body, headers={**old_site.headers, "Idempotency-Key": "pl-1"}
+    )
+    assert link.status_code == 201, link.get_json()
     return Sale(
         order_body=body,
         order_key="cart-1",
@@ -56,4 +63,8 @@ def sale(
         refund_key="tk-1",
         refund_ids=[r["id"] for r in refunds],
         razorpay_refund_ids=[r["razorpay_refund_id"] for r in refunds],
+        link_body=link_body,
+        link_key="pl-1",
+        link_id=link.get_json()["id"],
+        link_order_id=link.get_json()["order_id"],
     )

@@ -166,6 +166,43 @@ describe('against the running payments service', { skip: SKIP, timeout: 120_000 
     );
   });
 
+  it('sells a course through a payment link: the buyer pays on the hosted page', async () => {
+    const email = freshEmail('link');
+    const payments = createPaymentsClient({
+      apiUrl: need('PAYMENTS_API_URL'),
+      siteId: need('PAYMENTS_SITE_ID'),
+      jwtSecret: need('PAYMENTS_JWT_SECRET'),
+      audience,
+    });
+    const link = await payments.createPaymentLink(
+      {
+        amount: 99900,
+        product: { sku: 'js-deep-dive', name: 'JavaScript Deep Dive' },
+        customer: { email },
+        returnUrl: `${site.url}/thanks`,
+      },
+      { idempotencyKey: `link-${crypto.randomUUID()}` },
+    );
+    assert.equal(link.status, 'created');
+    assert.match(link.id, /^plink_/);
+    const sandbox = need('SANDBOX_URL').replace(/\/+$/, '');
+    const paid = await request('POST', `${sandbox}/_sandbox/payment_links/${link.id}/pay`, {
+      outcome: 'success',
+    });
+    assert.equal(paid.status, 200, JSON.stringify(paid.body));
+    // The browser follows the hosted page's redirect to the service's callback...
+    const back = await fetch(paid.body.redirect_url, { redirect: 'manual' });
+    assert.equal(back.status, 303);
+    const landing = new URL(back.headers.get('location'));
+    assert.equal(landing.origin + landing.pathname, `${site.url}/thanks`);
+    assert.equal(landing.searchParams.get('order_id'), link.order_id);
+    assert.equal(landing.searchParams.get('status'), 'paid');
+    // ... and the buyer owns the course everywhere.
+    const owned = await payments.enrollments(email, { sku: 'js-deep-dive' });
+    assert.equal(owned.items.length, 1);
+    assert.equal(owned.items[0].order_id, link.order_id);
+  });
+
   it('learns of a purchase made on the other site', { skip: NO_OTHER_SITE }, async () => {
     const email = freshEmail('there');
     // The other site's backend, with its own credentials.
