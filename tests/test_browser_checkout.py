@@ -7,135 +7,35 @@ the worker's notification delivery and both demo storefronts, all on loopback.
 
 from __future__ import annotations
 
-import shutil
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
 
-from payments_service.devstack.demo import StoreConfig
-from payments_service.devstack.demo import create_app as create_store
-from payments_service.notifications import deliver_due
-from payments_service.sandbox import SandboxConfig, start_background
-from tests.actions import register_site
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="Chromium is not installed (apt-get install chromium); "
-    "the browser end-to-end test cannot run here",
+from tests.browser_stack import (
+    CHROMIUM,
+    NO_CHROMIUM,
+    Stack,
+    chromium,
+    reload_until,
+    running_stack,
+    sign_in,
 )
 
-
-class Served:
-    """A WSGI app on a loopback port in a daemon thread."""
-
-    def __init__(self, app: Any) -> None:
-        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-
-@dataclass
-class Stack:
-    api: str
-    sandbox: Any
-    stores: dict[str, str]
-    admin: dict[str, str]
-    restart: Callable[[str], None]
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 
 
 @pytest.fixture
 def stack(make_app: Any, admin_headers: dict[str, str]) -> Iterator[Stack]:
-    sandbox = start_background(SandboxConfig(webhook_delivery="async"))
-    app: Flask = make_app(razorpay_api_base_url=sandbox.url)
-    api = Served(app)
-    requests.patch(
-        f"{sandbox.url}/_sandbox/config",
-        timeout=5,
-        json={"webhook_urls": [f"{api.url}/v1/webhooks/razorpay"]},
-    )
-    stores: dict[str, Served] = {}
-    holders: dict[str, dict[str, Any]] = {}
-    configs: dict[str, StoreConfig] = {}
-    for site_id, title in (("new-site", "New Course Site"), ("old-site", "Old Course Site")):
-        holder: dict[str, Any] = {}
-        served = Served(lambda environ, start, h=holder: h["app"](environ, start))
-        site = register_site(app, site_id, served.url, f"{served.url}/payments/callback")
-        configs[site_id] = StoreConfig(
-            site_id=site_id,
-            title=title,
-            jwt_secret=site.jwt_secret,
-            audience="payments-service",
-            api_url=api.url,
-            checkout_script_url=f"{sandbox.url}/v1/checkout.js",
-            callback_secret=site.callback_secret,
-            admin_jwt_secret=app.extensions["payments_service"].settings.admin_jwt_secret,
-        )
-        holder["app"] = create_store(configs[site_id])
-        stores[site_id], holders[site_id] = served, holder
-
-    def restart(site_id: str) -> None:
-        """A new store app on the same port: nothing of the old one's memory survives."""
-        holders[site_id]["app"] = create_store(configs[site_id])
-
-    stop = threading.Event()
-    worker = threading.Thread(target=_deliver_until, args=(app, stop), daemon=True)
-    worker.start()
-    urls = {k: v.url for k, v in stores.items()}
-    yield Stack(api.url, sandbox, urls, admin_headers, restart)
-    stop.set()
-    worker.join()
-    for served in (*stores.values(), api):
-        served.stop()
-    sandbox.stop()
-
-
-def _deliver_until(app: Flask, stop: threading.Event) -> None:
-    services = app.extensions["payments_service"]
-    with requests.Session() as session:
-        while not stop.is_set():
-            deliver_due(services.db, session, timeout=(1.0, 2.0))
-            stop.wait(0.2)
+    with running_stack(make_app, admin_headers) as running:
+        yield running
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def _sign_in(page: Any, url: str, email: str) -> None:
-    page.goto(url)
-    page.fill("#email", email)
-    page.click("#sign-in")
-    page.wait_for_selector("#signed-in-as")
+    with chromium() as launched:
+        yield launched
 
 
 def _pay_in_checkout(page: Any, button: str) -> None:
@@ -143,20 +43,10 @@ def _pay_in_checkout(page: Any, button: str) -> None:
     frame.click(button)
 
 
-def _reload_until(page: Any, selector: str, attempts: int = 40) -> None:
-    """Reload until ``selector`` shows (a notification is on its way)."""
-    for _ in range(attempts):
-        if page.query_selector(selector):
-            return
-        page.wait_for_timeout(250)
-        page.reload()
-    raise AssertionError(f"{selector} never showed on {page.url}")
-
-
 def _buy_on_the_new_site(context: Any, stack: Stack, email: str) -> Any:
     """Sign in on the new site, buy Python 101 and pay in the sandbox; returns the page."""
     new = context.new_page()
-    _sign_in(new, stack.stores["new-site"], email)
+    sign_in(new, stack.stores["new-site"], email)
     new.click("#buy-python-101")
     _pay_in_checkout(new, "#sandbox-pay-success")
     new.wait_for_selector("#owned-python-101", timeout=20_000)  # the page reloads itself
@@ -168,7 +58,7 @@ def _cookie_names(context: Any) -> set[str]:
     return {cookie["name"] for cookie in context.cookies()}
 
 
-def test_a_course_bought_on_the_new_site_is_owned_on_the_old_one_after_its_own_sign_in(
+def test_a_course_bought_on_the_new_site_is_owned_on_the_old_one_after_its_ownsign_in(
     stack: Stack, browser: Any, db_rows: Any, tmp_path: Path
 ) -> None:
     context = browser.new_context()  # one browser profile: cookies reach every port
@@ -179,14 +69,14 @@ def test_a_course_bought_on_the_new_site_is_owned_on_the_old_one_after_its_own_s
     old.goto(stack.stores["old-site"])
     assert old.query_selector("#signed-in-as") is None  # the new site's sign-in is not its
     assert _cookie_names(context) == {"demo_email_new-site"}
-    _sign_in(old, stack.stores["old-site"], "ravi@example.com")
+    sign_in(old, stack.stores["old-site"], "ravi@example.com")
     assert old.query_selector("#owned-python-101") is not None
     assert old.query_selector("#buy-data-201") is not None
     assert _cookie_names(context) == {"demo_email_new-site", "demo_email_old-site"}
     old.screenshot(path=tmp_path / "old-site.png")
 
     old.goto(f"{stack.stores['old-site']}/admin")  # the worker's signed notification, too
-    _reload_until(old, "#notifications td:has-text('enrollment.granted')")
+    reload_until(old, "#notifications td:has-text('enrollment.granted')")
     assert db_rows("SELECT site_id, status FROM orders") == [
         {"site_id": "new-site", "status": "paid"}
     ]
@@ -201,7 +91,7 @@ def test_a_restart_changes_nothing_on_screen_and_sign_out_leaves_the_other_site_
     context = browser.new_context()
     new = _buy_on_the_new_site(context, stack, "ravi@example.com")
     old = context.new_page()
-    _sign_in(old, stack.stores["old-site"], "ravi@example.com")
+    sign_in(old, stack.stores["old-site"], "ravi@example.com")
     screens = {"new-site": new.inner_text("body"), "old-site": old.inner_text("body")}
 
     for site_id, page in (("new-site", new), ("old-site", old)):
@@ -223,7 +113,7 @@ def test_a_refund_clicked_on_the_admin_page_puts_buy_back_on_both_sites(
     context = browser.new_context()
     new = _buy_on_the_new_site(context, stack, "ravi@example.com")
     old = context.new_page()
-    _sign_in(old, stack.stores["old-site"], "ravi@example.com")
+    sign_in(old, stack.stores["old-site"], "ravi@example.com")
     [order] = db_rows("SELECT id FROM orders")
     row = f"#order-{order['id']}"
 
@@ -254,7 +144,7 @@ def test_a_failed_payment_shows_the_failure_and_grants_nothing(
     stack: Stack, browser: Any, db_rows: Any
 ) -> None:
     page = browser.new_page()
-    _sign_in(page, stack.stores["new-site"], "mira@example.com")
+    sign_in(page, stack.stores["new-site"], "mira@example.com")
     page.click("#buy-data-201")
     _pay_in_checkout(page, "#sandbox-pay-failure")
 

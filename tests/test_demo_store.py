@@ -1,9 +1,11 @@
 """The demo storefront against the real service over HTTP: access read from the service,
-sign-in per site, its admin page's refunds, and the signed callbacks it accepts."""
+sign-in per site, its admin page's refunds and payment links, the link return page, and
+the signed callbacks it accepts."""
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from typing import Any
@@ -15,8 +17,10 @@ from payments_service.devstack.demo import StoreConfig, create_app
 from payments_service.devstack.demo.app import email_cookie
 from payments_service.devstack.demo.service import refund_key
 from payments_service.signatures import callback_signature_header
-from tests.actions import Checkout, SiteCredentials
+from tests.actions import Checkout, PaymentLinks, SiteCredentials
 from tests.conftest import ADMIN_SECRET
+
+SITE_URL = "http://new.localhost:8022"  # the new site's registered origin
 
 
 def _store(site: SiteCredentials, api_url: str, admin_secret: str = ADMIN_SECRET) -> Flask:
@@ -169,3 +173,61 @@ def test_callbacks_are_accepted_only_when_signed_and_listed_on_the_admin_page(
         )
         assert accepted.status_code == 200
     assert client.get("/admin").text.count("evt_demo1") == 1
+
+
+def test_the_admin_form_makes_one_link_per_form_even_when_submitted_twice(
+    live_api: str, new_site: SiteCredentials, db_rows: Any
+) -> None:
+    admin = _store(new_site, live_api).test_client()
+    page = admin.get("/admin", base_url=SITE_URL).text
+    form = {"sku": "data-201", "email": "Mira@Example.com", "name": "Mira", "key": _key_of(page)}
+
+    first = admin.post("/admin/payment-links", data=form, base_url=SITE_URL)
+    second = admin.post("/admin/payment-links", data=form, base_url=SITE_URL)
+
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    (link,) = db_rows("SELECT razorpay_link_id, order_id, return_url FROM payment_links")
+    assert link["return_url"] == f"{SITE_URL}/links/return"
+    shown = admin.get(first.headers["Location"], base_url=SITE_URL).text
+    assert f'data-link-id="{link["razorpay_link_id"]}"' in shown
+    assert 'id="payment-link-url" href="http' in shown and "/i/" in shown
+    assert "mira@example.com" in shown and "₹999.00" in shown
+    assert _key_of(shown) != form["key"]  # the next form makes the next link
+
+
+def test_the_link_return_page_says_paid_only_when_the_service_does(
+    live_api: str, new_site: SiteCredentials, client: Any, sandbox: Any
+) -> None:
+    links = PaymentLinks(client, sandbox)
+    link = links.create(new_site.headers, return_url=f"{SITE_URL}/links/return")
+    store = _store(new_site, live_api).test_client()
+    claimed = f"/links/return?order_id={link['order_id']}&status=paid"
+
+    unpaid = store.get(claimed).text  # a forged or early return: the query says paid
+    assert 'id="payment-not-confirmed"' in unpaid and 'id="payment-received"' not in unpaid
+    assert 'id="owns-nothing"' in unpaid
+
+    links.come_back(links.pay(link))
+    paid = store.get(claimed).text
+    assert f"Payment received for order <code>{link['order_id']}</code>, status paid" in paid
+    assert 'id="owned-python-101"' in paid
+    assert store.get("/links/return?order_id=ord_unknown").status_code == 404
+
+
+def test_a_link_form_posted_from_another_origin_is_refused(
+    live_api: str, new_site: SiteCredentials, db_rows: Any
+) -> None:
+    admin = _store(new_site, live_api).test_client()
+    form = {"sku": "python-101", "email": "ravi@example.com", "key": "k" * 22}
+
+    response = admin.post("/admin/payment-links", data=form, headers={"Origin": "http://evil.test"})
+
+    assert response.status_code == 403
+    assert db_rows("SELECT order_id FROM payment_links") == []
+
+
+def _key_of(page: str) -> str:
+    match = re.search(r'name="key" value="([^"]+)"', page)
+    assert match is not None, "the admin page has no link form"
+    return match.group(1)

@@ -29,6 +29,7 @@ def print_banner(
         lines.append(f"  Razorpay sandbox http://127.0.0.1:{sandbox_port}")
     for site_id, (title, port, _) in sites.items():
         lines.append(f"  {title:<16} http://127.0.0.1:{port}   (site id {site_id})")
+    lines.append("  Each site's /admin page refunds orders and creates payment links.")
     lines += [
         "",
         f"Tokens for curl (admin {_hours(admin_ttl)}, sites {_hours(site_ttl)}; fresh ones:"

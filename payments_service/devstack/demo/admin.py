@@ -1,4 +1,5 @@
-"""/admin: recent orders with their ord_ ids and a Refund button. Local development only.
+"""/admin: recent orders with their ord_ ids and a Refund button, and a form that makes a
+payment link for a customer (see links.py). Local development only.
 
 It holds admin power (it mints admin tokens with the service's admin secret, which only
 `make run` and the tests give it), so it exists only when the process was given that
@@ -14,17 +15,29 @@ from urllib.parse import urlencode
 from flask import Flask, abort, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import service
+from . import links, service
+from .catalogue import CATALOGUE
 from .notifications import Inbox
 from .service import ServiceUnavailable, StoreConfig
 
 
 def add_admin_pages(app: Flask, config: StoreConfig, inbox: Inbox) -> None:
-    """Add GET /admin and POST /admin/refunds to the storefront app."""
+    """Add GET /admin, POST /admin/refunds and POST /admin/payment-links to the app."""
 
     @app.get("/admin")
     def admin() -> tuple[str, int]:
         return _admin_page(config, inbox, _refund_notice(request.args), "")
+
+    @app.post("/admin/payment-links")
+    def create_link() -> BaseResponse | tuple[str, int]:
+        _refuse_other_origins()
+        try:
+            made = links.create_from_form(config)
+        except ServiceUnavailable as error:
+            return _admin_page(config, inbox, "", str(error), status=503)
+        if isinstance(made, tuple):
+            return _admin_page(config, inbox, "", made[0], status=made[1])
+        return made
 
     @app.post("/admin/refunds")
     def refund() -> BaseResponse | tuple[str, int]:
@@ -61,8 +74,9 @@ def _refund_notice(args: Mapping[str, str]) -> str:
 def _admin_page(
     config: StoreConfig, inbox: Inbox, notice: str, problem: str, status: int = 200
 ) -> tuple[str, int]:
-    orders = []
+    orders, link = [], None
     try:
+        link = links.shown_link(config, request.args.get("link", ""))
         orders = service.recent_orders(config)
     except ServiceUnavailable as error:
         problem, status = problem or str(error), 503
@@ -70,6 +84,9 @@ def _admin_page(
         "admin.html",
         store=config,
         orders=orders,
+        link=link,
+        catalogue=CATALOGUE,
+        form_key=links.new_form_key(),
         notice=notice,
         problem=problem,
         notifications=inbox.newest_first(),

@@ -16,13 +16,10 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from . import service
 from .admin import add_admin_pages
+from .catalogue import CATALOGUE, product
+from .links import add_return_page
 from .notifications import Inbox, is_signed
 from .service import ServiceUnavailable, StoreConfig
-
-CATALOGUE = [
-    {"sku": "python-101", "name": "Python 101", "amount": 49900},
-    {"sku": "data-201", "name": "Data Analysis 201", "amount": 99900},
-]
 
 
 def email_cookie(config: StoreConfig) -> str:
@@ -49,6 +46,7 @@ def create_app(config: StoreConfig) -> Flask:
     app.post("/sign-out")(sign_out)
     app.post("/orders")(create_order)
     app.post("/payments/callback")(callback)
+    add_return_page(app, config)
     if config.has_admin_page:
         add_admin_pages(app, config, inbox)
     return app
@@ -97,11 +95,11 @@ def sign_out() -> BaseResponse:
 def create_order() -> tuple[Response, int]:
     config = _store()
     email = request.cookies.get(email_cookie(config), "")
-    product = next((p for p in CATALOGUE if p["sku"] == request.form.get("sku")), None)
-    if not email or product is None:
+    chosen = product(request.form.get("sku"))
+    if not email or chosen is None:
         return jsonify({"error": "sign in and choose a course"}), 400
     try:
-        answer = service.create_order(config, email, product)
+        answer = service.create_order(config, email, chosen)
     except ServiceUnavailable as error:
         return jsonify({"error": str(error)}), 503
     return jsonify(answer.body), answer.status

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import jwt
 import requests
@@ -81,6 +82,40 @@ def create_order(config: StoreConfig, email: str, product: dict[str, Any]) -> An
         "customer": {"email": email},
     }
     return _call(config, "POST", "/v1/orders", _site_token(config), json=body)
+
+
+def create_payment_link(
+    config: StoreConfig,
+    product: dict[str, Any],
+    customer: dict[str, str],
+    return_url: str,
+    key: str,
+) -> Answer:
+    """POST /v1/payment-links for one catalogue product, with the site's own token; ``key``
+    is the Idempotency-Key, so a resubmitted form returns the first link. Raises
+    ServiceUnavailable."""
+    body = {
+        "amount": product["amount"],
+        "currency": "INR",
+        "product": {"sku": product["sku"], "name": product["name"]},
+        "customer": customer,
+        "return_url": return_url,
+    }
+    headers = {"Idempotency-Key": key}
+    return _call(
+        config, "POST", "/v1/payment-links", _site_token(config), json=body, headers=headers
+    )
+
+
+def payment_link(config: StoreConfig, link_id: str) -> Answer:
+    """GET /v1/payment-links/{id} with the site's token. Raises ServiceUnavailable."""
+    return _call(config, "GET", f"/v1/payment-links/{quote(link_id, safe='')}", _site_token(config))
+
+
+def order(config: StoreConfig, order_id: str) -> Answer:
+    """GET /v1/orders/{id} with the site's token: what the service says of one of the
+    site's own orders. Raises ServiceUnavailable."""
+    return _call(config, "GET", f"/v1/orders/{quote(order_id, safe='')}", _site_token(config))
 
 
 def recent_orders(config: StoreConfig, limit: int = 25) -> list[dict[str, Any]]:
