@@ -1,0 +1,156 @@
+"""Fixtures for subscriptions: two sites that hear from us, an admin's plan, and the
+actions of the seller, the customer on Checkout, Razorpay's webhooks and the sandbox clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.actions import RazorpayWebhooks, SiteCredentials, register_site
+
+CUSTOMER = "ravi@example.com"
+SKU = "all-courses"
+
+
+class Memberships:
+    """Act as the admin (plans), the selling site (subscribe, verify, cancel), the customer
+    on the sandbox's Checkout, Razorpay (the webhooks it recorded) and its billing clock."""
+
+    def __init__(
+        self, client: FlaskClient, sandbox: Any, admin: dict[str, str], hooks: RazorpayWebhooks
+    ) -> None:
+        self.client = client
+        self.sandbox = sandbox
+        self.admin = admin
+        self.hooks = hooks
+        self._seen = len(self._events())
+
+    def plan(self, **overrides: Any) -> dict[str, Any]:
+        body = {
+            "sku": SKU,
+            "name": "All courses, monthly",
+            "period": "monthly",
+            "interval": 1,
+            "amount": 29900,
+            **overrides,
+        }
+        response = self.client.post("/v1/plans", json=body, headers=self.admin)
+        assert response.status_code == 201, response.get_json()
+        return dict(response.get_json())
+
+    def subscribe(
+        self, site: SiteCredentials, plan: dict[str, Any], key: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        body = {"plan_id": plan["id"], "customer": {"email": CUSTOMER}, "total_count": 12}
+        headers = {**site.headers, **({"Idempotency-Key": key} if key else {})}
+        response = self.client.post("/v1/subscriptions", json=body | extra, headers=headers)
+        assert response.status_code == 201, response.get_json()
+        return dict(response.get_json())
+
+    def pay(self, sub: dict[str, Any], outcome: str = "success") -> dict[str, Any]:
+        """The customer authenticates on Checkout; what Checkout's handler receives."""
+        response = requests.post(
+            f"{self.sandbox.url}/_sandbox/subscriptions/{sub['razorpay_subscription_id']}/pay",
+            json={"outcome": outcome, "email": CUSTOMER},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def verify(self, site: SiteCredentials, sub: dict[str, Any], result: dict[str, Any]) -> Any:
+        return self.client.post(
+            f"/v1/subscriptions/{sub['id']}/verify", json=result, headers=site.headers
+        )
+
+    def buy(self, site: SiteCredentials, plan: dict[str, Any]) -> dict[str, Any]:
+        """Subscribe, pay, verify: the subscription as verify answers it."""
+        sub = self.subscribe(site, plan)
+        answer = self.verify(site, sub, self.pay(sub))
+        assert answer.status_code == 200, answer.get_json()
+        return dict(answer.get_json())
+
+    def fetch(self, headers: dict[str, str], sub: dict[str, Any]) -> dict[str, Any]:
+        response = self.client.get(f"/v1/subscriptions/{sub['id']}", headers=headers)
+        assert response.status_code == 200, response.get_json()
+        return dict(response.get_json())
+
+    def post(self, headers: dict[str, str], sub: dict[str, Any], action: str, **body: Any) -> Any:
+        return self.client.post(
+            f"/v1/subscriptions/{sub['id']}/{action}", json=body, headers=headers
+        )
+
+    def charges_fail(self, sub: dict[str, Any], outcome: str = "failure") -> None:
+        response = requests.patch(
+            f"{self.sandbox.url}/_sandbox/subscriptions/{sub['razorpay_subscription_id']}",
+            json={"charge_outcome": outcome},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+
+    def advance(self, days: float = 0, to: int | None = None) -> None:
+        body: dict[str, Any] = {"to": to} if to is not None else {"seconds": int(days * 86_400)}
+        response = requests.post(
+            f"{self.sandbox.url}/_sandbox/clock/advance", json=body, timeout=30
+        )
+        assert response.status_code == 200, response.text
+
+    def new_events(self) -> list[dict[str, Any]]:
+        """The webhooks the sandbox recorded since the last call (or since the start)."""
+        events = self._events()
+        fresh, self._seen = events[self._seen :], len(events)
+        return fresh
+
+    def deliver(self, events: list[dict[str, Any]]) -> list[str]:
+        """Deliver recorded events as Razorpay does; the status each is stored with."""
+        answers = [self.hooks.deliver(event) for event in events]
+        assert all(answer.status_code == 200 for answer in answers), answers
+        return [str(answer.get_json()["status"]) for answer in answers]
+
+    def deliver_new(self) -> list[str]:
+        return self.deliver(self.new_events())
+
+    def _events(self) -> list[dict[str, Any]]:
+        response = requests.get(f"{self.sandbox.url}/_sandbox/events", timeout=10)
+        return list(response.json())
+
+
+@pytest.fixture
+def seller(app: Flask) -> SiteCredentials:
+    """The site that sells the membership (notified through its callback URL)."""
+    return register_site(
+        app, "new-site", "http://new.localhost:8022", "http://new.localhost:8022/hook"
+    )
+
+
+@pytest.fixture
+def other_site(app: Flask) -> SiteCredentials:
+    return register_site(
+        app, "old-site", "http://old.localhost:8021", "http://old.localhost:8021/hook"
+    )
+
+
+@pytest.fixture
+def memberships(
+    client: FlaskClient, sandbox: Any, admin_headers: dict[str, str], webhooks: RazorpayWebhooks
+) -> Memberships:
+    return Memberships(client, sandbox, admin_headers, webhooks)
+
+
+@pytest.fixture
+def plan(memberships: Memberships) -> dict[str, Any]:
+    return memberships.plan()
+
+
+def owns(client: FlaskClient, site: SiteCredentials, sku: str = SKU) -> bool:
+    """Whether ``site`` is told the customer owns the SKU (GET /v1/enrollments)."""
+    response = client.get(
+        "/v1/enrollments",
+        query_string={"customer_email": CUSTOMER, "sku": sku},
+        headers=site.headers,
+    )
+    assert response.status_code == 200, response.get_json()
+    return any(item["status"] == "active" for item in response.get_json()["items"])
