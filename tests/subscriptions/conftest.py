@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import razorpay
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
@@ -91,6 +92,15 @@ class Memberships:
         )
         assert response.status_code == 200, response.text
 
+    def charge_now(self, sub: dict[str, Any], outcome: str) -> None:
+        """Razorpay's "charge now" (a pending or halted one: the open invoice)."""
+        response = requests.post(
+            f"{self.sandbox.url}/_sandbox/subscriptions/{sub['razorpay_subscription_id']}/charge",
+            json={"outcome": outcome},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+
     def advance(self, days: float = 0, to: int | None = None) -> None:
         body: dict[str, Any] = {"to": to} if to is not None else {"seconds": int(days * 86_400)}
         response = requests.post(
@@ -110,8 +120,26 @@ class Memberships:
         assert all(answer.status_code == 200 for answer in answers), answers
         return [str(answer.get_json()["status"]) for answer in answers]
 
-    def deliver_new(self) -> list[str]:
-        return self.deliver(self.new_events())
+    def deliver_new(self, sub: dict[str, Any]) -> list[str]:
+        """Deliver what the sandbox sent about ``sub`` since the last call; the event names
+        and stored statuses, as "name:status"."""
+        events = self.about(sub, self.new_events())
+        return [f"{e['event']}:{s}" for e, s in zip(events, self.deliver(events), strict=True)]
+
+    def about(self, sub: dict[str, Any], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The events about ``sub``: those naming it, and the payments of its invoices."""
+        rid = sub["razorpay_subscription_id"]
+        invoices = self.razorpay().invoice.all({"subscription_id": rid, "count": 100})["items"]
+        names = {rid} | {invoice["order_id"] for invoice in invoices}
+        return [e for e in events if any(name in e["body"] for name in names)]
+
+    def razorpay(self) -> Any:
+        """The official SDK pointed at the sandbox."""
+        client = razorpay.Client(
+            auth=(self.sandbox.config.key_id, self.sandbox.config.key_secret),
+            base_url=self.sandbox.url,
+        )
+        return client
 
     def _events(self) -> list[dict[str, Any]]:
         response = requests.get(f"{self.sandbox.url}/_sandbox/events", timeout=10)
