@@ -301,7 +301,8 @@ def charge_orders(cur: Cursor, subscription_id: str) -> list[Order]:
         (subscription_id, cur.mode),
     )
     orders = get_many(cur, [row["id"] for row in cur.fetchall()])
-    return sorted(orders, key=lambda order: (order.created_at, order.id))
+    # Charges learnt together (by a sweep) share created_at: the paid ones came first.
+    return sorted(orders, key=lambda order: (order.created_at, order.paid_at is None, order.id))
 
 
 def granted_enrollment(cur: Cursor, subscription_id: str) -> Enrollment | None:

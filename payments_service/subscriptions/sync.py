@@ -88,7 +88,7 @@ def _unsettled_payments(db: Database, gateway: RazorpayGateway, rid: str) -> lis
             continue
         for payment in gateway.order_payments(str(invoice["order_id"])):
             found.append({**payment, "invoice_id": payment.get("invoice_id") or invoice["id"]})
-    return found
+    return sorted(found, key=lambda payment: int(payment.get("created_at") or 0))
 
 
 def reconcile_subscription_payment(

@@ -115,10 +115,12 @@ class Memberships:
         return fresh
 
     def deliver(self, events: list[dict[str, Any]]) -> list[str]:
-        """Deliver recorded events as Razorpay does; the status each is stored with."""
+        """Deliver recorded events as Razorpay does: the status each is stored with, or
+        "duplicate" for a repeat of an event already received."""
         answers = [self.hooks.deliver(event) for event in events]
         assert all(answer.status_code == 200 for answer in answers), answers
-        return [str(answer.get_json()["status"]) for answer in answers]
+        bodies = [answer.get_json() for answer in answers]
+        return ["duplicate" if body["duplicate"] else str(body["status"]) for body in bodies]
 
     def deliver_new(self, sub: dict[str, Any]) -> list[str]:
         """Deliver what the sandbox sent about ``sub`` since the last call; the event names
@@ -132,6 +134,10 @@ class Memberships:
         invoices = self.razorpay().invoice.all({"subscription_id": rid, "count": 100})["items"]
         names = {rid} | {invoice["order_id"] for invoice in invoices}
         return [e for e in events if any(name in e["body"] for name in names)]
+
+    def razorpay_entity(self, sub: dict[str, Any]) -> dict[str, Any]:
+        """The subscription as Razorpay (the sandbox) has it now."""
+        return dict(self.razorpay().subscription.fetch(sub["razorpay_subscription_id"]))
 
     def razorpay(self) -> Any:
         """The official SDK pointed at the sandbox."""
