@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..auth import require_admin
 from ..subscriptions import PlanRequest, create_plan, get_plan, list_plans
@@ -19,6 +19,7 @@ PERIODS = ["daily", "weekly", "monthly", "yearly"]
 # Razorpay bills subscriptions in INR unless the account has other currencies enabled; the
 # service sells memberships in INR only.
 PLAN_CURRENCIES = ["INR"]
+MIN_DAILY_INTERVAL = 7  # Razorpay's rule
 
 
 class CreatePlanSchema(Schema):
@@ -29,12 +30,20 @@ class CreatePlanSchema(Schema):
         required=True,
         validate=validate.OneOf(PERIODS, error="must be one of daily, weekly, monthly, yearly"),
     )
-    interval = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=1000))
+    interval = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=12))
     amount = Paise(required=True)
     currency = fields.String(
         load_default="INR",
         validate=validate.OneOf(PLAN_CURRENCIES, error="memberships are sold in INR only"),
     )
+
+    @validates_schema
+    def _razorpay_intervals(self, data: dict[str, Any], **kwargs: Any) -> None:
+        period, interval = data.get("period"), data.get("interval", 1)
+        if period == "daily" and interval < MIN_DAILY_INTERVAL:
+            raise ValidationError("a daily plan bills at least every 7 days", "interval")
+        if period == "yearly" and interval > 1:
+            raise ValidationError("a yearly plan bills every year", "interval")
 
 
 class ListPlansQuerySchema(PageQuerySchema):

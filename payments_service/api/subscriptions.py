@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, request
 from marshmallow import Schema, fields, validate
 
 from ..subscriptions import (
@@ -27,7 +27,6 @@ from ..subscriptions import (
 from .fields import (
     JsonBoolean,
     PageQuerySchema,
-    currency_field,
     idempotency_key,
     load_json,
     load_query,
@@ -52,6 +51,9 @@ STATUSES = [
 ]
 
 
+MAX_CYCLES = 60
+
+
 class SubscriberSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     site_user_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
@@ -60,9 +62,13 @@ class SubscriberSchema(Schema):
 class CreateSubscriptionSchema(Schema):
     site_id = fields.String(load_default=None, validate=validate.Length(min=2, max=63))
     plan_id = fields.String(required=True, validate=validate.Regexp(r"^plan_[A-Za-z0-9]{1,40}$"))
-    currency = currency_field(load_default=None)
+    currency = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(["INR"], error="memberships are sold in INR only (the plan's)"),
+    )
     customer = fields.Nested(SubscriberSchema, required=True)
-    total_count = fields.Integer(strict=True, required=True, validate=validate.Range(1, 1200))
+    total_count = fields.Integer(strict=True, required=True, validate=validate.Range(1, MAX_CYCLES))
     start_at = fields.AwareDateTime(load_default=None, format="iso")
     # Razorpay allows 15 notes; the service adds subscription_ref, site_id and sku.
     notes = notes_field(max_pairs=12)
@@ -184,7 +190,7 @@ def verify(subscription_id: str) -> dict[str, Any]:
 def cancel_route(subscription_id: str) -> dict[str, Any]:
     """Cancel now, or at the end of the paid cycle."""
     caller = current_caller()
-    body = load_json(CANCEL)
+    body = load_json(CANCEL) if request.get_data(cache=True) else {"at_cycle_end": False}
     sub = cancel(_action(), caller, subscription_id, body["at_cycle_end"])
     return _dump(view_of(services().db, sub))
 

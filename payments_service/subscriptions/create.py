@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..auth import Caller
@@ -26,6 +26,7 @@ from ..errors import (
     GatewayUnreached,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
+    NotFound,
     ValidationFailed,
 )
 from ..ids import new_id
@@ -34,6 +35,9 @@ from ..razorpay_gateway import RazorpayGateway
 REFERENCE_NOTE = "subscription_ref"
 # Razorpay wants a future start_at; a minute keeps clocks that differ out of the way.
 MIN_START_DELAY = timedelta(minutes=1)
+# Razorpay ends every subscription by this date; periods at their longest.
+RAZORPAY_LATEST = datetime(2121, 1, 1, tzinfo=UTC)
+DAYS_PER_PERIOD = {"daily": 1, "weekly": 7, "monthly": 31, "yearly": 366}
 # A reservation this young may still be in the hands of the request that made it.
 IN_FLIGHT = timedelta(seconds=30)
 
@@ -73,14 +77,14 @@ def create_subscription(
 
     A site subscribes for itself, an admin for the site it names. The same Idempotency-Key
     and body return the first subscription; another body raises IdempotencyKeyReused.
-    Raises ValidationFailed (unknown plan or site, another currency than the plan's, a
-    start in the past), Forbidden, GatewayError, GatewayUnavailable (the reservation is
-    kept: a retry with the key finishes it) and IdempotencyKeyInUse.
+    Raises NotFound (not a plan of ours), ValidationFailed (unknown site, another currency
+    than the plan's, a start in the past, an end beyond Razorpay's), Forbidden,
+    GatewayError, GatewayUnavailable (the reservation is kept: a retry with the key
+    finishes it) and IdempotencyKeyInUse.
     """
     site_id = _site_of(ctx.db, caller, request.site_id)
     plan = _plan_for(ctx.db, request)
-    if request.start_at is not None and request.start_at < ctx.clock() + MIN_START_DELAY:
-        raise ValidationFailed("start_at must be in the future", field="start_at")
+    _check_schedule(plan, request, ctx.clock())
     fingerprint = request.fingerprint()
     if key is not None:
         with ctx.db.read() as cur:
@@ -112,6 +116,19 @@ def create_subscription(
     return _resume(ctx, plan, stored, retry=False), True
 
 
+def _check_schedule(plan: Plan, request: SubscriptionRequest, now: datetime) -> None:
+    """A start in the future, and a last cycle that starts before Razorpay's last date."""
+    if request.start_at is not None and request.start_at < now + MIN_START_DELAY:
+        raise ValidationFailed("start_at must be in the future", field="start_at")
+    start = request.start_at or now
+    cycle = timedelta(days=plan.interval * DAYS_PER_PERIOD[plan.period])
+    if start + cycle * request.total_count > RAZORPAY_LATEST:
+        raise ValidationFailed(
+            "the last cycle would start after 2121-01-01, Razorpay's limit",
+            field="total_count",
+        )
+
+
 def _site_of(db: Database, caller: Caller, named: str | None) -> str:
     if caller.site_id is not None:
         if named is not None and named != caller.site_id:
@@ -130,7 +147,7 @@ def _plan_for(db: Database, request: SubscriptionRequest) -> Plan:
     with db.read() as cur:
         plan = plans_sql.get(cur, request.plan_id)
     if plan is None:
-        raise ValidationFailed(f"no plan {request.plan_id!r}", field="plan_id")
+        raise NotFound(f"no plan {request.plan_id!r}", field="plan_id")
     if request.currency is not None and request.currency != plan.currency:
         raise ValidationFailed(
             f"plan {plan.id} bills in {plan.currency}, not {request.currency}", field="currency"

@@ -36,8 +36,8 @@ def verify_checkout(
 ) -> Subscription:
     """Verify and apply the customer's authentication payment.
 
-    Raises NotFound (not the caller's subscription), ValidationFailed (a field missing, or
-    the result is of another subscription), InvalidSignature (not signed by Razorpay for
+    Raises NotFound (not the caller's subscription), ValidationFailed (a field missing),
+    InvalidSignature (the result is of another subscription, or not signed by Razorpay for
     this payment and subscription, e.g. with the orders formula), PaymentMismatch (Razorpay
     says the payment is not this subscription's) and GatewayError.
     """
@@ -47,8 +47,8 @@ def verify_checkout(
         raise ValidationFailed(f"{field} is required", field=field)
     stored = sub.razorpay_subscription_id
     if stored is None or result.razorpay_subscription_id not in ("", stored):
-        raise ValidationFailed(
-            "razorpay_subscription_id is not this subscription's",
+        raise InvalidSignature(
+            "the Checkout result is not for this subscription",
             field="razorpay_subscription_id",
         )
     if not is_valid_subscription_signature(

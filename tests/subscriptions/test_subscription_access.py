@@ -9,7 +9,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from tests.actions import SiteCredentials
-from tests.subscriptions.conftest import Memberships, owns
+from tests.subscription_actions import Memberships, owns
 
 
 def test_a_membership_bought_on_one_site_is_owned_on_the_other(

@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.actions import SiteCredentials
-from tests.subscriptions.conftest import CUSTOMER, Memberships, owns
+from tests.subscription_actions import CUSTOMER, Memberships, owns
 
 
 @pytest.mark.parametrize(
@@ -23,6 +23,7 @@ from tests.subscriptions.conftest import CUSTOMER, Memberships, owns
         ({"period": "fortnightly"}, "period"),
         ({"currency": "USD"}, "currency"),
         ({"interval": 0}, "interval"),
+        ({"period": "daily", "interval": 6}, "interval"),
     ],
 )
 def test_a_bad_plan_is_refused_naming_the_field_and_nothing_is_made(
@@ -74,7 +75,7 @@ def test_a_subscription_in_another_currency_than_its_plan_is_refused(
     answer = client.post("/v1/subscriptions", json=body, headers=seller.headers)
 
     assert answer.status_code == 422, answer.get_json()
-    assert answer.get_json()["field"] == "currency"
+    assert "INR only" in answer.get_json()["errors"]["currency"][0]
     assert db_rows("SELECT id FROM subscriptions") == []
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from tests.actions import SiteCredentials
-from tests.subscriptions.conftest import CUSTOMER, Memberships, owns
+from tests.subscription_actions import CUSTOMER, Memberships, owns
 
 
 def test_a_cancel_at_cycle_end_keeps_access_until_the_paid_period_ends(

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from payments_service.services import EXTENSION_KEY
 from payments_service.subscriptions import heal_subscriptions
 from tests.actions import SiteCredentials
-from tests.subscriptions.conftest import Memberships, owns
+from tests.subscription_actions import Memberships, owns
 
 
 def _counts(db_rows: Any) -> tuple[int, int, int]:
