@@ -61,6 +61,7 @@ def run_pass(services: Services, session: requests.Session) -> PassReport:
         services.gateway,
         older_than=age,
         during_pending=services.settings.subscription_access_during_pending,
+        clock=services.clock,
     )
     return PassReport(
         delivered.delivered,

@@ -35,6 +35,7 @@ def reconcile() -> dict[str, Any]:
         body["from_"],
         body["to"],
         during_pending=found.settings.subscription_access_during_pending,
+        clock=found.clock,
     )
     services().metrics.record_reconcile(report.counts())
     return report.as_dict()

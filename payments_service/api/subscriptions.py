@@ -121,6 +121,7 @@ class SubscriptionSchema(Schema):
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
     ended_at = fields.DateTime(allow_none=True)
+    access_until = fields.DateTime(allow_none=True)
 
 
 SUBSCRIPTION = SubscriptionSchema()
@@ -184,6 +185,7 @@ def verify(subscription_id: str) -> dict[str, Any]:
         subscription_id,
         SubscriptionCheckout(**body),
         found.settings.subscription_access_during_pending,
+        found.clock,
     )
     return _dump(view_of(found.db, sub))
 
@@ -213,7 +215,9 @@ def resume_route(subscription_id: str) -> dict[str, Any]:
 
 def _action() -> Action:
     found = services()
-    return Action(found.db, found.gateway, found.settings.subscription_access_during_pending)
+    return Action(
+        found.db, found.gateway, found.settings.subscription_access_during_pending, found.clock
+    )
 
 
 def _as_seen_by(caller: Caller, dumped: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from . import Cursor
 _COLUMNS = """id, mode, site_id, plan_id, razorpay_subscription_id, status, customer_email,
               site_user_id, total_count, start_at, current_start, current_end, charge_at,
               paid_count, auth_attempts, cancel_at_cycle_end, short_url, notes, idempotency_key,
-              request_fingerprint, created_by, changed_by, created_at, updated_at, ended_at"""
+              request_fingerprint, created_by, changed_by, created_at, updated_at, ended_at,
+              access_until"""
 
 IDEMPOTENCY_CONSTRAINT = "subscriptions_site_idempotency_key"
 FINAL_STATUSES = ("cancelled", "completed", "expired")
@@ -51,6 +52,8 @@ class Subscription:
     created_at: datetime
     updated_at: datetime
     ended_at: datetime | None
+    # Ended while a paid period was running: access lasts until then (None: it ended).
+    access_until: datetime | None
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ class State:
     auth_attempts: int
     cancel_at_cycle_end: bool
     ended_at: datetime | None
+    access_until: datetime | None = None
 
 
 def insert(cur: Cursor, sub: NewSubscription) -> Subscription | None:
@@ -162,7 +166,8 @@ def set_state(cur: Cursor, subscription_id: str, state: State, actor: str) -> Su
                    current_end = %(current_end)s, charge_at = %(charge_at)s,
                    paid_count = %(paid_count)s, auth_attempts = %(auth_attempts)s,
                    cancel_at_cycle_end = %(cancel_at_cycle_end)s,
-                   ended_at = %(ended_at)s, changed_by = %(actor)s, updated_at = now()
+                   ended_at = %(ended_at)s, access_until = %(access_until)s,
+                   changed_by = %(actor)s, updated_at = now()
              WHERE id = %(id)s AND mode = %(mode)s
          RETURNING {_COLUMNS}""",  # noqa: S608 - only the fixed column list is formatted in
         {**state.__dict__, "actor": actor, "id": subscription_id, "mode": cur.mode},
@@ -249,6 +254,26 @@ def claim_unsettled(cur: Cursor, *, changed_before: datetime, limit: int) -> lis
         RETURNING {_COLUMNS}
         """,  # noqa: S608 - only the fixed column list is formatted in
         {"mode": cur.mode, "before": changed_before, "limit": limit},
+    )
+    return [Subscription(**row) for row in cur.fetchall()]
+
+
+def claim_access_ended(cur: Cursor, *, now: datetime, limit: int) -> list[Subscription]:
+    """Ended subscriptions whose paid period is over by ``now`` yet still hold an active
+    enrollment, locked (several workers never pick the same)."""
+    cur.execute(
+        f"""
+        SELECT {_COLUMNS} FROM subscriptions s
+         WHERE mode = %(mode)s AND status IN ('cancelled', 'completed', 'expired')
+           AND access_until <= %(now)s
+           AND EXISTS (SELECT 1 FROM enrollments e
+                        WHERE e.subscription_id = s.id AND e.mode = s.mode
+                          AND e.status = 'active')
+         ORDER BY access_until
+         LIMIT %(limit)s
+           FOR UPDATE SKIP LOCKED
+        """,  # noqa: S608 - only the fixed column list is formatted in
+        {"mode": cur.mode, "now": now, "limit": limit},
     )
     return [Subscription(**row) for row in cur.fetchall()]
 

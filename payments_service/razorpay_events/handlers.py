@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ..db import Cursor, Database, Mode, unavailable_error
@@ -19,7 +20,7 @@ from ..payment_links import end_link_in, link_for_payment, pay_link_in
 from ..payments.apply import PaymentOutcome, apply_payment_in
 from ..razorpay_gateway import RazorpayGateway
 from ..refunds.settle import apply_refund_in
-from ..services import Services
+from ..services import Services, utc_now
 from .subscription_handlers import (
     SUBSCRIPTION_EVENTS,
     charge_payment,
@@ -45,6 +46,7 @@ class EventContext:
     webhook_secrets: tuple[str, ...]
     metrics: Metrics | None = None
     subscription_access_during_pending: bool = True
+    clock: Callable[[], datetime] = utc_now
 
     @classmethod
     def of(cls, services: Services) -> EventContext:
@@ -58,6 +60,7 @@ class EventContext:
             webhook_secrets=settings.razorpay_webhook_secrets,
             metrics=services.metrics,
             subscription_access_during_pending=settings.subscription_access_during_pending,
+            clock=services.clock,
         )
 
 
@@ -250,7 +253,7 @@ def _on_link_ended(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> 
 def _on_subscription(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
     try:
         detail, order_id = on_subscription_event(
-            cur, envelope, ctx.subscription_access_during_pending
+            cur, envelope, ctx.subscription_access_during_pending, ctx.clock()
         )
     except ValueError as exc:
         raise MalformedEvent(str(exc)) from None
@@ -259,7 +262,9 @@ def _on_subscription(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -
 
 def _on_invoice_paid(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
     try:
-        detail, order_id = on_invoice_paid(cur, envelope, ctx.subscription_access_during_pending)
+        detail, order_id = on_invoice_paid(
+            cur, envelope, ctx.subscription_access_during_pending, ctx.clock()
+        )
     except ValueError as exc:
         raise MalformedEvent(str(exc)) from None
     return Outcome("applied", detail, order_id)

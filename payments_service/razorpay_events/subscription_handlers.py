@@ -5,6 +5,7 @@ transaction. An event about a subscription we never made raises NotFound (stored
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ..db import Cursor
@@ -37,7 +38,7 @@ def section(envelope: dict[str, Any], name: str) -> dict[str, Any] | None:
 
 
 def on_subscription_event(
-    cur: Cursor, envelope: dict[str, Any], during_pending: bool
+    cur: Cursor, envelope: dict[str, Any], during_pending: bool, at: datetime
 ) -> tuple[str, str | None]:
     """Apply a subscription.* event: (what it did, the charge's order id if any)."""
     entity = section(envelope, "subscription")
@@ -45,13 +46,13 @@ def on_subscription_event(
         raise ValueError("payload.subscription.entity is missing")
     sub = our_subscription(cur, entity["id"])
     now, outcome = apply_report_in(
-        cur, sub, entity, section(envelope, "payment"), "webhook", during_pending
+        cur, sub, entity, section(envelope, "payment"), "webhook", during_pending, at
     )
     return f"subscription {now.status}", outcome.order.id if outcome else None
 
 
 def on_invoice_paid(
-    cur: Cursor, envelope: dict[str, Any], during_pending: bool
+    cur: Cursor, envelope: dict[str, Any], during_pending: bool, at: datetime
 ) -> tuple[str, str | None]:
     """Apply invoice.paid: the charge of one of our subscriptions."""
     invoice, payment = section(envelope, "invoice"), section(envelope, "payment")
@@ -59,7 +60,7 @@ def on_invoice_paid(
         raise ValueError("payload.invoice.entity or payload.payment.entity is missing")
     sub = our_subscription(cur, invoice.get("subscription_id"))
     charge = {**payment, "invoice_id": payment.get("invoice_id") or invoice["id"]}
-    _, outcome = apply_report_in(cur, sub, None, charge, "webhook", during_pending)
+    _, outcome = apply_report_in(cur, sub, None, charge, "webhook", during_pending, at)
     status = outcome.payment.status if outcome else "not a charge"
     return f"invoice paid: payment {status}", outcome.order.id if outcome else None
 

@@ -8,6 +8,7 @@ service never created), so existing buyers are recognised everywhere.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,6 +38,7 @@ def reconcile_window(
     end: datetime,
     legacy: LegacyImport | None = None,
     during_pending: bool = True,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ReconcileReport:
     """Apply every Razorpay payment created in [start, end]; adopt old-site ones if asked.
 
@@ -55,7 +57,7 @@ def reconcile_window(
             report.errors += counted.errors
             for entity in foreign:
                 try:
-                    _reconcile_foreign(db, gateway, entity, legacy, report, during_pending)
+                    _reconcile_foreign(db, gateway, entity, legacy, report, (during_pending, clock))
                 except (GatewayError, NotFound, ValueError, KeyError) as exc:
                     skipped(report, entity, type(exc).__name__)
     for entity in gateway.iter_refunds(int(start.timestamp()), int(end.timestamp())):
@@ -87,10 +89,12 @@ def heal_open_orders(
     older_than: timedelta,
     limit: int = 100,
     during_pending: bool = True,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ReconcileReport:
     """Worker pass: ask Razorpay about orders still created/attempted after ``older_than``,
     about payment links still open (payment_links/sync.py) and about subscriptions not
-    ended that nothing changed for as long (subscriptions/sync.py)."""
+    ended that nothing changed for as long (subscriptions/sync.py), and end the access of
+    subscriptions whose paid period ``clock`` says is over."""
     now = datetime.now(UTC)
     with db.transaction() as cur:
         open_orders = orders_sql.claim_open(
@@ -113,9 +117,7 @@ def heal_open_orders(
     report.seen += links.checked
     report.updated += links.updated
     report.errors += links.errors
-    subs = heal_subscriptions(
-        db, gateway, older_than, lambda: datetime.now(UTC), during_pending, limit=limit
-    )
+    subs = heal_subscriptions(db, gateway, older_than, clock, during_pending, limit=limit)
     report.seen += subs.checked
     report.updated += subs.updated
     report.errors += subs.errors
@@ -128,12 +130,12 @@ def _reconcile_foreign(
     entity: Entity,
     legacy: LegacyImport | None,
     report: ReconcileReport,
-    during_pending: bool,
+    access: tuple[bool, Callable[[], datetime]],
 ) -> None:
     try:
         on_link = reconcile_link_payment(db, entity)
         if on_link is None:
-            on_link = reconcile_subscription_payment(db, gateway, entity, during_pending)
+            on_link = reconcile_subscription_payment(db, gateway, entity, *access)
     except PaymentMismatch:
         on_link = None
     if on_link is not None:

@@ -1,11 +1,14 @@
 """Access follows billing: the SKU's enrollment is granted by the subscription while it is
 authenticated or active (and, as a setting, while Razorpay retries a failed charge), and
-revoked otherwise. The subscription revokes only the enrollment it granted: a customer who
+revoked otherwise; a subscription that ended while a paid period was running keeps it until
+that period ends (its ``access_until``, which the worker's sweep watches). The subscription
+revokes only the enrollment it granted: a customer who
 also bought the SKU once keeps that one (and the subscription grants nothing while it is
 held: one active enrollment per customer and SKU)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ..db import Cursor
@@ -20,16 +23,19 @@ from ..notifications import outbox
 ENTITLED = ("authenticated", "active")
 
 
-def is_entitled(sub: Subscription, during_pending: bool) -> bool:
-    """Whether the subscription's status gives access now."""
+def is_entitled(sub: Subscription, during_pending: bool, now: datetime) -> bool:
+    """Whether the subscription gives access ``now``: by its status, or by the paid period
+    it ended in."""
+    if sub.access_until is not None and now < sub.access_until:
+        return True
     return sub.status in ENTITLED or (sub.status == "pending" and during_pending)
 
 
-def follow(cur: Cursor, sub: Subscription, actor: str, during_pending: bool) -> None:
-    """Grant or revoke the subscription's enrollment as its status says; each change is
+def follow(cur: Cursor, sub: Subscription, actor: str, during_pending: bool, now: datetime) -> None:
+    """Grant or revoke the subscription's enrollment as it says ``now``; each change is
     told to every site."""
     granted = charges_sql.granted_enrollment(cur, sub.id)
-    if is_entitled(sub, during_pending):
+    if is_entitled(sub, during_pending, now):
         if granted is None:
             plan = plans_sql.get(cur, sub.plan_id)
             if plan is None:
@@ -38,9 +44,10 @@ def follow(cur: Cursor, sub: Subscription, actor: str, during_pending: bool) -> 
             if made is not None:
                 outbox.enrollment_changed(cur, made)
     elif granted is not None:
-        revoked = enrollments_sql.revoke(
-            cur, granted.id, revoked_by=actor, reason=f"subscription {sub.status}"
-        )
+        reason = f"subscription {sub.status}"
+        if sub.access_until is not None:
+            reason += ", paid period ended"
+        revoked = enrollments_sql.revoke(cur, granted.id, revoked_by=actor, reason=reason)
         if revoked is not None:
             outbox.enrollment_changed(cur, revoked)
 

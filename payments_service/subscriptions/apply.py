@@ -4,6 +4,7 @@ webhooks and reconciliation all come through here."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ..db import Cursor
@@ -34,9 +35,11 @@ def apply_report_in(
     payment: dict[str, Any] | None,
     actor: str,
     during_pending: bool,
+    at: datetime,
 ) -> tuple[Subscription, PaymentOutcome | None]:
     """Merge Razorpay's ``entity`` of the (locked) subscription and record ``payment``, a
-    charge of it, if given. Returns the subscription as stored and the charge's outcome."""
-    now = apply_change_in(cur, sub, Change(entity, actor), during_pending)
+    charge of it, if given, ``at`` our clock's now. Returns the subscription as stored and
+    the charge's outcome."""
+    now = apply_change_in(cur, sub, Change(entity, actor, at), during_pending)
     outcome = apply_charge_in(cur, now, payment, actor) if payment is not None else None
     return now, outcome

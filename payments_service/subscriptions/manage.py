@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ..auth import Caller
@@ -91,11 +92,12 @@ def list_subscriptions(
 
 @dataclass(frozen=True)
 class Action:
-    """What an action needs: the database, Razorpay, and the access setting."""
+    """What an action needs: the database, Razorpay, the access setting and the clock."""
 
     db: Database
     gateway: RazorpayGateway
     during_pending: bool
+    clock: Callable[[], datetime]
 
 
 def cancel(ctx: Action, caller: Caller, subscription_id: str, at_cycle_end: bool) -> Subscription:
@@ -107,13 +109,8 @@ def cancel(ctx: Action, caller: Caller, subscription_id: str, at_cycle_end: bool
         return sub
     _check_status(sub, "cancelled", allowed=None)
     flag = at_cycle_end if sub.status in ("active", "pending", "halted", "paused") else False
-    return _act(
-        ctx,
-        caller,
-        sub,
-        lambda rid: ctx.gateway.cancel_subscription(rid, flag),
-        flag if flag else None,
-    )
+    # A cancel now after a cancel at cycle end was asked: access goes now all the same.
+    return _act(ctx, caller, sub, lambda rid: ctx.gateway.cancel_subscription(rid, flag), flag)
 
 
 def pause(ctx: Action, caller: Caller, subscription_id: str) -> Subscription:
@@ -152,13 +149,13 @@ def _act(
         raise
     except GatewayError as exc:  # Razorpay's state differs from ours: record it, say so
         entity = ctx.gateway.fetch_subscription(rid)
-        _apply(ctx, caller, sub, Change(entity, "reconcile"))
+        _apply(ctx, caller, sub, Change(entity, "reconcile", ctx.clock()))
         raise Conflict(
             f"Razorpay refused: {exc.extra.get('reason') or exc.detail}; "
             f"the subscription is {entity.get('status')}",
             field="status",
         ) from None
-    return _apply(ctx, caller, sub, Change(entity, caller.actor, cancel_at_cycle_end))
+    return _apply(ctx, caller, sub, Change(entity, caller.actor, ctx.clock(), cancel_at_cycle_end))
 
 
 def _apply(ctx: Action, caller: Caller, sub: Subscription, change: Change) -> Subscription:

@@ -7,6 +7,11 @@ cycle, ``auth_attempts`` (the failed tries at its charge); at an equal count the
 step of a cycle wins (authenticated < active/paused < pending < halted). cancelled,
 completed and expired are final. Replayed, reordered and duplicated reports therefore
 leave the one state the latest of them describes.
+
+A final status reached while a paid period is still running keeps access until that
+period ends (``access_until``): ``completed`` comes at the LAST charge, whose cycle the
+buyer has just paid for, and a cancel at cycle end that Razorpay reports before the cycle
+is over is still a cancel at cycle end. A cancel now ends access now.
 """
 
 from __future__ import annotations
@@ -38,10 +43,12 @@ _ANNOUNCED = {"halted": "subscription.halted", "cancelled": "subscription.cancel
 @dataclass(frozen=True)
 class Change:
     """A change of the subscription's state to apply: Razorpay's entity (None: only what
-    ``cancel_at_cycle_end`` says), and who reports it."""
+    ``cancel_at_cycle_end`` says: True asks for a cancel at cycle end, False for a cancel
+    now), who reports it, and when by our clock (whether a paid period still runs)."""
 
     entity: dict[str, Any] | None
     actor: str
+    at: datetime
     cancel_at_cycle_end: bool | None = None
 
 
@@ -51,18 +58,19 @@ def apply_change_in(
     """Merge ``change`` into the locked subscription, record who made it, then make access
     follow the status and tell the selling site. Returns the subscription as stored."""
     state = _state_of(sub)
-    if change.entity is not None:
-        state = merge(state, change.entity)
+    # The seller's wish first: Razorpay's report of a cancel then tells which it was.
     if change.cancel_at_cycle_end is not None and state.status not in FINAL:
         state = replace(state, cancel_at_cycle_end=change.cancel_at_cycle_end)
+    if change.entity is not None:
+        state = merge(state, change.entity)
     if state == _state_of(sub):
-        access.follow(cur, sub, change.actor, during_pending)
+        access.follow(cur, sub, change.actor, during_pending, change.at)
         return sub
     now = sql.set_state(cur, sub.id, state, change.actor)
     if now.status != sub.status or now.cancel_at_cycle_end != sub.cancel_at_cycle_end:
         detail = "cancel at cycle end" if now.cancel_at_cycle_end else None
         sql.add_change(cur, sub.id, sub.status, now.status, change.actor, detail)
-    access.follow(cur, now, change.actor, during_pending)
+    access.follow(cur, now, change.actor, during_pending, change.at)
     _announce(cur, sub, now)
     return now
 
@@ -74,16 +82,33 @@ def merge(current: State, entity: dict[str, Any]) -> State:
         raise ValueError(f"unknown subscription status {status!r}")
     if current.status in FINAL or not _is_newer(current, entity, status):
         return current
+    current_end = _time(entity.get("current_end")) or current.current_end
+    ended_at = _time(entity.get("ended_at")) if status in FINAL else None
     return State(
         status=status,
         current_start=_time(entity.get("current_start")) or current.current_start,
-        current_end=_time(entity.get("current_end")) or current.current_end,
+        current_end=current_end,
         charge_at=_time(entity.get("charge_at")),
         paid_count=max(int(entity.get("paid_count") or 0), current.paid_count),
         auth_attempts=int(entity.get("auth_attempts") or 0),
         cancel_at_cycle_end=current.cancel_at_cycle_end and status not in FINAL,
-        ended_at=_time(entity.get("ended_at")) if status in FINAL else None,
+        ended_at=ended_at,
+        access_until=paid_until(status, current.cancel_at_cycle_end, current_end, ended_at),
     )
+
+
+def paid_until(
+    status: str, at_cycle_end: bool, current_end: datetime | None, ended_at: datetime | None
+) -> datetime | None:
+    """When access ends for a subscription that reached the final ``status`` with a paid
+    period running to ``current_end``: then, if it completed (at its last charge) or was a
+    cancel at cycle end Razorpay reports ``ended_at`` before that end; else None (now)."""
+    if status == "completed":
+        return current_end
+    early = ended_at is None or (current_end is not None and ended_at < current_end)
+    if status == "cancelled" and at_cycle_end and early:
+        return current_end
+    return None
 
 
 def _is_newer(current: State, entity: dict[str, Any], status: str) -> bool:
@@ -110,6 +135,7 @@ def _state_of(sub: Subscription) -> State:
         auth_attempts=sub.auth_attempts,
         cancel_at_cycle_end=sub.cancel_at_cycle_end,
         ended_at=sub.ended_at,
+        access_until=sub.access_until,
     )
 
 

@@ -1,7 +1,8 @@
 """Reconciliation of subscriptions: the worker asks Razorpay about each subscription not
 yet ended that nothing has changed for a while (its webhooks may never have come) and
-applies its state and every charge of its invoices; a charge listed by reconcile whose
-order we do not know yet is applied to its subscription."""
+applies its state and every charge of its invoices, then revokes the enrollment of each
+ended subscription whose paid period is over by its clock; a charge listed by reconcile
+whose order we do not know yet is applied to its subscription."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ..db import subscriptions as sql
 from ..db.subscriptions import Subscription
 from ..errors import GatewayError, NotFound, PaymentMismatch
 from ..razorpay_gateway import RazorpayGateway
+from . import access
 from .apply import apply_report_in, our_subscription
 from .charges import apply_charge_in, is_charge
 
@@ -41,7 +43,8 @@ def heal_subscriptions(
     limit: int = 100,
 ) -> SubscriptionHealReport:
     """Fetch and apply each subscription unchanged for ``older_than`` (each at most
-    hourly), with the payments of its invoices we have not seen settled."""
+    hourly), with the payments of its invoices we have not seen settled; then end the
+    access whose paid period is over."""
     with db.transaction() as cur:
         subs = sql.claim_unsettled(cur, changed_before=clock() - older_than, limit=limit)
     report = SubscriptionHealReport()
@@ -50,22 +53,39 @@ def heal_subscriptions(
             continue
         report.checked += 1
         try:
-            if _heal(db, gateway, sub, during_pending):
+            if _heal(db, gateway, sub, during_pending, clock):
                 report.updated += 1
         except (GatewayError, NotFound, PaymentMismatch, ValueError, KeyError) as exc:
             report.errors += 1
             log.warning("reconcile: subscription %s skipped (%s)", sub.id, exc)
+    report.updated += end_paid_access(db, clock(), during_pending, limit)
     return report
 
 
-def _heal(db: Database, gateway: RazorpayGateway, sub: Subscription, during_pending: bool) -> bool:
+def end_paid_access(db: Database, now: datetime, during_pending: bool, limit: int = 100) -> int:
+    """Revoke the enrollment of each ended subscription whose paid period (access_until)
+    is over by ``now``; how many were revoked (each told to every site)."""
+    with db.transaction() as cur:
+        ended = sql.claim_access_ended(cur, now=now, limit=limit)
+        for sub in ended:
+            access.follow(cur, sub, "reconcile", during_pending, now)
+    return len(ended)
+
+
+def _heal(
+    db: Database,
+    gateway: RazorpayGateway,
+    sub: Subscription,
+    during_pending: bool,
+    clock: Callable[[], datetime],
+) -> bool:
     rid = str(sub.razorpay_subscription_id)
     entity = gateway.fetch_subscription(rid)
     payments = [p for p in _unsettled_payments(db, gateway, rid) if is_charge(p)]
     with db.transaction() as cur:
         locked = our_subscription(cur, rid)
         before = (locked.status, locked.paid_count, locked.auth_attempts)
-        now, _ = apply_report_in(cur, locked, entity, None, "reconcile", during_pending)
+        now, _ = apply_report_in(cur, locked, entity, None, "reconcile", during_pending, clock())
         changed = before != (now.status, now.paid_count, now.auth_attempts)
         for payment in payments:
             outcome = apply_charge_in(cur, now, payment, "reconcile")
@@ -92,7 +112,11 @@ def _unsettled_payments(db: Database, gateway: RazorpayGateway, rid: str) -> lis
 
 
 def reconcile_subscription_payment(
-    db: Database, gateway: RazorpayGateway, payment: dict[str, Any], during_pending: bool
+    db: Database,
+    gateway: RazorpayGateway,
+    payment: dict[str, Any],
+    during_pending: bool,
+    clock: Callable[[], datetime],
 ) -> bool | None:
     """Apply a Razorpay payment of a subscription invoice whose order we did not know;
     None when it is not a charge of one of our subscriptions, else whether it changed
@@ -109,9 +133,9 @@ def reconcile_subscription_payment(
             sub = our_subscription(cur, rid)
         except NotFound:
             return None
-        now, _ = apply_report_in(cur, sub, entity, None, "reconcile", during_pending)
+        now, _ = apply_report_in(cur, sub, entity, None, "reconcile", during_pending, clock())
         outcome = apply_charge_in(cur, now, payment, "reconcile")
     return bool(outcome and outcome.changed)
 
 
-__all__ = ["heal_subscriptions", "reconcile_subscription_payment"]
+__all__ = ["end_paid_access", "heal_subscriptions", "reconcile_subscription_payment"]

@@ -3,7 +3,9 @@ id WE stored (payment id first), confirm it with Razorpay, then apply it like a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from ..auth import Caller
 from ..db import Database
@@ -33,6 +35,7 @@ def verify_checkout(
     subscription_id: str,
     result: SubscriptionCheckout,
     during_pending: bool,
+    clock: Callable[[], datetime],
 ) -> Subscription:
     """Verify and apply the customer's authentication payment.
 
@@ -71,7 +74,6 @@ def verify_checkout(
             )
     with db.transaction() as cur:
         locked = our_subscription(cur, stored)
-        now, _ = apply_report_in(
-            cur, locked, entity, payment if is_charge(payment) else None, "verify", during_pending
-        )
+        charge = payment if is_charge(payment) else None
+        now, _ = apply_report_in(cur, locked, entity, charge, "verify", during_pending, clock())
     return now
