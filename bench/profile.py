@@ -15,6 +15,7 @@ Needs py-spy (in the test extras) and root or ptrace rights over the workers.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -37,27 +38,29 @@ from bench.peer_inputs import create_order_requests, verify_requests, webhook_re
 from bench.peer_stack import PeerStack, running_peers
 
 STATEMENT_SAMPLE = 20  # requests sent one at a time to count statements
+RATE = 250  # py-spy samples per second
 # Layers, by a pattern over one frame ("function (file:line)"); first the operations, then
 # the libraries they spend in.
 LAYERS: dict[str, str] = {
-    "request handling (inside Flask's wsgi_app)": r"wsgi_app \(.*app\.py",
-    "gunicorn outside the app (accept, parse, write)": r"^$",  # computed: no wsgi_app frame
-    "Razorpay call (razorpay_gateway)": r"razorpay_gateway\.py",
-    "  razorpay SDK": r"/razorpay/",
-    "  requests + urllib3 + http.client": r"/(requests|urllib3)/|http/client\.py",
-    "database (payments_service/db, psycopg2)": r"payments_service/db/|psycopg2",
-    "  transaction begin/commit, pool": r"db/__init__\.py",
-    "auth: JWT + site key (flask_jwt_extended, jwt, auth)": (
-        r"flask_jwt_extended/|/jwt/|payments_service/auth\.py|api/security\.py"
+    "request handling (inside Flask's wsgi_app)": r"wsgi_app \(flask/app\.py",
+    "  our view and what it calls (payments_service/api)": r"\(payments_service/api/",
+    "Razorpay call (razorpay_gateway)": r"\(payments_service/razorpay_gateway\.py",
+    "  razorpay SDK": r"\(razorpay/",
+    "  requests + urllib3 + http.client": r"\((requests|urllib3)/|\(http/client\.py",
+    "database (payments_service/db, psycopg2)": r"\(payments_service/db/|psycopg2",
+    "  transaction begin/commit, pool": r"\(payments_service/db/__init__\.py",
+    "auth: JWT + site key": (
+        r"\((flask_jwt_extended|jwt)/|\(payments_service/auth\.py|api/security\.py"
     ),
-    "  site-key lookup (db/sites.py)": r"db/sites\.py",
-    "marshmallow": r"/marshmallow/",
-    "JSON (json, flask.json, bounded_json)": r"/json/|flask/json|bounded_json\.py",
-    "logging": r"/logging/|payments_service/logs\.py",
-    "metrics (prometheus_client)": r"prometheus_client/|payments_service/metrics\.py",
-    "werkzeug (request, routing, response)": r"/werkzeug/",
+    "  site-key lookup (db/sites.py)": r"\(payments_service/db/sites\.py",
+    "marshmallow": r"\(marshmallow/",
+    "JSON (json, flask.json, bounded_json)": r"\(json/|\(flask/json/|bounded_json\.py",
+    "logging": r"\(logging/|\(payments_service/logs\.py",
+    "metrics (prometheus_client)": r"\(prometheus_client/|\(payments_service/metrics\.py",
+    "werkzeug (request, routing, response)": r"\(werkzeug/",
 }
 WSGI = re.compile(LAYERS["request handling (inside Flask's wsgi_app)"])
+OUTSIDE = "gunicorn outside the app (accept, parse, write)"
 
 
 def main(seconds: int = 15, connections: int = 32) -> None:
@@ -92,7 +95,7 @@ def _profile(
 ) -> None:
     print(f"\n== {path}")
     print("   " + _statements(stack, pg_log, make(STATEMENT_SAMPLE)))
-    for kind in ("cpu", "wall"):
+    for kind in ("cpu", "wall") if seconds else ():  # 0 s: the SQL count alone
         file = workdir / f"{path.split()[0]}-{kind}.requests"
         write_requests(file, make(1000 * (seconds + 5)))
         output = workdir / f"{path.split()[0]}-{kind}.collapsed"
@@ -103,13 +106,26 @@ def _profile(
         load.join()
         result = load.result
         cpu = (tree_cpu(stack.ours_pid) - cpu_before) * 1000 / max(result.requests, 1)
+        busy = psutil.cpu_percent(interval=None)
         print(
             f"   {kind}: {result.rate:.0f} req/s, p50 {result.p50_ms:.1f} ms, p99"
-            f" {result.p99_ms:.1f} ms, API CPU {cpu:.2f} ms/request, machine"
-            f" {psutil.cpu_percent(interval=None):.0f}% busy (all processes, this run)"
+            f" {result.p99_ms:.1f} ms, API CPU {cpu:.2f} ms/request, machine {busy:.0f}% busy"
+            f" (all processes), load average {os.getloadavg()[0]:.1f}"
         )
-        for line in _shares(output):
+        # wall: each in-app sample is 1/RATE s of one thread serving a request
+        per_request = cpu if kind == "cpu" else _in_app_ms(output, result.rate, seconds)
+        for line in _shares(output, kind, per_request):
             print("     " + line)
+
+
+def _in_app_ms(collapsed: Path, rate: float, seconds: int) -> float:
+    """Thread time inside the app per request, from the wall samples."""
+    samples = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, number = line.rpartition(" ")
+        if WSGI.search(stack):
+            samples += int(number)
+    return 1000 * samples / RATE / max(rate * seconds, 1)
 
 
 class _Wrk(threading.Thread):
@@ -131,7 +147,7 @@ def _background_wrk(url: str, file: Path, seconds: int, connections: int) -> _Wr
 
 def _py_spy(pid: int, output: Path, seconds: int, kind: str) -> None:
     command = ["py-spy", "record", "--pid", str(pid), "--subprocesses", "--nonblocking"]
-    command += ["--duration", str(seconds), "--rate", "250", "--format", "raw"]
+    command += ["--duration", str(seconds), "--rate", str(RATE), "--format", "raw"]
     command += ["--output", str(output), "--gil" if kind == "cpu" else "--idle"]
     py_spy = str(Path(sys.executable).with_name("py-spy"))
     subprocess.run(  # noqa: S603 - our own tool, our own arguments
@@ -139,25 +155,33 @@ def _py_spy(pid: int, output: Path, seconds: int, kind: str) -> None:
     )
 
 
-def _shares(collapsed: Path) -> list[str]:
-    """The share of request-handling samples each layer appears in."""
+def _shares(collapsed: Path, kind: str, per_request_ms: float) -> list[str]:
+    """Each layer's share: of all samples (CPU: the API's Python time) or of the samples
+    inside the app (wall: threads serving a request), and ms per request."""
     counts: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
     total = handling = 0
     for line in collapsed.read_text().splitlines():
         stack, _, number = line.rpartition(" ")
         frames, samples = stack.split(";"), int(number)
         total += samples
         if not any(WSGI.search(frame) for frame in frames):
-            counts["gunicorn outside the app (accept, parse, write)"] += samples
+            counts[OUTSIDE] += samples
             continue
         handling += samples
+        leaves[frames[-1]] += samples
         for layer, pattern in LAYERS.items():
-            if any(re.search(pattern, frame) for frame in frames) and pattern != r"^$":
+            if any(re.search(pattern, frame) for frame in frames):
                 counts[layer] += samples
-    lines = [f"{total} samples, {handling} inside the app; share of all / of in-app samples:"]
-    for layer in LAYERS:
-        share, in_app = (100 * counts[layer] / max(n, 1) for n in (total, handling))
-        lines.append(f"{layer:<58} {share:5.1f}% {in_app:5.1f}%")
+    base = total if kind == "cpu" else handling
+    what = "all samples (GIL held)" if kind == "cpu" else "samples inside the app"
+    lines = [f"{total} samples, {handling} inside the app; share of {what}, ms per request:"]
+    for layer in [OUTSIDE, *LAYERS] if kind == "cpu" else LAYERS:
+        share = counts[layer] / max(base, 1)
+        lines.append(f"{layer:<56} {100 * share:5.1f}% {share * per_request_ms:6.2f} ms")
+    lines.append("top frames by own samples inside the app:")
+    for frame, samples in leaves.most_common(12):
+        lines.append(f"  {100 * samples / max(base, 1):5.1f}%  {frame}")
     return lines
 
 
@@ -180,18 +204,30 @@ def _statements(stack: PeerStack, pg_log: Path, items: list[Request]) -> str:
         _log_statements(stack.ours_dsn, None)
     with pg_log.open("rb") as file:
         file.seek(start)
+        entries = re.split(rb"\n(?!\t)", file.read())  # continuation lines start with a tab
         logged = [
-            line.split(b"statement: ", 1)[1].strip()
-            for line in file.read().splitlines()
-            if b"statement: " in line
+            entry.split(b"statement: ", 1)[1].strip()
+            for entry in entries
+            if b"statement: " in entry
+            and not re.search(rb"statement: (ALTER SYSTEM|SELECT pg_reload_conf)", entry)
         ]
     begins = sum(1 for s in logged if s.upper().startswith(b"BEGIN"))
     kinds = Counter(s.split()[0].upper().decode() for s in logged if s)
     count = len(items)
-    return (
-        f"SQL per request: {len(logged) / count:.1f} round trips, {begins / count:.1f}"
-        f" transactions ({', '.join(f'{k} {v / count:.1f}' for k, v in kinds.most_common())})"
+    shapes = Counter(_shape(statement) for statement in logged)
+    return "\n   ".join(
+        [
+            f"SQL per request: {len(logged) / count:.1f} round trips, {begins / count:.1f}"
+            f" transactions ({', '.join(f'{k} {v / count:.1f}' for k, v in kinds.most_common())})",
+            *(f"  {n / count:4.1f} x {shape}" for shape, n in shapes.most_common(12)),
+        ]
     )
+
+
+def _shape(statement: bytes) -> str:
+    """A logged statement without its literals, its first 90 characters."""
+    text = re.sub(r"'(?:[^']|'')*'|\b\d+\b", "?", statement.decode(errors="replace"))
+    return " ".join(text.split())[:90]
 
 
 def _log_statements(dsn: str, value: str | None) -> None:
