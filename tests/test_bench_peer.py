@@ -4,6 +4,7 @@ nothing left behind."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import psutil
@@ -12,7 +13,7 @@ import requests
 
 from bench.load import Request
 from bench.peer_inputs import create_order_requests, verify_requests, webhook_requests
-from bench.peer_stack import PeerStack, running_peers
+from bench.peer_stack import KEY_ID, KEY_SECRET, PeerStack, running_peers
 
 
 def _send(base_url: str, request: Request) -> requests.Response:
@@ -30,7 +31,7 @@ def _databases(dsn: str) -> set[str]:
         return {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
 
 
-def test_the_peer_and_our_api_create_verify_and_take_webhooks_on_one_fake(
+def test_the_peer_and_our_api_create_verify_refund_and_take_webhooks_on_one_fake(
     dsn: str, tmp_path: Path
 ) -> None:
     databases_before = _databases(dsn)
@@ -50,6 +51,7 @@ def test_the_peer_and_our_api_create_verify_and_take_webhooks_on_one_fake(
         verified = _send(stack.ours, our_verify)
         assert verified.status_code == 200, verified.text
         assert verified.json()["order"]["status"] == "paid"
+        _refund_through_the_fake(stack, json.loads(our_verify.body)["razorpay_payment_id"])
 
         [peer_event] = webhook_requests(stack, True, 1)
         assert _send(stack.peer, peer_event).json() == {"status": "ok"}
@@ -65,3 +67,29 @@ def _processes(stack: PeerStack) -> list[int]:
     """The fake, the peer, our gunicorn master and its workers."""
     workers = [child.pid for child in psutil.Process(stack.ours_pid).children(recursive=True)]
     return [stack.fake_pid, stack.peer_pid, stack.ours_pid, *workers]
+
+
+def _refund_through_the_fake(stack: PeerStack, payment_id: str) -> None:
+    """Our refund reaches the fake, which keeps it once per X-Refund-Idempotency key, as
+    Razorpay does, and lists it as our recovery path reads it."""
+    auth = {"Authorization": f"Bearer {stack.site_token}"}
+    refund = requests.post(
+        f"{stack.ours}/v1/refunds",
+        json={"payment_id": payment_id, "amount": 100},
+        headers=auth,
+        timeout=30,
+    )
+    assert refund.status_code == 201, refund.text
+    assert refund.json()["status"] == "processed"
+    at_razorpay = requests.get(
+        f"{stack.fake}/v1/payments/{payment_id}/refunds", auth=(KEY_ID, KEY_SECRET), timeout=10
+    ).json()
+    assert [item["id"] for item in at_razorpay["items"]] == [refund.json()["razorpay_refund_id"]]
+    again = requests.post(
+        f"{stack.fake}/v1/payments/{payment_id}/refund",
+        json={"amount": 100},
+        headers={"X-Refund-Idempotency": refund.json()["id"]},
+        auth=(KEY_ID, KEY_SECRET),
+        timeout=10,
+    )
+    assert again.json()["id"] == refund.json()["razorpay_refund_id"]
