@@ -117,8 +117,8 @@ class Comparison:
             peer = service == "peer"
             files = [
                 self.orders[service],
-                self._file("warm", peer_inputs.verify_requests(self.stack, peer, 300)),
-                self._file("warm", peer_inputs.webhook_requests(self.stack, peer, 300)),
+                self._file("warm-verify", peer_inputs.verify_requests(self.stack, peer, 300)),
+                self._file("warm-webhooks", peer_inputs.webhook_requests(self.stack, peer, 300)),
             ]
             for file in files:
                 run_wrk(self._url(service), file, duration=WARMUP_SECONDS, connections=16)
