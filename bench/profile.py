@@ -104,6 +104,7 @@ def _profile(
         time.sleep(2)
         _py_spy(stack.ours_pid, output, seconds, kind)
         load.join()
+        file.unlink()  # large; the collapsed stacks are what is kept
         result = load.result
         cpu = (tree_cpu(stack.ours_pid) - cpu_before) * 1000 / max(result.requests, 1)
         busy = psutil.cpu_percent(interval=None)
