@@ -17,6 +17,7 @@ import requests
 
 from bench.load import Request, run_wrk, write_requests
 from bench.monitor import Monitor, Scenario
+from bench.peer_report import PeerRun
 from bench.settings import (
     CONNECTIONS,
     DURATION,
@@ -47,6 +48,7 @@ class Bench:
         self.admin_auth = {"Authorization": f"Bearer {stack.admin_token}"}
         self.reconcile_seconds: float | None = None
         self.seed_rate: float | None = None
+        self.peer_runs: list[PeerRun] = []  # the side by side with the Express peer
 
     def close(self) -> None:
         self.http.close()

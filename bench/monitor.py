@@ -73,7 +73,7 @@ class Monitor:
             cur.execute("SHOW data_directory")
             row = cur.fetchone()
         data_dir = Path(str(row[0])) if row else Path()
-        self._postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+        self.postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
         self.max_rss_kb = 0
 
     def snapshot(self) -> Snapshot:
@@ -89,14 +89,14 @@ class Monitor:
         return Snapshot(
             at=time.monotonic(),
             busy_cpu=cpu.user + cpu.nice + cpu.system,
-            our_cpu=sum(_tree_cpu(pid) for pid in (os.getpid(), self._postmaster)),
+            our_cpu=sum(tree_cpu(pid) for pid in (os.getpid(), self.postmaster)),
             sessions=sessions,
             transactions=transactions,
             api_log_size=self._api_log().stat().st_size,
             split_cpu=(
-                _tree_cpu(self._stack.api_pid),
-                _tree_cpu(self._stack.sandbox_pid),
-                _tree_cpu(self._postmaster),
+                tree_cpu(self._stack.api_pid),
+                tree_cpu(self._stack.sandbox_pid),
+                tree_cpu(self.postmaster),
             ),
         )
 
@@ -152,7 +152,7 @@ class Monitor:
         return self._stack.log_dir / "api.log"
 
 
-def _tree_cpu(pid: int) -> float:
+def tree_cpu(pid: int) -> float:
     """CPU seconds of a process and its descendants, live or already waited for."""
     try:
         root = psutil.Process(pid)

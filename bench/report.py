@@ -9,6 +9,7 @@ import psutil
 
 from bench.harness import Bench
 from bench.monitor import Measured, Scenario
+from bench.peer_report import peer_report
 from bench.settings import (
     CONNECTIONS,
     DURATION,
@@ -101,8 +102,10 @@ def _cpu_split(run: Measured) -> str:
 
 
 def report(bench: Bench, rss: dict[int, int], failures: list[str]) -> str:
-    lines = _preamble(bench) + _scenario_table(bench) + _busy_machine_warning(bench)
-    lines += _targets(bench) + _worker_memory(rss)
+    lines = _preamble(bench)
+    if bench.scenarios:  # BENCH_PHASES=peer makes none
+        lines += _scenario_table(bench) + _busy_machine_warning(bench) + _targets(bench)
+    lines += peer_report(bench.peer_runs) + _worker_memory(rss)
     if failures:
         lines += ["", "FAILED:", *(f"  {failure}" for failure in failures)]
     return "\n".join(lines)

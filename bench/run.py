@@ -12,8 +12,13 @@ BENCH_LATENCY_CONNECTIONS (2, for the money trail's latency runs), BENCH_RUNS
 (2), BENCH_HISTORY_ORDERS (1000000), BENCH_HISTORY_CUSTOMERS (200000), BENCH_RECONCILE_PAYMENTS
 (100000), BENCH_RECONCILE_MAX_SECONDS (per reconcile run, 120; 0 = no limit: a run cut short
 is reported with its rate and the projected full time), BENCH_PHASES (a comma-separated
-subset of trivial,pgbench,orders,verify,trail,reconcile) and BENCH_TARGET_* for the targets
-listed in TARGETS.
+subset of trivial,pgbench,orders,verify,trail,reconcile,peer) and BENCH_TARGET_* for the
+targets listed in TARGETS.
+
+The phase `peer` (bench/peer.py) runs the seller's Express backend (bench/peer/) beside
+this service on one fake Razorpay and one PostgreSQL and prints their figures side by side:
+BENCH_PEER_ROUNDS (3 interleaved rounds) at each of BENCH_PEER_CONNECTIONS (32,16), each
+run BENCH_DURATION long. `BENCH_PHASES=peer` runs only that comparison.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from bench import baseline, orders, payments, reconcile, trail
+from bench import baseline, orders, payments, peer, reconcile, trail
 from bench.harness import Bench
 from bench.load import wrk_available
 from bench.report import report
@@ -82,6 +87,7 @@ def _chosen_phases() -> list[tuple[str, Callable[[Bench], None]]]:
         ("verify", payments.verify_and_webhooks),
         ("trail", trail.trail),
         ("reconcile", reconcile.reconcile),
+        ("peer", peer.compare),
     ]
     chosen = os.environ.get("BENCH_PHASES")
     if chosen:

@@ -23,6 +23,12 @@ HISTORY_ORDERS = _setting("BENCH_HISTORY_ORDERS", 1_000_000)
 HISTORY_CUSTOMERS = _setting("BENCH_HISTORY_CUSTOMERS", 200_000)
 RECONCILE_PAYMENTS = _setting("BENCH_RECONCILE_PAYMENTS", 100_000)
 RECONCILE_MAX_SECONDS = _setting("BENCH_RECONCILE_MAX_SECONDS", 120)
+# The side-by-side with the seller's Express backend (bench/peer.py): interleaved rounds,
+# each at every connection count listed.
+PEER_ROUNDS = max(1, _setting("BENCH_PEER_ROUNDS", 3))
+PEER_CONNECTIONS = tuple(
+    int(value) for value in os.environ.get("BENCH_PEER_CONNECTIONS", "32,16").split(",") if value
+)
 SLOW_SANDBOX_MS = 200
 WARMUP_SECONDS = 2
 # Enough distinct keys for a run: about three times the order rate this machine reaches.

@@ -180,16 +180,20 @@ def _start_processes(
         stderr=subprocess.STDOUT,
     )
     processes.append(sandbox)
-    gunicorn = ["-m", "gunicorn", "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null"]
-    # No control socket: its default path is shared by every gunicorn on the host.
-    gunicorn += ["--no-control-socket", "payments_service:create_app()"]
     api = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, *gunicorn], env=env, stdout=api_log, stderr=subprocess.STDOUT
+        api_command(), env=env, stdout=api_log, stderr=subprocess.STDOUT
     )
     processes.append(api)
     wait_for(f"http://127.0.0.1:{api_port}/readyz", process=api)
     wait_for(f"http://127.0.0.1:{sandbox_port}/_sandbox/config", process=sandbox)
     return api, sandbox
+
+
+def api_command() -> list[str]:
+    """The API under gunicorn with production's gunicorn.conf.py, no access log."""
+    gunicorn = ["-m", "gunicorn", "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null"]
+    # No control socket: its default path is shared by every gunicorn on the host.
+    return [sys.executable, *gunicorn, "--no-control-socket", "payments_service:create_app()"]
 
 
 def _stack(
