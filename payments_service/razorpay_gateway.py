@@ -140,6 +140,80 @@ class RazorpayGateway:
             lambda: self._client.payment_link.cancel(razorpay_link_id, **self._opts),
         )
 
+    def create_plan(self, body: Entity) -> Entity:
+        """Create a plan. Not retried: a lost answer leaves at most an unused plan."""
+        return self._call("plan.create", lambda: self._client.plan.create(body, **self._opts))
+
+    def create_subscription(self, body: Entity) -> Entity:
+        """Create a subscription. Not retried: the caller finds a lost one by the reference
+        in its notes (find_subscriptions_of_plan)."""
+        return self._call(
+            "subscription.create", lambda: self._client.subscription.create(body, **self._opts)
+        )
+
+    def fetch_subscription(self, razorpay_subscription_id: str) -> Entity:
+        """Fetch one subscription."""
+        return self._read(
+            "subscription.fetch",
+            lambda: self._client.subscription.fetch(razorpay_subscription_id, **self._opts),
+        )
+
+    def find_subscriptions_of_plan(self, plan_id: str) -> list[Entity]:
+        """The latest subscriptions of a plan (Razorpay's page of up to 100)."""
+        found = self._read(
+            "subscription.all",
+            partial(
+                self._client.subscription.all,
+                {"plan_id": plan_id, "count": PAGE_SIZE},
+                **self._opts,
+            ),
+        )
+        return list(found.get("items", []))
+
+    def cancel_subscription(self, razorpay_subscription_id: str, at_cycle_end: bool) -> Entity:
+        """Cancel now, or at the end of the current cycle."""
+        body = {"cancel_at_cycle_end": at_cycle_end}
+        return self._call(
+            "subscription.cancel",
+            lambda: self._client.subscription.cancel(razorpay_subscription_id, body, **self._opts),
+        )
+
+    def pause_subscription(self, razorpay_subscription_id: str) -> Entity:
+        """Pause an active subscription now."""
+        return self._call(
+            "subscription.pause",
+            lambda: self._client.subscription.pause(
+                razorpay_subscription_id, {"pause_at": "now"}, **self._opts
+            ),
+        )
+
+    def resume_subscription(self, razorpay_subscription_id: str) -> Entity:
+        """Resume a paused subscription now."""
+        return self._call(
+            "subscription.resume",
+            lambda: self._client.subscription.resume(
+                razorpay_subscription_id, {"resume_at": "now"}, **self._opts
+            ),
+        )
+
+    def subscription_invoices(self, razorpay_subscription_id: str) -> list[Entity]:
+        """The invoices of a subscription (Razorpay's page of up to 100), newest first."""
+        found = self._read(
+            "invoice.all",
+            partial(
+                self._client.invoice.all,
+                {"subscription_id": razorpay_subscription_id, "count": PAGE_SIZE},
+                **self._opts,
+            ),
+        )
+        return list(found.get("items", []))
+
+    def fetch_invoice(self, invoice_id: str) -> Entity:
+        """Fetch one invoice (a subscription charge's: its subscription_id and order_id)."""
+        return self._read(
+            "invoice.fetch", lambda: self._client.invoice.fetch(invoice_id, **self._opts)
+        )
+
     def create_refund(
         self,
         payment_id: str,

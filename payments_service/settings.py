@@ -41,6 +41,8 @@ class Settings:
     razorpay_account_id: str | None = None
     capture_authorized_payments: bool = False
     refund_duplicate_payments: bool = True
+    # A subscriber keeps access while Razorpay retries a failed charge (`pending`).
+    subscription_access_during_pending: bool = True
     razorpay_timeout_seconds: float = 10.0
     order_key_lease_seconds: float = 30.0
     is_sandbox: bool = True
@@ -86,6 +88,9 @@ class Settings:
             razorpay_account_id=_get(env, "RAZORPAY_ACCOUNT_ID"),
             capture_authorized_payments=_flag(env, "RAZORPAY_CAPTURE_AUTHORIZED"),
             refund_duplicate_payments=_flag(env, "REFUND_DUPLICATE_PAYMENTS", default=True),
+            subscription_access_during_pending=_flag(
+                env, "SUBSCRIPTION_ACCESS_DURING_PENDING", default=True
+            ),
             razorpay_timeout_seconds=timeout,
             order_key_lease_seconds=_lease(env, timeout),
             is_sandbox=is_sandbox,

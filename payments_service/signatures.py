@@ -24,6 +24,20 @@ def is_valid_checkout_signature(
     return hmac.compare_digest(expected.encode(), signature.encode())
 
 
+def subscription_signature(key_secret: str, payment_id: str, subscription_id: str) -> str:
+    """The signature Checkout returns for a subscription's authentication payment:
+    HMAC(key secret, "payment_id|subscription_id"), payment id FIRST (orders: the reverse)."""
+    return _hex_hmac(key_secret, f"{payment_id}|{subscription_id}".encode())
+
+
+def is_valid_subscription_signature(
+    key_secret: str, payment_id: str, subscription_id: str, signature: str
+) -> bool:
+    """Check a subscription's Checkout result against the subscription id we stored."""
+    expected = subscription_signature(key_secret, payment_id, subscription_id)
+    return hmac.compare_digest(expected.encode(), signature.encode())
+
+
 def payment_link_signature(
     key_secret: str, link_id: str, reference_id: str, status: str, payment_id: str
 ) -> str:

@@ -56,7 +56,12 @@ def run_pass(services: Services, session: requests.Session) -> PassReport:
     decide_refunds(services.db, refund=services.settings.refund_duplicate_payments)
     duplicates = refund_reserved(services.db, services.gateway)
     age = timedelta(seconds=services.settings.reconcile_open_orders_after_seconds)
-    healed = heal_open_orders(services.db, services.gateway, older_than=age)
+    healed = heal_open_orders(
+        services.db,
+        services.gateway,
+        older_than=age,
+        during_pending=services.settings.subscription_access_during_pending,
+    )
     return PassReport(
         delivered.delivered,
         delivered.failed,

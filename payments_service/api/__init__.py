@@ -14,9 +14,11 @@ from . import (
     orders,
     payment_links,
     payments,
+    plans,
     razorpay_webhooks,
     reconcile,
     refunds,
+    subscriptions,
     webhook_events,
 )
 
@@ -26,6 +28,8 @@ def register_blueprints(app: Flask) -> None:
     for module in (
         orders,
         payment_links,
+        plans,
+        subscriptions,
         checkout,
         payments,
         refunds,

@@ -28,6 +28,13 @@ def reconcile() -> dict[str, Any]:
     """Apply every Razorpay payment created in the window; report what changed."""
     current_admin()
     body = load_json(RECONCILE)
-    report = reconcile_window(services().db, services().gateway, body["from_"], body["to"])
+    found = services()
+    report = reconcile_window(
+        found.db,
+        found.gateway,
+        body["from_"],
+        body["to"],
+        during_pending=found.settings.subscription_access_during_pending,
+    )
     services().metrics.record_reconcile(report.counts())
     return report.as_dict()

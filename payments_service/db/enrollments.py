@@ -10,7 +10,8 @@ from psycopg2.extras import execute_values
 from . import Cursor
 
 _COLUMNS = """id, customer_email, sku, status, source, order_id, granted_by, grant_reason,
-              granted_at, revoked_by, revoke_reason, revoked_at, mode"""
+              granted_at, revoked_by, revoke_reason, revoked_at, mode, subscription_id"""
+COLUMNS = _COLUMNS  # for the subscription grants of db/subscriptions.py
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class Enrollment:
     # The Razorpay mode ("test" or "live") it was granted in: what a customer owns is per
     # mode, so a test purchase never grants (or blocks) live access.
     mode: str
+    # The subscription that granted it (source 'subscription'), which alone revokes it.
+    subscription_id: str | None = None
 
 
 def insert_if_absent(

@@ -13,7 +13,8 @@ from . import Cursor
 _COLUMNS = """id, razorpay_order_id, site_id, status, amount, currency, amount_paid,
               amount_refunded, product_sku, product_name, customer_email, customer_name,
               customer_contact, site_user_id, receipt, notes, idempotency_key,
-              request_fingerprint, created_at, updated_at, paid_at, allow_owned, mode"""
+              request_fingerprint, created_at, updated_at, paid_at, allow_owned, mode,
+              subscription_id, razorpay_invoice_id"""
 
 _QUALIFIED_COLUMNS = ", ".join("o." + column.strip() for column in _COLUMNS.split(","))
 
@@ -52,6 +53,10 @@ class Order:
     allow_owned: bool | None
     # The Razorpay mode ("test" or "live") of the keys that made it.
     mode: str
+    # Set on the order of one subscription charge (one per Razorpay invoice): it grants
+    # nothing itself, the subscription does.
+    subscription_id: str | None = None
+    razorpay_invoice_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -164,7 +164,8 @@ def _settle_orders(
         if order.id in paying or order.status == "created"
     ]
     moved = {order.id: order for order in orders_sql.set_statuses(cur, changes)}
-    paid = [order for order, _ in settling if order.id in paying]
+    # A subscription charge's order grants nothing itself: its subscription does.
+    paid = [order for order, _ in settling if order.id in paying and order.subscription_id is None]
     granted, owned = grant_purchases(cur, paid, actor, grant_source)
     outcomes = []
     for order, payment in settling:
@@ -194,7 +195,7 @@ def _status_change(order: Order, amount_paid: int) -> StatusChange:
 def _notify(cur: Cursor, existing: Payment | None, outcome: PaymentOutcome) -> None:
     """Tell the order's site it was paid (and every site of the grant), or of a failure."""
     order, payment = outcome.order, outcome.payment
-    if outcome.order_became_paid:
+    if outcome.order_became_paid and order.subscription_id is None:  # else subscription.charged
         outbox.order_paid(cur, order, payment, outcome.enrollment)
     if payment.status == "failed" and (existing is None or existing.status != "failed"):
         outbox.payment_failed(cur, order, payment)

@@ -20,6 +20,12 @@ from ..payments.apply import PaymentOutcome, apply_payment_in
 from ..razorpay_gateway import RazorpayGateway
 from ..refunds.settle import apply_refund_in
 from ..services import Services
+from .subscription_handlers import (
+    SUBSCRIPTION_EVENTS,
+    charge_payment,
+    on_invoice_paid,
+    on_subscription_event,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,7 @@ class EventContext:
     account_id: str | None
     webhook_secrets: tuple[str, ...]
     metrics: Metrics | None = None
+    subscription_access_during_pending: bool = True
 
     @classmethod
     def of(cls, services: Services) -> EventContext:
@@ -50,6 +57,7 @@ class EventContext:
             account_id=settings.razorpay_account_id,
             webhook_secrets=settings.razorpay_webhook_secrets,
             metrics=services.metrics,
+            subscription_access_during_pending=settings.subscription_access_during_pending,
         )
 
 
@@ -170,6 +178,9 @@ def _apply_payment(cur: Cursor, entity: dict[str, Any]) -> PaymentOutcome:
     link = link_for_payment(cur, entity)
     if link is not None:
         return pay_link_in(cur, link, entity, None, actor="webhook")
+    charged = charge_payment(cur, entity, "webhook")
+    if charged is not None:
+        return charged
     return apply_payment_in(cur, entity, actor="webhook")
 
 
@@ -236,6 +247,24 @@ def _on_link_ended(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> 
     return Outcome("applied", f"payment link {ended.status}", link.order_id)
 
 
+def _on_subscription(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
+    try:
+        detail, order_id = on_subscription_event(
+            cur, envelope, ctx.subscription_access_during_pending
+        )
+    except ValueError as exc:
+        raise MalformedEvent(str(exc)) from None
+    return Outcome("applied", detail, order_id)
+
+
+def _on_invoice_paid(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
+    try:
+        detail, order_id = on_invoice_paid(cur, envelope, ctx.subscription_access_during_pending)
+    except ValueError as exc:
+        raise MalformedEvent(str(exc)) from None
+    return Outcome("applied", detail, order_id)
+
+
 HANDLERS: dict[str, Callable[[EventContext, Cursor, dict[str, Any]], Outcome]] = {
     "payment.authorized": _on_payment_authorized,
     "payment.captured": _apply_payment_event,
@@ -248,4 +277,6 @@ HANDLERS: dict[str, Callable[[EventContext, Cursor, dict[str, Any]], Outcome]] =
     "refund.created": _apply_refund_event,
     "refund.processed": _apply_refund_event,
     "refund.failed": _apply_refund_event,
+    "invoice.paid": _on_invoice_paid,
+    **dict.fromkeys(SUBSCRIPTION_EVENTS, _on_subscription),
 }

@@ -19,6 +19,7 @@ from ..payment_links import heal_open_links, reconcile_link_payment
 from ..payments.apply import apply_payment
 from ..razorpay_gateway import RazorpayGateway
 from ..refunds.settle import apply_refund, refund_state
+from ..subscriptions import heal_subscriptions, reconcile_subscription_payment
 from .legacy_import import LegacyImport, adopt_payment
 from .pages import Entity, ReconcileReport, applied_as_fetched, count, skipped
 
@@ -35,6 +36,7 @@ def reconcile_window(
     start: datetime,
     end: datetime,
     legacy: LegacyImport | None = None,
+    during_pending: bool = True,
 ) -> ReconcileReport:
     """Apply every Razorpay payment created in [start, end]; adopt old-site ones if asked.
 
@@ -53,7 +55,7 @@ def reconcile_window(
             report.errors += counted.errors
             for entity in foreign:
                 try:
-                    _reconcile_foreign(db, entity, legacy, report)
+                    _reconcile_foreign(db, gateway, entity, legacy, report, during_pending)
                 except (GatewayError, NotFound, ValueError, KeyError) as exc:
                     skipped(report, entity, type(exc).__name__)
     for entity in gateway.iter_refunds(int(start.timestamp()), int(end.timestamp())):
@@ -80,10 +82,15 @@ def _check_window(start: datetime, end: datetime) -> None:
 
 
 def heal_open_orders(
-    db: Database, gateway: RazorpayGateway, older_than: timedelta, limit: int = 100
+    db: Database,
+    gateway: RazorpayGateway,
+    older_than: timedelta,
+    limit: int = 100,
+    during_pending: bool = True,
 ) -> ReconcileReport:
     """Worker pass: ask Razorpay about orders still created/attempted after ``older_than``,
-    and about payment links still open (payment_links/sync.py)."""
+    about payment links still open (payment_links/sync.py) and about subscriptions not
+    ended that nothing changed for as long (subscriptions/sync.py)."""
     now = datetime.now(UTC)
     with db.transaction() as cur:
         open_orders = orders_sql.claim_open(
@@ -106,14 +113,27 @@ def heal_open_orders(
     report.seen += links.checked
     report.updated += links.updated
     report.errors += links.errors
+    subs = heal_subscriptions(
+        db, gateway, older_than, lambda: datetime.now(UTC), during_pending, limit=limit
+    )
+    report.seen += subs.checked
+    report.updated += subs.updated
+    report.errors += subs.errors
     return report
 
 
 def _reconcile_foreign(
-    db: Database, entity: Entity, legacy: LegacyImport | None, report: ReconcileReport
+    db: Database,
+    gateway: RazorpayGateway,
+    entity: Entity,
+    legacy: LegacyImport | None,
+    report: ReconcileReport,
+    during_pending: bool,
 ) -> None:
     try:
         on_link = reconcile_link_payment(db, entity)
+        if on_link is None:
+            on_link = reconcile_subscription_payment(db, gateway, entity, during_pending)
     except PaymentMismatch:
         on_link = None
     if on_link is not None:

@@ -28,6 +28,7 @@ from tests.contract.openapi import (
     schema_errors,
     settle_refund_at_razorpay,
 )
+from tests.subscription_actions import Memberships
 
 
 def deliver_every_callback(app: Flask) -> None:
@@ -175,6 +176,13 @@ def test_real_site_callbacks_match_the_webhook_contract(
     configure_sandbox(sandbox, refund_outcome="processed")
     rest = checkout.refund(site.headers, order_id=order["id"])  # refund.processed, revoked
     assert rest.get_json()["revoked_access"] is True
+    memberships = Memberships(client, sandbox, admin_headers, webhooks)
+    sub = memberships.buy(site, memberships.plan())  # subscription.activated, .charged
+    memberships.charges_fail(sub)
+    memberships.advance(to=int(datetime.fromisoformat(sub["charge_at"]).timestamp()))
+    memberships.advance(days=3)
+    memberships.deliver_new(sub)  # subscription.halted
+    memberships.post(site.headers, sub, "cancel")  # subscription.cancelled
 
     deliver_every_callback(app)
 
