@@ -71,6 +71,8 @@ RAZORPAY_LATEST = datetime(2121, 1, 1, tzinfo=UTC)
 # and how far past an hour from now a fuzzed link's expiry is put (within 180 days).
 LINK_ORIGIN = "http://new.localhost:8022"
 LINK_EXPIRY_SPAN = timedelta(days=170)
+# How far past an hour from now a fuzzed subscription's start is put.
+SUBSCRIPTION_START_SPAN = timedelta(days=300)
 # Values that name real records, by parameter or body field name, for the test being run
 # (filled by its fixture): paths, filters and bodies then reach records that exist.
 KNOWN_VALUES: dict[str, list[str]] = {}
@@ -206,6 +208,44 @@ def keeps_link_rules(context: HookContext, case: Case) -> bool:
     return timedelta(minutes=17) < ahead < timedelta(days=179)
 
 
+def documented_subscription(context: HookContext, body: Any) -> Any:
+    """A subscription body valid by its schema, as one the service can accept too.
+
+    CreateSubscriptionRequest says in words what its schema cannot: `start_at` in the
+    future (test_subscription_faults.py and the service's own check make it a 422). A valid
+    body's `start_at` is moved an hour to 300 days ahead; invalid bodies stay as they are.
+    """
+    if not isinstance(body, dict) or context.operation is None:
+        return body
+    if not conforms(context.operation, "body", body) or body.get("start_at") is None:
+        return body
+    try:
+        generated = datetime.fromisoformat(body["start_at"])
+        offset = abs(generated.timestamp()) % SUBSCRIPTION_START_SPAN.total_seconds()
+    except (ValueError, OverflowError):
+        return body
+    moved = {
+        **body,
+        "start_at": (datetime.now(UTC) + timedelta(hours=1, seconds=offset)).isoformat(),
+    }
+    return moved if conforms(context.operation, "body", moved) else body
+
+
+def keeps_subscription_rules(context: HookContext, case: Case) -> bool:
+    """False for a valid subscription case whose `start_at` is not ahead (a documented 422,
+    not one to judge as valid): the coverage phase passes no map_body hook."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or not isinstance(case.body, dict):
+        return True
+    if case.body.get("start_at") is None:
+        return True
+    try:
+        ahead = datetime.fromisoformat(case.body["start_at"]) - datetime.now(UTC)
+    except (ValueError, TypeError, OverflowError):
+        return True
+    return timedelta(minutes=2) < ahead < timedelta(days=366)
+
+
 def idempotency_key_of_its_body(case: Case) -> str | None:
     """The case's Idempotency-Key made its body's own; None if it has none the document allows.
 
@@ -240,5 +280,11 @@ def register_hooks(schema: BaseSchema, *, keys_of_their_bodies: bool = False) ->
     schema.hook("map_body").apply_to(method="POST", path="/v1/reconcile")(documented_window)
     schema.hook("map_body").apply_to(method="POST", path="/v1/payment-links")(documented_link)
     schema.hook("filter_case").apply_to(method="POST", path="/v1/payment-links")(keeps_link_rules)
+    schema.hook("map_body").apply_to(method="POST", path="/v1/subscriptions")(
+        documented_subscription
+    )
+    schema.hook("filter_case").apply_to(method="POST", path="/v1/subscriptions")(
+        keeps_subscription_rules
+    )
     if keys_of_their_bodies:
         schema.hook("map_case")(with_idempotency_key_of_its_body)

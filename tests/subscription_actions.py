@@ -106,6 +106,13 @@ class Memberships:
         )
         assert response.status_code == 200, response.text
 
+    def rewind(self) -> None:
+        """Reset the sandbox, which rewinds its one clock to the real time: later tests in
+        the session (payment links' expiries) read it."""
+        response = requests.post(f"{self.sandbox.url}/_sandbox/reset", timeout=10)
+        assert response.status_code == 200, response.text
+        self._seen = 0
+
     def new_events(self) -> list[dict[str, Any]]:
         """The webhooks the sandbox recorded since the last call (or since the start)."""
         events = self._events()

@@ -136,6 +136,24 @@ def seed_records(
     delivered = webhooks.deliver(event)
     assert delivered.status_code == 200, delivered.get_json()
 
+    plan = checkout.client.post(
+        "/v1/plans",
+        json={"sku": "all-courses", "name": "All courses", "period": "monthly", "amount": 29900},
+        headers=admin_headers,
+    )
+    assert plan.status_code == 201, plan.get_json()
+    subscription = checkout.client.post(
+        "/v1/subscriptions",
+        json={
+            "plan_id": plan.get_json()["id"],
+            "customer": {"email": "asha@example.com"},
+            "total_count": 6,
+        },
+        headers=site.headers,
+    )
+    assert subscription.status_code == 201, subscription.get_json()
+    sub = subscription.get_json()
+
     notifications = checkout.client.get("/v1/notifications", headers=admin_headers)
     enrollments = [
         checkout.client.get(f"/v1/enrollments?sku={sku}", headers=admin_headers).get_json()
@@ -153,7 +171,10 @@ def seed_records(
         "email": ["asha@example.com", "guest@example.com"],
         "customer_email": ["asha@example.com", "guest@example.com"],
         "site_id": [site.site_id, "callback-site"],
-        "sku": ["python-101", "go-1"],
+        "sku": ["python-101", "go-1", "all-courses"],
+        "plan_id": [plan.get_json()["id"]],
+        "subscription_id": [sub["id"], sub["razorpay_subscription_id"]],
+        "razorpay_subscription_id": [sub["razorpay_subscription_id"]],
     }
 
 

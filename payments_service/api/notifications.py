@@ -21,6 +21,10 @@ NOTIFICATION_TYPES = [
     "payment.failed",
     "refund.processed",
     "refund.failed",
+    "subscription.activated",
+    "subscription.charged",
+    "subscription.halted",
+    "subscription.cancelled",
 ]
 
 

@@ -8,7 +8,8 @@ from typing import Any
 from flask import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..auth import require_admin
+from ..auth import Caller, require_admin
+from ..db.plans import Plan
 from ..subscriptions import PlanRequest, create_plan, get_plan, list_plans
 from .fields import PageQuerySchema, Paise, load_json, load_query, services, sku_field
 from .security import current_caller
@@ -66,7 +67,6 @@ class PlanSchema(Schema):
 CREATE_PLAN = CreatePlanSchema()
 LIST_PLANS_QUERY = ListPlansQuerySchema()
 PLAN = PlanSchema()
-PLAN_LIST = PlanSchema(many=True)
 
 
 @bp.post("")
@@ -77,21 +77,26 @@ def create() -> tuple[dict[str, Any], int]:
     body = load_json(CREATE_PLAN)
     found = services()
     plan = create_plan(found.db, found.gateway, caller, PlanRequest(**body))
-    dumped: dict[str, Any] = PLAN.dump(plan)
-    return dumped, 201
+    return _dump(caller, plan), 201
 
 
 @bp.get("")
 def index() -> dict[str, Any]:
     """List plans newest first, with a cursor."""
-    current_caller()
+    caller = current_caller()
     page = list_plans(services().db, **load_query(LIST_PLANS_QUERY))
-    return {"items": PLAN_LIST.dump(page.items), "next_cursor": page.next_cursor}
+    return {"items": [_dump(caller, plan) for plan in page.items], "next_cursor": page.next_cursor}
 
 
 @bp.get("/<plan_id>")
 def fetch(plan_id: str) -> dict[str, Any]:
     """Fetch one plan."""
-    current_caller()
-    dumped: dict[str, Any] = PLAN.dump(get_plan(services().db, plan_id))
+    return _dump(current_caller(), get_plan(services().db, plan_id))
+
+
+def _dump(caller: Caller, plan: Plan) -> dict[str, Any]:
+    """The plan; who made it is the admin's to know."""
+    dumped: dict[str, Any] = PLAN.dump(plan)
+    if not caller.is_admin:
+        del dumped["created_by"]
     return dumped

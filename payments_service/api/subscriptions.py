@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, request
 from marshmallow import Schema, fields, validate
 
+from ..auth import Caller
 from ..subscriptions import (
     Action,
     CreateContext,
@@ -157,7 +158,8 @@ def index() -> dict[str, Any]:
     """List subscriptions newest first (a site: its own)."""
     caller = current_caller()
     page = list_subscriptions(services().db, caller, **load_query(LIST_QUERY))
-    return {"items": SUBSCRIPTION_LIST.dump(page.items), "next_cursor": page.next_cursor}
+    items = [_as_seen_by(caller, item) for item in SUBSCRIPTION_LIST.dump(page.items)]
+    return {"items": items, "next_cursor": page.next_cursor}
 
 
 @bp.get("/<subscription_id>")
@@ -214,6 +216,21 @@ def _action() -> Action:
     return Action(found.db, found.gateway, found.settings.subscription_access_during_pending)
 
 
+def _as_seen_by(caller: Caller, dumped: dict[str, Any]) -> dict[str, Any]:
+    """What a site sees: who at the merchant acted is the admin's to know (`admin`)."""
+    if caller.is_admin:
+        return dumped
+    for key in ("created_by", "changed_by"):
+        dumped[key] = _masked(dumped[key])
+    for change in dumped.get("history", []):
+        change["actor"] = _masked(change["actor"])
+    return dumped
+
+
+def _masked(actor: str) -> str:
+    return "admin" if actor.startswith("admin:") else actor
+
+
 def _dump(view: SubscriptionView) -> dict[str, Any]:
     found = services()
     dumped: dict[str, Any] = SUBSCRIPTION.dump(view.subscription)
@@ -258,4 +275,4 @@ def _dump(view: SubscriptionView) -> dict[str, Any]:
     dumped["checkout"] = checkout_options(
         found.settings.razorpay_key_id, found.settings.merchant_name, view.plan, view.subscription
     )
-    return dumped
+    return _as_seen_by(current_caller(), dumped)

@@ -11,7 +11,7 @@ from typing import Any
 from ..db import Cursor
 from ..db import enrollments as enrollments_sql
 from ..db import plans as plans_sql
-from ..db import subscriptions as sql
+from ..db import subscription_charges as charges_sql
 from ..db.payments import Payment
 from ..db.subscriptions import Subscription
 from ..ids import new_id
@@ -28,13 +28,13 @@ def is_entitled(sub: Subscription, during_pending: bool) -> bool:
 def follow(cur: Cursor, sub: Subscription, actor: str, during_pending: bool) -> None:
     """Grant or revoke the subscription's enrollment as its status says; each change is
     told to every site."""
-    granted = sql.granted_enrollment(cur, sub.id)
+    granted = charges_sql.granted_enrollment(cur, sub.id)
     if is_entitled(sub, during_pending):
         if granted is None:
             plan = plans_sql.get(cur, sub.plan_id)
             if plan is None:
                 raise RuntimeError(f"subscription {sub.id} has no plan {sub.plan_id}")
-            made = sql.grant_enrollment(cur, new_id("enr"), sub, plan.sku, actor)
+            made = charges_sql.grant_enrollment(cur, new_id("enr"), sub, plan.sku, actor)
             if made is not None:
                 outbox.enrollment_changed(cur, made)
     elif granted is not None:

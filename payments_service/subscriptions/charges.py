@@ -11,7 +11,7 @@ from typing import Any
 from ..db import Cursor
 from ..db import orders as orders_sql
 from ..db import plans as plans_sql
-from ..db import subscriptions as sql
+from ..db import subscription_charges as charges_sql
 from ..db.subscriptions import Subscription
 from ..errors import PaymentMismatch
 from ..ids import new_id
@@ -38,7 +38,7 @@ def apply_charge_in(
         plan = plans_sql.get(cur, sub.plan_id)
         if plan is None:
             raise RuntimeError(f"subscription {sub.id} has no plan {sub.plan_id}")
-        sql.insert_charge_order(
+        charges_sql.insert_charge_order(
             cur,
             order_id=new_id("ord"),
             sub=sub,

@@ -11,6 +11,7 @@ from typing import Any
 from ..auth import Caller
 from ..db import Database
 from ..db import plans as plans_sql
+from ..db import subscription_charges as charges_sql
 from ..db import subscriptions as sql
 from ..db.enrollments import Enrollment
 from ..db.orders import Order
@@ -43,8 +44,8 @@ def view_of(db: Database, sub: Subscription) -> SubscriptionView:
         return SubscriptionView(
             now,
             plan,
-            sql.granted_enrollment(cur, now.id),
-            sql.charge_orders(cur, now.id),
+            charges_sql.granted_enrollment(cur, now.id),
+            charges_sql.charge_orders(cur, now.id),
             sql.changes(cur, now.id),
         )
 

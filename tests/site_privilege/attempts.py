@@ -61,6 +61,12 @@ class Sale:
     link_key: str
     link_id: str
     link_order_id: str
+    # The old site's subscription of Asha's (not yet paid), and the admin's plan it is of.
+    subscription_body: dict[str, Any]
+    subscription_key: str
+    subscription_id: str
+    razorpay_subscription_id: str
+    plan_id: str
 
     @property
     def secrets(self) -> list[str]:
@@ -73,6 +79,8 @@ class Sale:
             *self.razorpay_refund_ids,
             self.link_id,
             self.link_order_id,
+            self.subscription_id,
+            self.razorpay_subscription_id,
             MEERA,
             ASHA,
             "Asha",
@@ -92,7 +100,8 @@ class Attempt:
     method: str
     path: str
     # "not_found", "forbidden", "empty" (a list of nothing), "only_its_own" (a list of the
-    # other site's own orders only), "its_own" (a new order of the other site's)
+    # other site's own orders only), "its_own" (a new order of the other site's), "shared"
+    # (what every site reads alike: plans)
     expect: str
     body: dict[str, Any] | None = None
     idempotency_key: str | None = None
@@ -178,6 +187,72 @@ ATTEMPTS: dict[str, tuple[str, Callable[[Sale], Attempt]]] = {
     "cancel the old site's payment link": (
         "POST /v1/payment-links/{link_id}/cancel",
         lambda s: Attempt("POST", f"/v1/payment-links/{s.link_id}/cancel", "not_found"),
+    ),
+    "replay the old site's subscription key": (
+        "POST /v1/subscriptions",
+        lambda s: Attempt(
+            "POST", "/v1/subscriptions", "its_own", s.subscription_body, s.subscription_key
+        ),
+    ),
+    "subscribe for the old site": (
+        "POST /v1/subscriptions",
+        lambda s: Attempt(
+            "POST", "/v1/subscriptions", "forbidden", {**s.subscription_body, "site_id": "old-site"}
+        ),
+    ),
+    "list the old site's subscriptions": (
+        "GET /v1/subscriptions",
+        lambda s: Attempt("GET", "/v1/subscriptions?site_id=old-site", "empty"),
+    ),
+    "list the old site's customer's subscriptions": (
+        "GET /v1/subscriptions",
+        lambda s: Attempt("GET", f"/v1/subscriptions?customer_email={ASHA}", "empty"),
+    ),
+    "fetch the old site's subscription": (
+        "GET /v1/subscriptions/{subscription_id}",
+        lambda s: Attempt("GET", f"/v1/subscriptions/{s.subscription_id}", "not_found"),
+    ),
+    "fetch the old site's subscription by Razorpay's id": (
+        "GET /v1/subscriptions/{subscription_id}",
+        lambda s: Attempt("GET", f"/v1/subscriptions/{s.razorpay_subscription_id}", "not_found"),
+    ),
+    "verify the old site's subscription": (
+        "POST /v1/subscriptions/{subscription_id}/verify",
+        lambda s: Attempt(
+            "POST",
+            f"/v1/subscriptions/{s.subscription_id}/verify",
+            "not_found",
+            {"razorpay_payment_id": "pay_Any00000000001", "razorpay_signature": "0" * 64},
+        ),
+    ),
+    "cancel the old site's subscription": (
+        "POST /v1/subscriptions/{subscription_id}/cancel",
+        lambda s: Attempt("POST", f"/v1/subscriptions/{s.subscription_id}/cancel", "not_found", {}),
+    ),
+    "pause the old site's subscription": (
+        "POST /v1/subscriptions/{subscription_id}/pause",
+        lambda s: Attempt("POST", f"/v1/subscriptions/{s.subscription_id}/pause", "not_found"),
+    ),
+    "resume the old site's subscription": (
+        "POST /v1/subscriptions/{subscription_id}/resume",
+        lambda s: Attempt("POST", f"/v1/subscriptions/{s.subscription_id}/resume", "not_found"),
+    ),
+    "make a plan": (
+        "POST /v1/plans",
+        lambda s: Attempt(
+            "POST",
+            "/v1/plans",
+            "forbidden",
+            {"sku": "x-1", "name": "X", "period": "monthly", "amount": 10000},
+        ),
+    ),
+    "list the plans": (
+        "GET /v1/plans",
+        lambda s: Attempt("GET", "/v1/plans", "shared"),
+    ),
+    "fetch the admin's plan": (
+        "GET /v1/plans/{plan_id}",
+        lambda s: Attempt("GET", f"/v1/plans/{s.plan_id}", "shared"),
     ),
     "list every owner of the old site's SKU": (
         "GET /v1/enrollments",

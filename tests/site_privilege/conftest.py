@@ -52,6 +52,23 @@ def sale(
         "/v1/payment-links", json=link_body, headers={**old_site.headers, "Idempotency-Key": "pl-1"}
     )
     assert link.status_code == 201, link.get_json()
+    plan = client.post(
+        "/v1/plans",
+        json={"sku": "all-courses", "name": "All courses", "period": "monthly", "amount": 29900},
+        headers=admin_headers,
+    )
+    assert plan.status_code == 201, plan.get_json()
+    subscription_body = {
+        "plan_id": plan.get_json()["id"],
+        "customer": {"email": ASHA, "site_user_id": "u-42"},
+        "total_count": 12,
+    }
+    subscription = client.post(
+        "/v1/subscriptions",
+        json=subscription_body,
+        headers={**old_site.headers, "Idempotency-Key": "sub-1"},
+    )
+    assert subscription.status_code == 201, subscription.get_json()
     return Sale(
         order_body=body,
         order_key="cart-1",
@@ -67,4 +84,9 @@ def sale(
         link_key="pl-1",
         link_id=link.get_json()["id"],
         link_order_id=link.get_json()["order_id"],
+        subscription_body=subscription_body,
+        subscription_key="sub-1",
+        subscription_id=subscription.get_json()["id"],
+        razorpay_subscription_id=subscription.get_json()["razorpay_subscription_id"],
+        plan_id=plan.get_json()["id"],
     )

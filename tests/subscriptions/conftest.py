@@ -3,6 +3,7 @@ actions of tests/subscription_actions.py."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,8 +32,11 @@ def other_site(app: Flask) -> SiteCredentials:
 @pytest.fixture
 def memberships(
     client: FlaskClient, sandbox: Any, admin_headers: dict[str, str], webhooks: RazorpayWebhooks
-) -> Memberships:
-    return Memberships(client, sandbox, admin_headers, webhooks)
+) -> Iterator[Memberships]:
+    """The actions; afterwards the sandbox is reset, its clock back to the real time."""
+    actions = Memberships(client, sandbox, admin_headers, webhooks)
+    yield actions
+    actions.rewind()
 
 
 @pytest.fixture

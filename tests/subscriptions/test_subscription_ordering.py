@@ -5,7 +5,7 @@ subscription whose webhooks never came."""
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -113,3 +113,36 @@ def test_the_worker_sweep_applies_a_subscription_whose_webhooks_never_came(
 
 def _at(value: int | str) -> int:
     return value if isinstance(value, int) else int(datetime.fromisoformat(value).timestamp())
+
+
+def test_reconcile_of_a_window_applies_the_charges_of_our_subscriptions(
+    memberships: Memberships,
+    plan: dict[str, Any],
+    seller: SiteCredentials,
+    other_site: SiteCredentials,
+    client: FlaskClient,
+    admin_headers: dict[str, str],
+    db_rows: Any,
+) -> None:
+    sub = memberships.subscribe(seller, plan)
+    memberships.pay(sub)  # no verify, no webhook
+    now = datetime.now(UTC)
+    window = {
+        "from": (now - timedelta(hours=1)).isoformat(),
+        "to": (now + timedelta(hours=1)).isoformat(),
+    }
+
+    first = client.post("/v1/reconcile", json=window, headers=admin_headers)
+    again = client.post("/v1/reconcile", json=window, headers=admin_headers)
+
+    assert first.status_code == 200, first.get_json()
+    assert first.get_json()["updated"] == 1
+    assert again.get_json()["updated"] == 0
+    now_sub = memberships.fetch(seller.headers, sub)
+    assert (now_sub["status"], now_sub["paid_count"], now_sub["changed_by"]) == (
+        "active",
+        1,
+        "reconcile",
+    )
+    assert _counts(db_rows) == (1, 1, 1)
+    assert owns(client, other_site)
