@@ -63,9 +63,22 @@ def worker(app: Flask) -> Iterator[Worker]:
         yield running
 
 
+def _membership_plan(app: Flask, admin_headers: dict[str, str]) -> None:
+    """The plan an admin defines for the membership the kit sells (it finds it by SKU)."""
+    body = {"sku": "all-courses", "name": "All courses", "period": "monthly", "amount": 29900}
+    response = app.test_client().post("/v1/plans", json=body, headers=admin_headers)
+    assert response.status_code == 201, response.get_json()
+
+
 def test_node_kit_against_the_service(
-    kit_installed: None, live_api: str, sandbox: Any, app: Flask, worker: Worker
+    kit_installed: None,
+    live_api: str,
+    sandbox: Any,
+    app: Flask,
+    admin_headers: dict[str, str],
+    worker: Worker,
 ) -> None:
+    _membership_plan(app, admin_headers)
     use_public_url(app, live_api)  # payment links bring the buyer back to the served app
     port = free_loopback_port()
     kit_site = register_site(
@@ -89,6 +102,7 @@ def test_node_kit_against_the_service(
     }
     output = run_node_tests(KIT, env)
     assert passed(output, "sells a course on this site"), output
+    assert passed(output, "sells the membership: subscribe, verify, access by notification"), output
     assert worker.delivered >= 3, f"expected notifications delivered to the kit:\n{output}"
 
 
