@@ -4,6 +4,7 @@ successful retry gives it back, and a cancel at cycle end keeps it to the period
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -109,6 +110,30 @@ def test_without_access_during_pending_the_first_failed_charge_takes_access(
 
 
 def _at(iso: str) -> int:
-    from datetime import datetime
-
     return int(datetime.fromisoformat(iso).timestamp())
+
+
+def test_a_trial_is_access_without_a_charge_until_billing_starts(
+    memberships: Memberships,
+    plan: dict[str, Any],
+    seller: SiteCredentials,
+    other_site: SiteCredentials,
+    client: FlaskClient,
+    db_rows: Any,
+) -> None:
+    start = datetime.now(UTC) + timedelta(days=7)
+    sub = memberships.subscribe(seller, plan, start_at=start.isoformat())
+
+    trial = memberships.verify(seller, sub, memberships.pay(sub)).get_json()
+
+    # Razorpay's refunded token payment authenticates the mandate: no charge of ours.
+    assert (trial["status"], trial["paid_count"], trial["charges"]) == ("authenticated", 0, [])
+    assert owns(client, other_site)
+    assert db_rows("SELECT id FROM payments") == []
+
+    memberships.advance(to=int(start.timestamp()))
+    memberships.deliver_new(sub)
+
+    billed = memberships.fetch(seller.headers, sub)
+    assert (billed["status"], billed["paid_count"]) == ("active", 1)
+    assert [c["amount_paid"] for c in billed["charges"]] == [29900]
