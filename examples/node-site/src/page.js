@@ -41,6 +41,7 @@ function renderPage({ siteName, siteId, checkoutScriptUrl, courses }) {
               padding: 1rem; border: 1px solid #ddd; border-radius: .5rem; margin-bottom: .75rem; }
     .owned { color: #047857; font-weight: 600; }
     #status.error { color: #b91c1c; }
+    [hidden] { display: none !important; } /* .course's display: flex would show it */
   </style>
 </head>
 <body>
