@@ -65,7 +65,9 @@ def _subscription(stack: Stack, subscription_id: str) -> dict[str, Any]:
 
 
 def _status_becomes(page: Any, status: str) -> None:
-    reload_until(page, f"#membership[data-status='{status}']")
+    """Reload until the new site shows the status (the sandbox's webhooks are on their way;
+    bounded, generously for a busy machine)."""
+    reload_until(page, f"#membership[data-status='{status}']", attempts=120)
 
 
 def _subscribe_on_the_new_site(context: Any, stack: Stack) -> Any:
