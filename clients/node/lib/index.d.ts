@@ -238,7 +238,8 @@ export interface Plan {
   interval: number;
   amount: Paise;
   currency: Currency;
-  created_by: string;
+  /** The admin who made it: only in answers to admin tokens, never to a site's. */
+  created_by?: string;
   created_at: string;
 }
 
