@@ -20,6 +20,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from payments_service.devstack.demo import StoreConfig
 from payments_service.devstack.demo import create_app as create_store
+from payments_service.devstack.demo.memberships_api import ensure_plan
 from payments_service.notifications import deliver_due
 from payments_service.sandbox import SandboxConfig, start_background
 from tests.actions import register_site
@@ -107,6 +108,9 @@ def running_stack(make_app: Any, admin_headers: dict[str, str]) -> Iterator[Stac
     def restart(site_id: str) -> None:
         """A new store app on the same port: nothing of the old one's memory survives."""
         holders[site_id]["app"] = create_store(configs[site_id])
+
+    settings = app.extensions["payments_service"].settings
+    ensure_plan(api.url, settings.jwt_audience, settings.admin_jwt_secret)  # as `make run`
 
     stop = threading.Event()
     worker = threading.Thread(target=_deliver_until, args=(app, stop), daemon=True)

@@ -10,6 +10,7 @@ embedded PostgreSQL) and on free ports. They are slow (marked `slow`; `make test
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -37,6 +38,8 @@ from tests.devstack_runner import (
     refund_on_the_admin_page,
     stop_postgres,
 )
+
+MEMBERSHIP_PLAN = re.compile(r"membership plan (plan_[A-Za-z0-9]+) ")  # stack.py says it
 
 
 def test_a_port_another_process_listens_on_stops_the_start_and_is_named() -> None:
@@ -123,10 +126,12 @@ def test_make_run_takes_a_purchase_refunds_the_last_start_s_and_leaves_nothing_f
     devstack: Devstack,
 ) -> None:
     paid_in_the_last_start: str | None = None
+    membership_plans: set[str] = set()
     for run in range(5):  # the first start is cold (initdb), the others warm
         devstack.start()
         tokens = devstack.wait_for_banner()
         assert f"http://127.0.0.1:{devstack.ports['API_PORT']}/docs/" in devstack.output()
+        membership_plans |= set(MEMBERSHIP_PLAN.findall(devstack.output()))
 
         if paid_in_the_last_start is not None:  # the sandbox was restarted since its payment
             page = refund_on_the_admin_page(devstack.ports, paid_in_the_last_start)
@@ -139,6 +144,7 @@ def test_make_run_takes_a_purchase_refunds_the_last_start_s_and_leaves_nothing_f
         assert devstack.output().rstrip().endswith("stopped")
         assert "stopping the rest" not in devstack.output()  # no process died on its own
         devstack.assert_nothing_left()
+    assert len(membership_plans) == 1, membership_plans  # made by the first start, then found
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from tests.actions import register_site
 from tests.node_harness import (
@@ -82,11 +83,21 @@ def _site_env(app: Flask, live_api: str, sandbox: Any, site_id: str, port: int) 
     }
 
 
+def _membership_plan(client: FlaskClient, admin_headers: dict[str, str]) -> str:
+    """The plan an admin defines for the membership the package's tests subscribe to."""
+    body = {"sku": "all-courses", "name": "All courses", "period": "monthly", "amount": 29900}
+    response = client.post("/v1/plans", json=body, headers=admin_headers)
+    assert response.status_code == 201, response.get_json()
+    return str(response.get_json()["id"])
+
+
 def test_node_package_against_the_service(
     package_installed: None,
     live_api: str,
     sandbox: Any,
     app: Flask,
+    client: FlaskClient,
+    admin_headers: dict[str, str],
     worker: Worker,
     site_db: dict[str, str],
 ) -> None:
@@ -94,10 +105,16 @@ def test_node_package_against_the_service(
         **os.environ,
         **site_db,
         **_site_env(app, live_api, sandbox, "pkg-site", free_loopback_port()),
+        "PAYMENTS_PLAN_ID": _membership_plan(client, admin_headers),
     }
     output = run_node_tests(PACKAGE, env)
     for name in (
         "sells, verifies, refunds, and the site hears each step in its own tables",
+        "reads the plans a site sells, and finds none it cannot make",
+        "subscribes once per Idempotency-Key and verifies Checkout into access on every site",
+        "pauses and resumes, cancels at cycle end keeping access, then now taking it",
+        "rejects a forged Checkout result and a pause in the wrong status with typed errors",
+        "hears subscription.activated and .cancelled in its own callback",
         "retries a lost answer with the same Idempotency-Key: one order, not two",
         "applies two simultaneous deliveries of one event once",
         "leaves a failed event unapplied AND unremembered, so the retry applies it",

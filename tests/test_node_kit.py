@@ -63,9 +63,22 @@ def worker(app: Flask) -> Iterator[Worker]:
         yield running
 
 
+def _membership_plan(app: Flask, admin_headers: dict[str, str]) -> None:
+    """The plan an admin defines for the membership the kit sells (it finds it by SKU)."""
+    body = {"sku": "all-courses", "name": "All courses", "period": "monthly", "amount": 29900}
+    response = app.test_client().post("/v1/plans", json=body, headers=admin_headers)
+    assert response.status_code == 201, response.get_json()
+
+
 def test_node_kit_against_the_service(
-    kit_installed: None, live_api: str, sandbox: Any, app: Flask, worker: Worker
+    kit_installed: None,
+    live_api: str,
+    sandbox: Any,
+    app: Flask,
+    admin_headers: dict[str, str],
+    worker: Worker,
 ) -> None:
+    _membership_plan(app, admin_headers)
     use_public_url(app, live_api)  # payment links bring the buyer back to the served app
     port = free_loopback_port()
     kit_site = register_site(
@@ -89,6 +102,7 @@ def test_node_kit_against_the_service(
     }
     output = run_node_tests(KIT, env)
     assert passed(output, "sells a course on this site"), output
+    assert passed(output, "sells the membership: subscribe, verify, access by notification"), output
     assert worker.delivered >= 3, f"expected notifications delivered to the kit:\n{output}"
 
 
@@ -181,3 +195,77 @@ def test_node_kit_page_in_a_browser(
         timeout=10,
     )
     assert [e["sku"] for e in answer.json()["items"]] == ["sql-basics"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: no browser to drive")
+def test_node_kit_sells_the_membership_in_a_browser_and_the_buyer_cancels_it(
+    kit_installed: None,
+    live_api: str,
+    sandbox: Any,
+    app: Flask,
+    admin_headers: dict[str, str],
+    worker: Worker,
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    _membership_plan(app, admin_headers)
+    port = free_loopback_port()
+    site = register_site(
+        app, "kit-site", f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/payments/callback"
+    )
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "PAYMENTS_SITE_ID": site.site_id,
+        "PAYMENTS_JWT_SECRET": site.jwt_secret,
+        "PAYMENTS_CALLBACK_SECRET": site.callback_secret,
+        "PAYMENTS_API_URL": live_api,
+        "PAYMENTS_AUDIENCE": app.extensions["payments_service"].settings.jwt_audience,
+        "CHECKOUT_SCRIPT_URL": f"{sandbox.url}/v1/checkout.js",
+    }
+    log = tmp_path / "kit.log"
+    with _kit_server(env, port, log) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            page.wait_for_selector("#membership", state="visible")  # the admin's plan is on sale
+            assert "₹299.00 a month" in page.text_content("#membership-price")
+            page.fill("#email", "nila@example.com")
+            page.click("#subscribe")
+            checkout = page.wait_for_selector("iframe", timeout=10_000)
+            frame = checkout.content_frame() if checkout else None
+            assert frame is not None
+            frame.click("#sandbox-pay-success")
+            _status_says(page, "You are a member", log)
+            assert page.is_visible("#membership-owned")
+            page.wait_for_selector("#cancel-membership", state="visible")
+            page.click("#cancel-membership")
+            _status_says(page, "Cancelled: you keep access until", log)
+            page.wait_for_selector("#cancel-membership", state="hidden")
+            assert "active" in page.text_content("#membership-status")
+            assert page.is_visible("#membership-owned")
+        finally:
+            browser.close()
+
+    answer = requests.get(
+        f"{live_api}/v1/subscriptions",
+        params={"customer_email": "nila@example.com"},
+        headers=site.headers,
+        timeout=10,
+    )
+    [sub] = answer.json()["items"]
+    assert (sub["status"], sub["cancel_at_cycle_end"]) == ("active", True)
+
+
+def _status_says(page: Any, text: str, log: Path) -> None:
+    """Wait (bounded) for the page's status line to say ``text``."""
+    try:
+        page.wait_for_function(
+            f"document.getElementById('status').textContent.includes({text!r})", timeout=20_000
+        )
+    except Exception:
+        raise AssertionError(
+            f"status: {page.text_content('#status')!r}\nkit log:\n{log.read_text()}"
+        ) from None

@@ -28,6 +28,8 @@ from ..migrations import apply_migrations
 from ..settings import Settings
 from ..sites import create_site, list_sites
 from .banner import print_banner
+from .demo.memberships_api import ensure_plan
+from .demo.service import ServiceUnavailable
 from .embedded_db import embedded_postgres
 from .processes import (
     Children,
@@ -195,11 +197,23 @@ def _start_and_watch(
         ready.append(("the Razorpay sandbox", f"http://127.0.0.1:{ports.sandbox}/"))
     ready += [(title, f"http://127.0.0.1:{port}/") for title, port, _ in sites.values()]
     wait_until_ready(ready, children, signals, READY_SECONDS)
+    _define_membership_plan(settings, ports)
     print_banner(settings, ports.api, ports.sandbox, sites, site_secrets)
     while (exited := children.first_exit()) is None:
         signals.check()
         time.sleep(0.5)
     raise StartFailed(exited)
+
+
+def _define_membership_plan(settings: Settings, ports: Ports) -> None:
+    """The demo's membership plan, as an admin defines it (found, or made the first time)."""
+    api_url = f"http://127.0.0.1:{ports.api}"
+    try:
+        plan = ensure_plan(api_url, settings.jwt_audience, settings.admin_jwt_secret)
+    except ServiceUnavailable as error:
+        print(f"the demo's membership is not on sale: {error}", file=sys.stderr, flush=True)
+        return
+    print(f"membership plan {plan['id']} ({plan['sku']}, {plan['amount']} paise a month)")
 
 
 def _start_children(

@@ -20,6 +20,14 @@ const crypto = require('node:crypto');
 
 const { PaymentsApiError } = require('./errors');
 const { createTokenSource, DEFAULT_AUDIENCE, DEFAULT_TTL_SECONDS } = require('./token');
+const { subscriptionMethods, PLANS, SUBSCRIPTIONS } = require('./subscriptions');
+const {
+  retryAfterSeconds,
+  queryString,
+  segment,
+  checkPaise,
+  paymentLinkBody,
+} = require('./request-parts');
 
 /** Where each resource lives: one place to adjust when the contract moves. */
 const PATHS = Object.freeze({
@@ -30,6 +38,8 @@ const PATHS = Object.freeze({
   enrollments: '/v1/enrollments',
   customers: '/v1/customers',
   paymentLinks: '/v1/payment-links',
+  plans: PLANS,
+  subscriptions: SUBSCRIPTIONS,
 });
 
 const DEFAULTS = Object.freeze({
@@ -43,44 +53,6 @@ const DEFAULTS = Object.freeze({
 });
 
 const sleepFor = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function retryAfterSeconds(response) {
-  const value = response.headers.get('retry-after');
-  return value && /^[0-9]{1,6}$/.test(value) ? Number(value) : null;
-}
-
-function queryString(query) {
-  const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(query || {})) {
-    if (value !== undefined && value !== null && value !== '') params.set(name, String(value));
-  }
-  const text = params.toString();
-  return text ? `?${text}` : '';
-}
-
-function segment(value, what) {
-  if (typeof value !== 'string' || value === '') throw new TypeError(`${what} is required`);
-  return encodeURIComponent(value);
-}
-
-function checkPaise(amount, what = 'amount') {
-  if (!Number.isSafeInteger(amount) || amount <= 0) {
-    throw new TypeError(`${what} must be a positive integer number of paise (49900 = ₹499.00)`);
-  }
-}
-
-/** A payment link's body as openapi.yaml names it, from snake_case or camelCase fields. */
-function paymentLinkBody({ returnUrl, expireBy, ...link }) {
-  const body = { currency: 'INR', ...link };
-  if (returnUrl !== undefined) body.return_url = returnUrl;
-  const expiry = expireBy ?? link.expire_by;
-  if (expiry !== undefined && expiry !== null) {
-    const at = new Date(expiry);
-    if (Number.isNaN(at.getTime())) throw new TypeError('expireBy must be a date');
-    body.expire_by = at.toISOString();
-  }
-  return body;
-}
 
 /**
  * @param {object} options  see index.d.ts PaymentsClientOptions
@@ -303,6 +275,7 @@ function createPaymentsClient(options) {
         cursor = page.next_cursor;
       } while (cursor);
     },
+    ...subscriptionMethods(call, { segment, queryString, keyOr }),
   };
   return client;
 }

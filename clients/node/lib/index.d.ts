@@ -226,6 +226,124 @@ export interface PaymentLink {
   cancelled_at: string | null;
 }
 
+export type PlanPeriod = 'daily' | 'weekly' | 'monthly' | 'yearly';
+
+/** A membership price for a SKU, defined by an admin (openapi.yaml Plan); never changes. */
+export interface Plan {
+  id: string;
+  sku: string;
+  name: string;
+  description: string | null;
+  period: PlanPeriod;
+  interval: number;
+  amount: Paise;
+  currency: Currency;
+  /** The admin who made it: only in answers to admin tokens, never to a site's. */
+  created_by?: string;
+  created_at: string;
+}
+
+export type SubscriptionStatus =
+  | 'creating'
+  | 'created'
+  | 'authenticated'
+  | 'active'
+  | 'pending'
+  | 'halted'
+  | 'paused'
+  | 'cancelled'
+  | 'completed'
+  | 'expired';
+
+/** POST /v1/subscriptions (openapi.yaml CreateSubscriptionRequest). */
+export interface CreateSubscriptionRequest {
+  plan_id?: string;
+  planId?: string;
+  customer: { email: string; site_user_id?: string | null };
+  /** Billing cycles to charge, 1 to 60. */
+  total_count?: number;
+  totalCount?: number;
+  /** When billing starts (a trial until then); absent: at the Checkout payment. */
+  start_at?: string | null;
+  startAt?: Date | string | number;
+  currency?: 'INR' | null;
+  notes?: Record<string, string>;
+  /** Admins only: the site that sells it. */
+  site_id?: string | null;
+}
+
+/** What `new Razorpay({...})` needs for a subscription (no amount: the plan's). */
+export interface SubscriptionCheckoutOptions {
+  key: string;
+  subscription_id: string;
+  name: string;
+  description: string;
+  prefill: { email: string };
+  notes: { subscription_ref: string };
+}
+
+/** What Checkout's handler receives for a subscription. */
+export interface SubscriptionCheckoutResult {
+  razorpay_payment_id: string;
+  razorpay_subscription_id?: string;
+  razorpay_signature: string;
+}
+
+/** A subscription as lists show it (openapi.yaml SubscriptionSummary). */
+export interface SubscriptionSummary {
+  mode?: Mode;
+  /** Our id (msb_…). */
+  id: string;
+  razorpay_subscription_id: string | null;
+  site_id: string;
+  plan_id: string;
+  status: SubscriptionStatus;
+  customer: { email: string; site_user_id: string | null };
+  total_count: number;
+  paid_count: number;
+  auth_attempts: number;
+  start_at: string | null;
+  current_start: string | null;
+  /** When the paid cycle ends (and access, once cancelled at cycle end). */
+  current_end: string | null;
+  charge_at: string | null;
+  cancel_at_cycle_end: boolean;
+  short_url: string | null;
+  notes: Record<string, string>;
+  created_by: string;
+  changed_by: string;
+  created_at: string;
+  updated_at: string;
+  ended_at: string | null;
+}
+
+/** One subscription with its plan, access, charges and history (openapi.yaml Subscription). */
+export interface Subscription extends SubscriptionSummary {
+  plan: Pick<Plan, 'id' | 'sku' | 'name' | 'amount' | 'currency' | 'period' | 'interval'>;
+  access: { granted: boolean; enrollment_id: string | null };
+  /** One order of ours per Razorpay invoice; refund one with createRefund({ order_id }). */
+  charges: Array<{
+    order_id: string;
+    razorpay_order_id: string | null;
+    razorpay_invoice_id: string | null;
+    status: OrderStatus;
+    amount: Paise;
+    amount_paid: Paise;
+    amount_refunded: Paise;
+    currency: Currency;
+    paid_at: string | null;
+  }>;
+  history: Array<{
+    from_status: SubscriptionStatus | null;
+    to_status: SubscriptionStatus;
+    actor: string;
+    detail: string | null;
+    at: string;
+  }>;
+  /** While `created`: the options for new Razorpay({...}); null afterwards. */
+  checkout: SubscriptionCheckoutOptions | null;
+}
+
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;
@@ -273,8 +391,34 @@ export interface PaymentsClient {
   getPaymentLink(linkId: string): Promise<PaymentLink>;
   listPaymentLinks(query?: ListQuery & { status?: PaymentLinkStatus }): Promise<Page<PaymentLink>>;
   cancelPaymentLink(linkId: string): Promise<PaymentLink>;
+  listPlans(query?: ListQuery & { sku?: string }): Promise<Page<Plan>>;
+  getPlan(planId: string): Promise<Plan>;
+  createSubscription(
+    subscription: CreateSubscriptionRequest,
+    options?: CallOptions,
+  ): Promise<Subscription>;
+  verifySubscription(
+    subscriptionId: string,
+    result: SubscriptionCheckoutResult,
+  ): Promise<Subscription>;
+  getSubscription(subscriptionId: string): Promise<Subscription>;
+  listSubscriptions(
+    query?: ListQuery & { customer_email?: string; status?: SubscriptionStatus },
+  ): Promise<Page<SubscriptionSummary>>;
+  cancelSubscription(
+    subscriptionId: string,
+    options?: { atCycleEnd?: boolean },
+  ): Promise<Subscription>;
+  pauseSubscription(subscriptionId: string): Promise<Subscription>;
+  resumeSubscription(subscriptionId: string): Promise<Subscription>;
   each<T = unknown>(
-    listMethod: 'listOrders' | 'listPayments' | 'listRefunds' | 'listPaymentLinks',
+    listMethod:
+      | 'listOrders'
+      | 'listPayments'
+      | 'listRefunds'
+      | 'listPaymentLinks'
+      | 'listPlans'
+      | 'listSubscriptions',
     query?: Record<string, unknown>,
   ): AsyncIterable<T>;
 }
@@ -283,7 +427,15 @@ export function createPaymentsClient(options: PaymentsClientOptions): PaymentsCl
 export function paymentsConfigFromEnv(env?: Record<string, string | undefined>): PaymentsConfig;
 export const PATHS: Readonly<
   Record<
-    'orders' | 'verify' | 'payments' | 'refunds' | 'enrollments' | 'customers' | 'paymentLinks',
+    | 'orders'
+    | 'verify'
+    | 'payments'
+    | 'refunds'
+    | 'enrollments'
+    | 'customers'
+    | 'paymentLinks'
+    | 'plans'
+    | 'subscriptions',
     string
   >
 >;
@@ -345,7 +497,24 @@ export type NotificationType =
   | 'payment.failed'
   | 'refund.processed'
   | 'refund.failed'
+  | 'subscription.activated'
+  | 'subscription.charged'
+  | 'subscription.halted'
+  | 'subscription.cancelled'
   | (string & {});
+
+/** `data.subscription` of the subscription.* notifications (to the site that sold it). */
+export interface NotificationSubscription {
+  id: string;
+  razorpay_subscription_id: string | null;
+  plan_id: string;
+  status: SubscriptionStatus;
+  customer_email: string;
+  site_user_id: string | null;
+  paid_count: number;
+  current_end: string | null;
+  cancel_at_cycle_end: boolean;
+}
 
 export interface NotificationOrder {
   id: string;
@@ -368,14 +537,18 @@ export interface PaymentsEvent {
     enrollment?: SiteEnrollment;
     site_user_id?: string | null;
     order?: NotificationOrder;
+    subscription?: NotificationSubscription;
+    /** On subscription.charged: the charge (with the order of ours it paid). */
     payment?: {
       id: string;
+      order_id?: string;
       status: PaymentStatus;
       amount: Paise;
       currency: Currency;
-      method: string | null;
-      error_code: string | null;
-      error_reason: string | null;
+      /** Absent on subscription.charged (present on order.paid and payment.failed). */
+      method?: string | null;
+      error_code?: string | null;
+      error_reason?: string | null;
       duplicate_of_enrollment?: string;
     };
     refund?: {

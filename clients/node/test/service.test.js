@@ -24,6 +24,7 @@ const {
 } = require('..');
 const { pgDedupe, APPLIED_EVENTS_TABLE_SQL } = require('../lib/pg');
 const { listen, request, eventually } = require('./support/http');
+const { PLAN_ID, subscribeAndPay } = require('./support/memberships');
 
 const env = process.env;
 const SKIP = env.PAYMENTS_API_URL
@@ -234,6 +235,33 @@ describe('the package against the running service', { skip: SKIP, timeout: 120_0
         [401, 'unauthorized', false],
       );
       return true;
+    });
+  });
+
+  it('hears subscription.activated and .cancelled in its own callback', { skip: !PLAN_ID }, async () => {
+    const email = freshEmail('member');
+    const sub = await subscribeAndPay(payments, email);
+    const about = (type) => events.find((e) => e.type === type && e.data.subscription?.id === sub.id);
+    const activated = await eventually(() => about('subscription.activated'), {
+      ...WAIT,
+      what: 'subscription.activated',
+    });
+    assert.equal(activated.data.subscription.customer_email, email);
+    await eventually(async () => (await accessOf(email)).length === 1, {
+      ...WAIT,
+      what: 'enrollment.granted for the membership',
+    });
+    assert.deepEqual(await accessOf(email), [{ sku: 'all-courses', status: 'active' }]);
+
+    await payments.cancelSubscription(sub.id);
+    const cancelled = await eventually(() => about('subscription.cancelled'), {
+      ...WAIT,
+      what: 'subscription.cancelled',
+    });
+    assert.equal(cancelled.data.subscription.status, 'cancelled');
+    await eventually(async () => (await accessOf(email))[0].status === 'revoked', {
+      ...WAIT,
+      what: 'enrollment.revoked for the membership',
     });
   });
 

@@ -8,6 +8,7 @@
  *   POST /payments/callback   service -> site: signed notifications (access granted/revoked, ...)
  *   GET  /access?email=       what this site knows from notifications: {email, skus}
  *   GET  /access/remote?email= what the service says right now:       {email, skus}
+ *   GET  /membership, POST /subscriptions, .../verify, .../cancel   the membership (membership.js)
  *
  * createApp(config) builds the app without listening, so tests can run it on any port.
  * Routes are wrapped in asyncRoute, so the same code runs on Express 4 and 5.
@@ -23,6 +24,7 @@ const {
 } = require('payments-service-client');
 
 const { createAccessStore } = require('./access');
+const { addMembershipRoutes } = require('./membership');
 const { renderPage } = require('./page');
 
 const REAL_CHECKOUT_SCRIPT = 'https://checkout.razorpay.com/v1/checkout.js';
@@ -184,6 +186,8 @@ function createApp(config) {
     }),
   );
 
+  addMembershipRoutes(app, { payments, json, badRequest });
+
   // Errors: the buyer's mistakes are passed on (the service's problems are safe to show:
   // a stable code and a human detail, never internals); our own faults become a plain 502
   // (details go to the log only). asyncRoute routes rejected promises here on Express 4 too.
@@ -226,6 +230,14 @@ function applyNotification(event, access, logger) {
     case 'refund.processed':
     case 'refund.failed':
       logger.info(`payments: ${event.type} for order ${event.data?.order?.id}`);
+      break;
+    case 'subscription.activated': // data = { subscription } for one THIS site sold
+    case 'subscription.charged': // data = { subscription, payment }: a month paid
+    case 'subscription.halted': // its charges failed for good (enrollment.revoked follows)
+    case 'subscription.cancelled': // ended (now, or at the end of the paid month)
+      // Access itself arrives as enrollment.granted / .revoked for the plan's SKU.
+      const { id, status } = event.data.subscription;
+      logger.info(`payments: ${event.type} ${id} (${status})`);
       break;
     default:
       // New event types may be added: acknowledge (2xx) and ignore what you don't know.

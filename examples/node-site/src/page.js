@@ -41,6 +41,7 @@ function renderPage({ siteName, siteId, checkoutScriptUrl, courses }) {
               padding: 1rem; border: 1px solid #ddd; border-radius: .5rem; margin-bottom: .75rem; }
     .owned { color: #047857; font-weight: 600; }
     #status.error { color: #b91c1c; }
+    [hidden] { display: none !important; } /* .course's display: flex would show it */
   </style>
 </head>
 <body>
@@ -55,6 +56,15 @@ function renderPage({ siteName, siteId, checkoutScriptUrl, courses }) {
 
   <ul id="courses">${rows}
   </ul>
+
+  <!-- The membership: its price is the plan the seller's admin defined at the service. -->
+  <div id="membership" class="course" data-sku="all-courses" hidden>
+    <span><strong>Membership: all courses</strong><br><small id="membership-price"></small><br>
+      <small id="membership-status"></small></span>
+    <span class="owned" id="membership-owned" hidden>✓ Member</span>
+    <button type="button" id="subscribe">Subscribe</button>
+    <button type="button" id="cancel-membership" hidden>Cancel at the end of the month</button>
+  </div>
   <p id="status" role="status"></p>
 
   <!-- Razorpay Checkout: the sandbox's copy in development, Razorpay's in production. -->
@@ -135,6 +145,78 @@ function renderPage({ siteName, siteId, checkoutScriptUrl, courses }) {
     rzp.on("payment.failed", (response) => show("Payment failed: " + response.error.description, true));
     rzp.open();
   }
+
+  // The membership: find the plan, subscribe with Checkout (subscription_id), cancel.
+  let subscribeRequest = newCartId(); // the Idempotency-Key of one Subscribe, reused by retries
+  let shownSubscription = null;
+
+  async function loadMembership() {
+    const response = await fetch("/membership");
+    if (!response.ok) return; // no plan defined yet: nothing on sale
+    const { plan } = await response.json();
+    document.getElementById("membership-price").textContent =
+      "all-courses · " + rupees(plan.amount) + " a " + ({daily: "day", weekly: "week", monthly: "month", yearly: "year"})[plan.period] + (plan.interval > 1 ? " (every " + plan.interval + ")" : "");
+    document.getElementById("membership").hidden = false;
+  }
+
+  async function refreshMembership() {
+    const email = document.getElementById("email").value.trim();
+    if (!email) return;
+    const skus = await refreshAccess();
+    const member = skus.includes("all-courses");
+    const response = await fetch("/subscriptions?email=" + encodeURIComponent(email));
+    const { subscriptions } = await response.json();
+    shownSubscription = subscriptions[0] || null;
+    const ended = !shownSubscription || ["cancelled", "completed", "expired"].includes(shownSubscription.status);
+    document.getElementById("membership-owned").hidden = !member;
+    document.getElementById("membership-status").textContent = shownSubscription
+      ? "Your subscription: " + shownSubscription.status + (shownSubscription.cancel_at_cycle_end ? ", ends " + shownSubscription.current_end : "")
+      : "";
+    document.getElementById("subscribe").hidden = member || !ended;
+    document.getElementById("cancel-membership").hidden = ended || shownSubscription.cancel_at_cycle_end;
+  }
+
+  async function subscribe() {
+    const email = document.getElementById("email").value.trim();
+    if (!email) { show("Enter your email first", true); return; }
+    show("Opening checkout…");
+    const made = await postJson("/subscriptions", { email, request_id: subscribeRequest });
+    if (!made.ok) { show(made.body.detail || "Could not subscribe", true); return; }
+    const rzp = new Razorpay({
+      ...made.body.checkout,
+      handler: async function (result) {
+        show("Verifying your subscription…");
+        const verified = await postJson("/subscriptions/" + encodeURIComponent(made.body.subscription_id) + "/verify", result);
+        if (!verified.ok) { show("Verification failed: " + (verified.body.detail || "try again"), true); return; }
+        subscribeRequest = newCartId();
+        show("Subscribed: " + verified.body.status + ". Unlocking every course…");
+        for (let i = 0; i < 20; i += 1) {
+          await refreshMembership();
+          if ((await refreshAccess()).includes("all-courses")) { show("You are a member: every course is yours."); return; }
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      },
+      modal: { ondismiss: () => show("Checkout closed") },
+    });
+    rzp.on("payment.failed", (response) => show("Payment failed: " + response.error.description, true));
+    rzp.open();
+  }
+
+  async function cancelMembership() {
+    const email = document.getElementById("email").value.trim();
+    const done = await postJson("/subscriptions/" + encodeURIComponent(shownSubscription.id) + "/cancel", { email, at_cycle_end: true });
+    show(done.ok ? "Cancelled: you keep access until " + done.body.current_end : (done.body.detail || "Could not cancel"), !done.ok);
+    await refreshMembership();
+  }
+
+  function rupees(paise) {
+    return "₹" + Math.floor(paise / 100) + "." + String(paise % 100).padStart(2, "0");
+  }
+
+  document.getElementById("subscribe").addEventListener("click", () => subscribe().catch(() => show("Something went wrong", true)));
+  document.getElementById("cancel-membership").addEventListener("click", () => cancelMembership().catch(() => show("Something went wrong", true)));
+  document.getElementById("email").addEventListener("change", () => refreshMembership().catch(() => {}));
+  loadMembership().catch(() => {});
 
   for (const button of document.querySelectorAll("[data-buy]")) {
     button.addEventListener("click", () => buy(button.dataset.buy).catch(() => show("Something went wrong", true)));

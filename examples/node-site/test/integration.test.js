@@ -256,6 +256,68 @@ describe('against the running payments service', { skip: SKIP, timeout: 120_000 
     },
   );
 
+  it('sells the membership: subscribe, verify, access by notification, cancel at month end', async () => {
+    const email = freshEmail('member');
+    const onSale = await request('GET', `${site.url}/membership`);
+    assert.equal(onSale.status, 200, JSON.stringify(onSale.body)); // the plan an admin made
+    assert.equal(onSale.body.sku, 'all-courses');
+
+    const ask = { email, request_id: crypto.randomUUID(), user_id: 'u-kit-9' };
+    const made = await request('POST', `${site.url}/subscriptions`, ask);
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    assert.match(made.body.checkout.subscription_id, /^sub_/);
+    assert.equal(made.body.checkout.amount, undefined); // Razorpay takes the plan's
+    const again = await request('POST', `${site.url}/subscriptions`, ask); // a double click
+    assert.equal(again.body.subscription_id, made.body.subscription_id);
+    assert.deepEqual((await request('GET', `${site.url}/subscriptions?email=${email}`)).body, {
+      email,
+      subscriptions: [], // an unpaid Checkout is not shown
+    });
+
+    const paid = await request(
+      'POST',
+      `${need('SANDBOX_URL')}/_sandbox/subscriptions/${made.body.checkout.subscription_id}/pay`,
+      { outcome: 'success' },
+    );
+    assert.equal(paid.status, 200, JSON.stringify(paid.body));
+    const verifyUrl = `${site.url}/subscriptions/${made.body.subscription_id}/verify`;
+    const forgery = { ...paid.body, razorpay_signature: 'f'.repeat(64) };
+    const forged = await request('POST', verifyUrl, forgery);
+    assert.equal(forged.body.error, 'invalid_signature');
+    const verified = await request('POST', verifyUrl, paid.body);
+    assert.equal(verified.status, 200, JSON.stringify(verified.body));
+    assert.deepEqual([verified.body.status, verified.body.access], ['active', true]);
+
+    await eventually(async () => (await accessHere(email)).skus.includes('all-courses'), {
+      timeoutMs: NOTIFICATION_WAIT_MS,
+      what: 'enrollment.granted for the membership',
+    });
+    assert.deepEqual((await accessThere(email)).skus, ['all-courses']);
+
+    const cancelUrl = `${site.url}/subscriptions/${made.body.subscription_id}/cancel`;
+    const stranger = await request('POST', cancelUrl, { email: freshEmail('stranger') });
+    assert.equal(stranger.status, 404);
+    const cancelled = await request('POST', cancelUrl, { email });
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    assert.deepEqual(
+      [cancelled.body.status, cancelled.body.cancel_at_cycle_end, cancelled.body.access],
+      ['active', true, true],
+    );
+    const listed = (await request('GET', `${site.url}/subscriptions?email=${email}`)).body;
+    assert.deepEqual(
+      listed.subscriptions.map((s) => [s.id, s.status, s.cancel_at_cycle_end]),
+      [[made.body.subscription_id, 'active', true]],
+    );
+    assert.deepEqual((await accessHere(email)).skus, ['all-courses']); // until the month ends
+
+    const now = await request('POST', cancelUrl, { email, at_cycle_end: false });
+    assert.deepEqual([now.body.status, now.body.access], ['cancelled', false]);
+    await eventually(async () => !(await accessHere(email)).skus.includes('all-courses'), {
+      timeoutMs: NOTIFICATION_WAIT_MS,
+      what: 'enrollment.revoked for the membership',
+    });
+  });
+
   it('turns a service-side refusal into a 502 for the browser, not a 401', async () => {
     const misconfigured = createApp({
       siteId: need('PAYMENTS_SITE_ID'),

@@ -16,8 +16,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from . import service
 from .admin import add_admin_pages
-from .catalogue import CATALOGUE, product
-from .links import add_return_page
+from .catalogue import CATALOGUE, MEMBERSHIP, product
+from .links import add_return_page, new_form_key
+from .membership import add_membership_routes, membership_view
 from .notifications import Inbox, is_signed
 from .service import ServiceUnavailable, StoreConfig
 
@@ -47,6 +48,7 @@ def create_app(config: StoreConfig) -> Flask:
     app.post("/orders")(create_order)
     app.post("/payments/callback")(callback)
     add_return_page(app, config)
+    add_membership_routes(app, config, _signed_in_email)
     if config.has_admin_page:
         add_admin_pages(app, config, inbox)
     return app
@@ -57,14 +59,20 @@ def _store() -> StoreConfig:
     return config
 
 
+def _signed_in_email() -> str:
+    return request.cookies.get(email_cookie(_store()), "")
+
+
 def home() -> tuple[str, int]:
     config = _store()
-    email = request.cookies.get(email_cookie(config), "")
+    email = _signed_in_email()
     owned: dict[str, Any] = {}
+    membership: dict[str, Any] = {}
     problem = ""
     if email:
         try:
             owned = service.owned_courses(config, email)
+            membership = membership_view(config, email)
         except ServiceUnavailable as error:
             problem = str(error)
     page = render_template(
@@ -74,6 +82,10 @@ def home() -> tuple[str, int]:
         owned=owned,
         problem=problem,
         catalogue=CATALOGUE,
+        offer=MEMBERSHIP,
+        membership=membership,
+        member=MEMBERSHIP["sku"] in owned,
+        form_key=new_form_key(),
     )
     return page, 503 if problem else 200
 

@@ -73,6 +73,9 @@ def _about(data: Any) -> str:
     enrollment = data.get("enrollment")
     if isinstance(enrollment, dict):
         return f"{enrollment.get('sku')} for {enrollment.get('customer_email')}"
+    subscription = data.get("subscription")
+    if isinstance(subscription, dict):
+        return f"subscription {subscription.get('id')} {subscription.get('status')}"
     order = data.get("order")
     if isinstance(order, dict):
         return f"order {order.get('id')}"

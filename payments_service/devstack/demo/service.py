@@ -67,7 +67,7 @@ def owned_courses(config: StoreConfig, email: str) -> dict[str, dict[str, Any]]:
 
     Raises ServiceUnavailable.
     """
-    answer = _call(config, "GET", "/v1/enrollments", _site_token(config), {"customer_email": email})
+    answer = call(config, "GET", "/v1/enrollments", site_token(config), {"customer_email": email})
     if answer.status != 200:
         raise ServiceUnavailable(f"GET /v1/enrollments answered {answer.status}: {answer.detail}")
     return {item["sku"]: item for item in answer.body["items"]}
@@ -81,7 +81,7 @@ def create_order(config: StoreConfig, email: str, product: dict[str, Any]) -> An
         "product": {"sku": product["sku"], "name": product["name"]},
         "customer": {"email": email},
     }
-    return _call(config, "POST", "/v1/orders", _site_token(config), json=body)
+    return call(config, "POST", "/v1/orders", site_token(config), json=body)
 
 
 def create_payment_link(
@@ -102,25 +102,23 @@ def create_payment_link(
         "return_url": return_url,
     }
     headers = {"Idempotency-Key": key}
-    return _call(
-        config, "POST", "/v1/payment-links", _site_token(config), json=body, headers=headers
-    )
+    return call(config, "POST", "/v1/payment-links", site_token(config), json=body, headers=headers)
 
 
 def payment_link(config: StoreConfig, link_id: str) -> Answer:
     """GET /v1/payment-links/{id} with the site's token. Raises ServiceUnavailable."""
-    return _call(config, "GET", f"/v1/payment-links/{quote(link_id, safe='')}", _site_token(config))
+    return call(config, "GET", f"/v1/payment-links/{quote(link_id, safe='')}", site_token(config))
 
 
 def order(config: StoreConfig, order_id: str) -> Answer:
     """GET /v1/orders/{id} with the site's token: what the service says of one of the
     site's own orders. Raises ServiceUnavailable."""
-    return _call(config, "GET", f"/v1/orders/{quote(order_id, safe='')}", _site_token(config))
+    return call(config, "GET", f"/v1/orders/{quote(order_id, safe='')}", site_token(config))
 
 
 def recent_orders(config: StoreConfig, limit: int = 25) -> list[dict[str, Any]]:
     """Every site's newest orders (admin). Raises ServiceUnavailable."""
-    answer = _call(config, "GET", "/v1/orders", _admin_token(config), {"limit": str(limit)})
+    answer = call(config, "GET", "/v1/orders", _admin_token(config), {"limit": str(limit)})
     if answer.status != 200:
         raise ServiceUnavailable(f"GET /v1/orders answered {answer.status}: {answer.detail}")
     items: list[dict[str, Any]] = answer.body["items"]
@@ -131,7 +129,7 @@ def refund_order(config: StoreConfig, order_id: str) -> Answer:
     """Refund all of an order (admin). The Idempotency-Key is the order's, so a second
     click, a reload or a retry after a lost answer returns the first refund instead of
     making another. Raises ServiceUnavailable."""
-    return _call(
+    return call(
         config,
         "POST",
         "/v1/refunds",
@@ -146,7 +144,7 @@ def refund_key(order_id: str) -> str:
     return f"demo-admin-refund-{order_id}"
 
 
-def _call(
+def call(
     config: StoreConfig,
     method: str,
     path: str,
@@ -172,16 +170,21 @@ def _call(
     return Answer(response.status_code, body)
 
 
-def _site_token(config: StoreConfig) -> str:
+def site_token(config: StoreConfig) -> str:
     return _mint(config.jwt_secret, config.site_id, config.audience, {})
 
 
 def _admin_token(config: StoreConfig) -> str:
-    """As payments_service.auth.mint_admin_token does, for the demo's own admin page."""
     if not config.admin_jwt_secret:
         raise ServiceUnavailable("this demo site was started without the admin secret")
+    return admin_token(config.admin_jwt_secret, config.audience)
+
+
+def admin_token(admin_jwt_secret: str, audience: str) -> str:
+    """As payments_service.auth.mint_admin_token does, for the demo's own admin page (and
+    `make run`, which defines the membership's plan)."""
     claims = {"sub": ADMIN_SUBJECT, "role": "admin"}
-    return _mint(config.admin_jwt_secret, ADMIN_ISSUER, config.audience, claims)
+    return _mint(admin_jwt_secret, ADMIN_ISSUER, audience, claims)
 
 
 def _mint(secret: str, issuer: str, audience: str, extra: dict[str, str]) -> str:

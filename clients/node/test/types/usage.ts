@@ -13,6 +13,8 @@ import {
   PaymentsApiError,
   type Order,
   type PaymentsEvent,
+  type Subscription,
+  type SubscriptionStatus,
 } from 'payments-service-client';
 import { pgDedupe, APPLIED_EVENTS_TABLE_SQL } from 'payments-service-client/pg';
 
@@ -49,6 +51,10 @@ app.post(
     secret: config.callbackSecret ?? ['new', 'old'],
     ...pgDedupe(pool),
     onEvent: async (event: PaymentsEvent, client) => {
+      if (event.type === 'subscription.halted' && event.data.subscription) {
+        const halted: SubscriptionStatus = event.data.subscription.status;
+        void halted;
+      }
       if (event.data.enrollment) {
         await client.query('UPDATE access SET active = $1 WHERE email = $2', [
           event.data.enrollment.status === 'active',
@@ -83,6 +89,24 @@ async function rest(): Promise<void> {
   });
   const url: string | null = link.short_url; // null only while Razorpay is asked
   for await (const item of payments.each<Order>('listOrders')) void item.id;
+  const [plan] = (await payments.listPlans({ sku: 'all-courses' })).items;
+  const sub: Subscription = await payments.createSubscription(
+    { plan_id: plan.id, customer: { email: 'a@b.c' }, total_count: 12, startAt: new Date() },
+    { idempotencyKey: 'membership-42' },
+  );
+  const subscriptionId: string | undefined = sub.checkout?.subscription_id;
+  const verifiedSub = await payments.verifySubscription(sub.id, {
+    razorpay_payment_id: 'pay_1',
+    razorpay_subscription_id: 'sub_1',
+    razorpay_signature: 'f'.repeat(64),
+  });
+  const granted: boolean = verifiedSub.access.granted;
+  const cancelled = await payments.cancelSubscription(sub.id, { atCycleEnd: true });
+  const subStatus: SubscriptionStatus = cancelled.status;
+  const mine = await payments.listSubscriptions({ customer_email: 'a@b.c', status: 'active' });
+  void [subscriptionId, granted, subStatus, mine.items[0]?.current_end];
+  await payments.pauseSubscription(sub.id);
+  await payments.resumeSubscription(sub.id);
   void [enrollmentId, refunded, owns, next, url, APPLIED_EVENTS_TABLE_SQL.length];
 
   try {
@@ -100,6 +124,12 @@ async function rest(): Promise<void> {
   await payments.createOrder({ amount: 100, customer: { email: 'a@b.c' } });
   // @ts-expect-error: link statuses are the service's
   await payments.listPaymentLinks({ status: 'open' });
+  // @ts-expect-error: subscription statuses are the service's ('resumed' is only an event)
+  await payments.listSubscriptions({ status: 'resumed' });
+  // @ts-expect-error: a subscription names its plan's number of cycles as a number
+  await payments.createSubscription({ plan_id: 'plan_1', customer, total_count: '12' });
+  // @ts-expect-error: plans are made by an admin, not by a site's client
+  await payments.createPlan({ sku: 'a' });
   // @ts-expect-error: refund statuses are the service's
   await payments.listRefunds({ status: 'done' });
 }
