@@ -89,7 +89,8 @@ def test_six_concurrent_refunds_with_one_key_make_one_razorpay_refund(
     for thread in threads:
         thread.join()
 
-    assert sorted(answer.status_code for answer in answers)[-1] == 201
+    statuses = [answer.status_code for answer in answers]
+    assert statuses.count(201) == 1 and set(statuses) <= {200, 201, 409}, statuses
     (created,) = [answer.get_json() for answer in answers if answer.status_code == 201]
     for answer in answers:
         if answer.status_code == 409:  # Razorpay was still making the first: retry, as told
