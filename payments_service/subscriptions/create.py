@@ -14,12 +14,14 @@ from typing import Any
 
 from ..auth import Caller
 from ..db import Database
+from ..db import enrollments as enrollments_sql
 from ..db import plans as plans_sql
 from ..db import sites as sites_sql
 from ..db import subscriptions as sql
 from ..db.plans import Plan
 from ..db.subscriptions import NewSubscription, Subscription
 from ..errors import (
+    AlreadyOwned,
     Forbidden,
     GatewayError,
     GatewayUnavailable,
@@ -77,7 +79,8 @@ def create_subscription(
 
     A site subscribes for itself, an admin for the site it names. The same Idempotency-Key
     and body return the first subscription; another body raises IdempotencyKeyReused.
-    Raises NotFound (not a plan of ours), ValidationFailed (unknown site, another currency
+    Raises AlreadyOwned (the customer already has the plan's SKU), NotFound (not a plan of
+    ours), ValidationFailed (unknown site, another currency
     than the plan's, a start in the past, an end beyond Razorpay's), Forbidden,
     GatewayError, GatewayUnavailable (the reservation is kept: a retry with the key
     finishes it) and IdempotencyKeyInUse.
@@ -92,6 +95,7 @@ def create_subscription(
         if earlier is not None:
             earlier = _same_request(earlier, fingerprint)
             return _resume(ctx, plan, earlier, retry=True), earlier.status == "creating"
+    _refuse_if_owned(ctx.db, plan, request.customer_email.lower())
     reserved = NewSubscription(
         id=new_id("msb"),
         site_id=site_id,
@@ -126,6 +130,17 @@ def _check_schedule(plan: Plan, request: SubscriptionRequest, now: datetime) -> 
         raise ValidationFailed(
             "the last cycle would start after 2121-01-01, Razorpay's limit",
             field="total_count",
+        )
+
+
+def _refuse_if_owned(db: Database, plan: Plan, email: str) -> None:
+    """A customer who already has the plan's SKU (bought, granted, or by a subscription
+    that still gives access) is not billed for it a second time."""
+    with db.read() as cur:
+        owned = enrollments_sql.get_active(cur, email, plan.sku)
+    if owned is not None:
+        raise AlreadyOwned(
+            f"{email} already has {plan.sku} (enrollment {owned.id})", enrollment_id=owned.id
         )
 
 

@@ -174,3 +174,26 @@ def test_webhooks_of_a_subscription_we_never_made_are_stored_unmatched(
     assert statuses and set(statuses) == {"unmatched"}
     assert db_rows("SELECT id FROM payments") == []
     assert db_rows("SELECT id FROM enrollments") == []
+
+
+def test_a_customer_who_already_has_the_sku_is_not_subscribed_and_billed_twice(
+    memberships: Memberships,
+    plan: dict[str, Any],
+    seller: SiteCredentials,
+    other_site: SiteCredentials,
+    client: FlaskClient,
+    db_rows: Any,
+) -> None:
+    member = memberships.buy(seller, plan)
+    (enrollment,) = db_rows("SELECT id FROM enrollments WHERE status = 'active'")
+    body = {"plan_id": plan["id"], "customer": {"email": CUSTOMER.upper()}, "total_count": 12}
+
+    for site, key in ((seller, "second-1"), (other_site, "second-2")):
+        headers = {**site.headers, "Idempotency-Key": key}
+        answer = client.post("/v1/subscriptions", json=body, headers=headers)
+
+        assert answer.status_code == 409, answer.get_json()
+        problem = answer.get_json()
+        assert problem["code"] == "already_owned"
+        assert problem["enrollment_id"] == enrollment["id"]
+    assert db_rows("SELECT id FROM subscriptions") == [{"id": member["id"]}]
