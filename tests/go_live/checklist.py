@@ -14,7 +14,7 @@ from tests.conftest import ADMIN_SECRET
 from tests.contract.openapi import webhook_signature
 
 # Made up, of the shapes Razorpay issues (key id: rzp_live_ and 14 letters or digits).
-LIVE_KEY_ID = "rzp_live_Gk4TqP8xLm2VbN"
+LIVE_KEY_ID = "rzp_live_FakeLiveKey001"
 LIVE_KEY_SECRET = "q8Zr3LmV0xTw5NbY2cKp7HsJ"
 LIVE_WEBHOOK_SECRET = "Wb7pQ2xK9mT4vL1nR6cZ8sD3"
 STRONG_ADMIN_SECRET = "Xq3vN8rT1bLz6yKp0sWd4hFg7mJc2aRe9uVo5iQx8tGk1nBy"  # 288 bits

@@ -45,8 +45,8 @@ def fails_alone(app: Flask, name: str) -> str:
 @pytest.mark.parametrize(
     ("key_id", "said"),
     [
-        ("rzp_test_Gk4TqP8xLm2VbN", "RAZORPAY_KEY_ID is a test key (rzp_test_…)"),
-        ("rzp_live_Gk4TqP8x", "RAZORPAY_KEY_ID is rzp_live_ but not followed by 14"),
+        ("rzp_test_FakeTestKey001", "RAZORPAY_KEY_ID is a test key (rzp_test_…)"),
+        ("rzp_live_FakeLive", "RAZORPAY_KEY_ID is rzp_live_ but not followed by 14"),
     ],
 )
 def test_a_key_id_that_is_not_a_live_one_fails(make_live_app: Any, key_id: str, said: str) -> None:
@@ -202,7 +202,7 @@ def test_no_worker_pass_ever_fails(live_app: Flask) -> None:
 def test_a_worker_of_the_other_mode_does_not_count(make_live_app: Any, live_app: Flask) -> None:
     register_https_sites(live_app)
     receive_signed_webhook(live_app)
-    run_worker_pass(make_live_app(razorpay_key_id="rzp_test_Gk4TqP8xLm2VbN"))
+    run_worker_pass(make_live_app(razorpay_key_id="rzp_test_FakeTestKey001"))
 
     line = fails_alone(live_app, "worker alive")
 
