@@ -53,6 +53,24 @@ def assigned_names(block: str) -> set[str]:
     return names
 
 
+def run_with_exports(
+    exports: dict[str, str], code: str, cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run README ``code`` in bash (-eu, pipefail) in ``cwd``, after exporting the values a
+    reader would paste from ``make run``; a bare environment besides PATH."""
+    script = "\n".join([*(f"export {k}={v}" for k, v in exports.items()), code])
+    environment = {"PATH": os.environ["PATH"], "HOME": str(cwd), "LANG": "C.UTF-8"}
+    return subprocess.run(
+        ["bash", "-eu", "-o", "pipefail", "-c", script],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def used_names(block: str) -> set[str]:
     code = "\n".join(line for line in block.splitlines() if not line.lstrip().startswith("#"))
     return set(USED.findall(code))
@@ -103,31 +121,14 @@ def test_the_readme_purchase_and_refund_run_verbatim_against_the_service(
         "OLD_SITE_TOKEN": old_site.token,
         "NEW_SITE_TOKEN": new_site.token,
     }
-    script = "\n".join(
-        [
-            *(f"export {name}={value}" for name, value in values.items()),
-            *(
-                line
-                for block in (
-                    first_shell_block(PURCHASE_SECTION),
-                    first_shell_block(REFUND_SECTION),
-                )
-                for line in block.splitlines()
-                if not line.startswith("export ")
-            ),
-        ]
+    code = "\n".join(
+        line
+        for block in (first_shell_block(PURCHASE_SECTION), first_shell_block(REFUND_SECTION))
+        for line in block.splitlines()
+        if not line.startswith("export ")
     )
-    environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8"}
 
-    done = subprocess.run(
-        ["bash", "-eu", "-o", "pipefail", "-c", script],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_with_exports(values, code, tmp_path)
 
     assert done.returncode == 0, done.stderr
     order, paid, verified, enrollments, refund = json_documents(done.stdout)

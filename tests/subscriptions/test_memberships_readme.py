@@ -4,34 +4,23 @@ a partial refund of the first month that leaves access, and a cancel at the end 
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from tests.actions import register_site
-from tests.test_readme_walkthrough import first_shell_block, json_documents, used_names
+from tests.test_readme_walkthrough import (
+    first_shell_block,
+    json_documents,
+    run_with_exports,
+    used_names,
+)
 
 SECTION = "## Memberships"
 PASTED = {"API", "SANDBOX", "ADMIN_TOKEN", "NEW_SITE_TOKEN"}
-
-
-@pytest.fixture
-def served_api(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.port}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 def test_the_memberships_example_uses_only_what_the_purchase_walkthrough_exports() -> None:
@@ -41,29 +30,16 @@ def test_the_memberships_example_uses_only_what_the_purchase_walkthrough_exports
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is needed to run the README")
 def test_the_readme_memberships_example_runs_verbatim(
-    app: Flask, served_api: str, sandbox: Any, admin_headers: dict[str, str], tmp_path: Path
+    app: Flask, live_api: str, sandbox: Any, admin_headers: dict[str, str], tmp_path: Path
 ) -> None:
     site = register_site(app, "new-site", "http://localhost:8022")
     exports = {
-        "API": served_api,
+        "API": live_api,
         "SANDBOX": sandbox.url,
         "ADMIN_TOKEN": admin_headers["Authorization"].removeprefix("Bearer "),
         "NEW_SITE_TOKEN": site.token,
     }
-    script = "\n".join(
-        [*(f"export {k}={v}" for k, v in exports.items()), first_shell_block(SECTION)]
-    )
-    environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8"}
-
-    done = subprocess.run(
-        ["bash", "-eu", "-o", "pipefail", "-c", script],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_with_exports(exports, first_shell_block(SECTION), tmp_path)
 
     assert done.returncode == 0, done.stderr
     plan, made, verified, enrollments, refund, cancelled = json_documents(done.stdout)
