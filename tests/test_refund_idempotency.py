@@ -76,11 +76,11 @@ def test_six_concurrent_refunds_with_one_key_make_one_razorpay_refund(
     _configure(sandbox, latency_ms=300)  # the first request is still at Razorpay when the rest come
     start = threading.Barrier(6)
     answers: list[Any] = []
+    body = {"payment_id": order["payment_id"], "amount": 10000}
 
     def refund() -> None:
         client = app.test_client()
         start.wait()
-        body = {"payment_id": order["payment_id"], "amount": 10000}
         answers.append(client.post("/v1/refunds", json=body, headers=headers))
 
     threads = [threading.Thread(target=refund) for _ in range(6)]
@@ -96,7 +96,7 @@ def test_six_concurrent_refunds_with_one_key_make_one_razorpay_refund(
         if answer.status_code == 409:  # Razorpay was still making the first: retry, as told
             assert answer.get_json()["code"] == "idempotency_key_in_use"
             assert answer.headers["Retry-After"] == "1"
-            answer = _retry_while_in_use(app.test_client(), headers, answer.request.json)
+            answer = _retry_while_in_use(app.test_client(), headers, body)
         assert answer.status_code in (200, 201)
         assert answer.get_json()["id"] == created["id"]
     assert db_rows("SELECT status, amount FROM refunds") == [
