@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import psycopg2.extensions
+
 from . import Cursor
 
+# sql/0016 announces every change to the sites table here, payload: the site's id.
+CHANGES_CHANNEL = "payments_service_sites"
 _COLUMNS = """id, name, callback_url, callback_secret, jwt_secret, allowed_origins,
               is_active, created_at, previous_jwt_secret, previous_callback_secret, scopes"""
 
@@ -177,3 +181,12 @@ def update(
     )
     row = cur.fetchone()
     return Site(**row) if row else None
+
+
+def listen_for_changes(conn: psycopg2.extensions.connection) -> None:
+    """LISTEN for site changes on ``conn`` (a dedicated autocommit connection), then announce
+    an empty change on it: the caller waits for that echo to know notifications reach it (a
+    transaction-mode pooler such as PgBouncer accepts LISTEN and never delivers them)."""
+    with conn.cursor() as cur:
+        cur.execute(f"LISTEN {CHANGES_CHANNEL}")
+        cur.execute("SELECT pg_notify(%s, '')", (CHANGES_CHANNEL,))
