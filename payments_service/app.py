@@ -17,6 +17,8 @@ from .api.docs import register_swagger_ui
 from .api.fields import refuse_nul_in_path
 from .api.problems import register_error_handlers
 from .api.security import init_jwt
+from .auth_cache import EXTENSION_KEY as AUTH_CACHE_KEY
+from .auth_cache import AuthCache
 from .cli import register_commands, reported_as_cli_errors
 from .db import Database
 from .logs import configure_logging
@@ -25,6 +27,7 @@ from .migrations import apply_migrations
 from .razorpay_gateway import RazorpayGateway
 from .services import EXTENSION_KEY, Services
 from .settings import Settings
+from .site_listener import SiteChangeListener
 
 log = logging.getLogger(__name__)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -39,6 +42,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.request_class = BoundedRequest
     app.config.update(MAX_CONTENT_LENGTH=settings.max_request_bytes, JSON_SORT_KEYS=False)
     app.extensions[EXTENSION_KEY] = _build_services(settings)
+    if settings.auth_cache:
+        app.extensions[AUTH_CACHE_KEY] = _build_auth_cache(
+            settings, app.extensions[EXTENSION_KEY].db
+        )
     init_jwt(app)
     register_blueprints(app)
     register_swagger_ui(app)
@@ -83,6 +90,24 @@ def _build_services(settings: Settings) -> Services:
         observe=metrics.record_razorpay_call,
     )
     return Services(settings, db, gateway, metrics)
+
+
+def _build_auth_cache(settings: Settings, db: Database) -> AuthCache:
+    """The per-process auth cache. Its listener starts with the first authenticated request,
+    on MIGRATION_DATABASE_URL when set (the direct URL: a transaction-mode pooler does not
+    deliver notifications), and ends when the app's pool is closed (``db.close()``: tests
+    build many apps) or the cache is dropped."""
+    listen_dsn = settings.migration_database_url or db.dsn
+
+    def start(cache: AuthCache) -> SiteChangeListener:
+        return SiteChangeListener(cache, listen_dsn, lambda: _pool_closed(db)).start()
+
+    return AuthCache(db.dsn, start)
+
+
+def _pool_closed(db: Database) -> bool:
+    # Database has no public "closed"; its psycopg2 pool says so once close() ran.
+    return bool(getattr(getattr(db, "_pool", None), "closed", False))
 
 
 def _assign_request_id() -> None:

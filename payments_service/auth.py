@@ -9,10 +9,12 @@ from typing import Any, TypeGuard
 
 import jwt
 
+from .auth_cache import AuthCache
 from .db import Database
-from .errors import Forbidden, NotFound, Unauthorized
+from .db.sites import Site
+from .errors import Forbidden, Unauthorized
 from .settings import Settings
-from .sites import get_active_site
+from .sites import find_active_site
 
 ADMIN_ROLE = "admin"
 # How far a token's iat (and nbf) may lie in the future: the minting host's clock may run
@@ -40,22 +42,37 @@ class Caller:
         return self.is_admin or self.site_id == site_id
 
 
-def signing_keys_for(db: Database, settings: Settings, claims: dict[str, Any]) -> list[str]:
+def signing_keys_for(
+    db: Database, settings: Settings, claims: dict[str, Any], cache: AuthCache | None = None
+) -> list[str]:
     """The keys a token may be signed with, chosen by its (not yet verified) ``iss``.
 
     A token naming site B must be signed with one of B's secrets (two while B rotates
     them), so a token signed with A's secret but claiming to be B fails verification.
-    Raises Unauthorized.
+    The site comes from ``cache`` when it knows it, else from the database (and is kept
+    there). Raises Unauthorized.
     """
     issuer = claims.get("iss")
     if not isinstance(issuer, str) or not issuer:
         raise Unauthorized("the token has no iss claim naming a site")
     if issuer == settings.jwt_issuer:
         return [settings.admin_jwt_secret]
-    try:
-        return get_active_site(db, issuer).jwt_secrets
-    except NotFound:
-        raise Unauthorized("the token's iss names no active site") from None
+    site = _active_site(db, issuer, cache)
+    if site is None:
+        raise Unauthorized("the token's iss names no active site")
+    return site.jwt_secrets
+
+
+def _active_site(db: Database, site_id: str, cache: AuthCache | None) -> Site | None:
+    if cache is None:
+        return find_active_site(db, site_id)
+    cached = cache.site(site_id)
+    if cached is None or isinstance(cached, Site):
+        return cached
+    generation = cache.generation()  # before the read: a change heard meanwhile voids it
+    site = find_active_site(db, site_id)
+    cache.keep_site(site_id, site, generation)
+    return site
 
 
 def key_that_signed(token: str, keys: list[str]) -> str:

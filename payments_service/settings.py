@@ -57,6 +57,8 @@ class Settings:
     log_level: str = "INFO"
     site_token_max_lifetime_seconds: int = 60 * 60
     admin_token_max_lifetime_seconds: int = 12 * 60 * 60
+    # Keep verified tokens and the sites' secrets in memory (payments_service/auth_cache.py).
+    auth_cache: bool = True
 
     @property
     def mode(self) -> Literal["test", "live"]:
@@ -108,6 +110,7 @@ class Settings:
             admin_token_max_lifetime_seconds=_lifetime(
                 env, "ADMIN_TOKEN_MAX_LIFETIME_SECONDS", 12 * 3600
             ),
+            auth_cache=_flag(env, "AUTH_CACHE", default=True),
         )
 
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Collection
 from urllib.parse import urlsplit
 
+from .auth_cache import forget_sites
 from .db import Cursor, Database, is_unique_violation
 from .db import sites as sql
 from .db.sites import Site
@@ -48,7 +49,7 @@ def create_site(
     try:
         with db.transaction() as cur:
             _refuse_taken(cur, site_id)
-            return sql.insert(
+            site = sql.insert(
                 cur,
                 site_id=site_id,
                 name=name,
@@ -62,6 +63,8 @@ def create_site(
         if is_unique_violation(exc, "sites_pkey"):
             raise Conflict(f"a site with id {site_id!r} already exists") from exc
         raise
+    forget_sites(db.dsn)  # this process's caches may remember "no such site"
+    return site
 
 
 def _refuse_taken(cur: Cursor, site_id: str) -> None:
@@ -114,11 +117,17 @@ def get_active_site(db: Database, site_id: str) -> Site:
 
     Raises NotFound when there is none, or it is deactivated.
     """
-    with db.read() as cur:
-        site = sql.get(cur, site_id)
-    if site is None or not site.is_active:
+    site = find_active_site(db, site_id)
+    if site is None:
         raise NotFound(f"no active site {site_id!r}")
     return site
+
+
+def find_active_site(db: Database, site_id: str) -> Site | None:
+    """The active site with this id, or None (none, or deactivated)."""
+    with db.read() as cur:
+        site = sql.get(cur, site_id)
+    return site if site is not None and site.is_active else None
 
 
 def is_allowed_origin(db: Database, origin: str) -> bool:
@@ -161,6 +170,7 @@ def rotate_site_secrets(db: Database, site_id: str, *, jwt: bool, callback: bool
             jwt_secret=new_secret() if jwt else None,
             callback_secret=new_secret() if callback else None,
         )
+    forget_sites(db.dsn)  # at once here; other processes hear sql/0016's notification
     if site is None:
         raise NotFound(f"no site {site_id!r}")
     return site
@@ -170,6 +180,7 @@ def finish_secret_rotation(db: Database, site_id: str) -> Site:
     """Retire the previous secrets. Raises NotFound for an unknown site."""
     with db.transaction() as cur:
         site = sql.forget_previous_secrets(cur, site_id)
+    forget_sites(db.dsn)  # at once here; other processes hear sql/0016's notification
     if site is None:
         raise NotFound(f"no site {site_id!r}")
     return site
@@ -205,6 +216,7 @@ def update_site(
             is_active=is_active,
             scopes=sorted(set(scopes)) if scopes is not None else None,
         )
+    forget_sites(db.dsn)  # at once here; other processes hear sql/0016's notification
     if site is None:
         raise NotFound(f"no site {site_id!r}")
     return site

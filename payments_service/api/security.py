@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_jwt_extended import JWTManager, get_jwt, verify_jwt_in_request
 from marshmallow import ValidationError
 
@@ -16,17 +17,42 @@ from ..auth import (
     require_admin,
     signing_keys_for,
 )
+from ..auth_cache import EXTENSION_KEY as AUTH_CACHE_KEY
+from ..auth_cache import AuthCache
 from ..db import Database, Mode
-from ..errors import Forbidden
+from ..errors import Forbidden, Unauthorized
 from ..services import EXTENSION_KEY
 from .fields import services
 from .problems import problem
 
 
 def current_caller() -> Caller:
-    """The authenticated site or admin; raises (-> 401) when the token is missing or bad."""
+    """The authenticated site or admin; raises (-> 401) when the token is missing or bad.
+
+    A token this process verified before is not decoded again: its claims come from the
+    AuthCache and only its lifetime is checked again, against the clock now (the rules of
+    caller_from_claims). Anything the cache does not vouch for takes flask-jwt-extended's
+    full path, so every refusal reads exactly as it does without the cache.
+    """
+    settings = services().settings
+    cache: AuthCache | None = current_app.extensions.get(AUTH_CACHE_KEY)
+    header = request.headers.get("Authorization")
+    if cache is None or not header or request.method == "OPTIONS":
+        verify_jwt_in_request()
+        return caller_from_claims(settings, get_jwt())
+    now = time.time()
+    claims = cache.token(header, now)
+    if claims is not None:
+        try:
+            return caller_from_claims(settings, claims)
+        except Unauthorized:
+            cache.forget_token(header)  # expired: let the full path refuse it
+    generation = cache.generation()  # before the keys are read: a change heard since voids it
     verify_jwt_in_request()
-    return caller_from_claims(services().settings, get_jwt())
+    claims = get_jwt()
+    caller = caller_from_claims(settings, claims)
+    cache.keep_token(header, claims, now, generation)
+    return caller
 
 
 def current_site() -> Caller:
@@ -88,7 +114,8 @@ def init_jwt(app: Flask) -> None:
 
 
 def _key(header: dict[str, Any], claims: dict[str, Any]) -> str:
-    keys = signing_keys_for(services().db, services().settings, claims)
+    cache = current_app.extensions.get(AUTH_CACHE_KEY)
+    keys = signing_keys_for(services().db, services().settings, claims, cache)
     if len(keys) == 1:
         return keys[0]
     token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
