@@ -85,6 +85,8 @@ class SiteChangeListener:
                     str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
                     delay,
                 )
+            except Exception:  # a bug here must not end the thread: the cache would stay off
+                log.exception("site-change listener failed (retry in %.1f s)", delay)
             finally:
                 self._tell(None)
                 if conn is not None:
