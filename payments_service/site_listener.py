@@ -71,21 +71,32 @@ class SiteChangeListener:
 
     def _run(self) -> None:
         delay = FIRST_RETRY_SECONDS
+        failures = 0
         while not self._ending():
             conn: psycopg2.extensions.connection | None = None
             try:
                 conn = _listening_connection(self._dsn)
                 self._tell(conn.fileno())
-                delay = FIRST_RETRY_SECONDS
+                if failures:
+                    log.info("site-change listener: listening again; the auth cache is on")
+                delay, failures = FIRST_RETRY_SECONDS, 0
                 self._follow(conn)
+            except NotHeard as exc:  # the database is up but cannot tell us: misconfigured
+                failures += 1
+                log.warning("site-change listener: %s; the auth cache stays off", exc)
             except (psycopg2.Error, OSError) as exc:
-                log.warning(
+                # The database (or the way to it) is away: every request logs that already,
+                # so this says once, at INFO, what it means for authentication.
+                failures += 1
+                log.log(
+                    logging.INFO if failures == 1 else logging.DEBUG,
                     "site-change listener: %s; authentication reads the database until it "
                     "listens again (retry in %.1f s)",
-                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                    _first_line(exc),
                     delay,
                 )
             except Exception:  # a bug here must not end the thread: the cache would stay off
+                failures += 1
                 log.exception("site-change listener failed (retry in %.1f s)", delay)
             finally:
                 self._tell(None)
@@ -116,9 +127,18 @@ class SiteChangeListener:
             cache.invalidate()
 
 
+class NotHeard(Exception):
+    """The connection LISTENs, but its own probe notification never came back."""
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
 def _listening_connection(dsn: str) -> psycopg2.extensions.connection:
-    """A new connection that LISTENs and has heard its own probe. Raises psycopg2.Error
-    (OperationalError when the probe does not come back)."""
+    """A new connection that LISTENs and has heard its own probe. Raises psycopg2.Error or
+    OSError, or NotHeard when the probe does not come back."""
     conn = psycopg2.connect(dsn, application_name=APPLICATION_NAME, **_KEEPALIVE)
     try:
         conn.autocommit = True
@@ -127,7 +147,7 @@ def _listening_connection(dsn: str) -> psycopg2.extensions.connection:
         while not any(n.channel == CHANGES_CHANNEL for n in conn.notifies):
             left = deadline - time.monotonic()
             if left <= 0:
-                raise psycopg2.OperationalError(
+                raise NotHeard(
                     "LISTEN does not deliver notifications on this connection (a "
                     "transaction-mode pooler?); point MIGRATION_DATABASE_URL at the database"
                 )
