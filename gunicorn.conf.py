@@ -45,7 +45,11 @@ reuse_port = True
 limit_request_line = 4094
 limit_request_fields = 100
 limit_request_field_size = 8190
-accesslog = "-"
+# No access log by default: gunicorn formats one line per request even into /dev/null, 4-6%
+# of the API's CPU per request (docs/performance.md). The gateway in front (docker/nginx.conf)
+# logs every request with its status and time; where nothing is in front, set
+# GUNICORN_ACCESSLOG=- (stdout) or a file path.
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 

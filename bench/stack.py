@@ -190,8 +190,8 @@ def _start_processes(
 
 
 def api_command() -> list[str]:
-    """The API under gunicorn with production's gunicorn.conf.py, no access log."""
-    gunicorn = ["-m", "gunicorn", "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null"]
+    """The API under gunicorn with production's gunicorn.conf.py (no access log)."""
+    gunicorn = ["-m", "gunicorn", "-c", "gunicorn.conf.py"]
     # No control socket: its default path is shared by every gunicorn on the host.
     return [sys.executable, *gunicorn, "--no-control-socket", "payments_service:create_app()"]
 

@@ -243,7 +243,7 @@ def _start_children(
         "WEB_CONCURRENCY": "2",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
-    api = ["-m", "gunicorn", "-c", str(GUNICORN_CONF), "--access-logfile", "/dev/null"]
+    api = ["-m", "gunicorn", "-c", str(GUNICORN_CONF)]
     api.append("--no-control-socket")  # its default path is one per user, not per stack
     children.spawn("the API (gunicorn)", [*api, "payments_service:create_app()"], api_env)
     children.spawn("the worker", ["-m", "flask", "--app", "payments_service", "worker"], env)
