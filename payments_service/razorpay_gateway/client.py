@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
-import requests
-
 from ..errors import GatewayBusy, GatewayError, GatewayUnavailable
 from .calls import PAGE_SIZE, Entity, GatewayCalls
 
@@ -174,7 +172,7 @@ class RazorpayGateway(GatewayCalls):
         body = {"amount": amount, "speed": speed, "notes": notes}
         statuses: list[int] = []  # the SDK keeps only an error's description, not its status
 
-        def note_status(response: requests.Response, *_: Any, **__: Any) -> None:
+        def note_status(response: Any, *_: Any, **__: Any) -> None:
             statuses.append(response.status_code)
 
         options = {"headers": {"X-Refund-Idempotency": idempotency_key}, **self._opts}
