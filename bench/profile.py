@@ -44,7 +44,7 @@ RATE = 250  # py-spy samples per second
 LAYERS: dict[str, str] = {
     "request handling (inside Flask's wsgi_app)": r"wsgi_app \(flask/app\.py",
     "  our view and what it calls (payments_service/api)": r"\(payments_service/api/",
-    "Razorpay call (razorpay_gateway)": r"\(payments_service/razorpay_gateway\.py",
+    "Razorpay call (razorpay_gateway)": r"\(payments_service/razorpay_gateway[/.]",
     "  razorpay SDK": r"\(razorpay/",
     "  requests + urllib3 + http.client": r"\((requests|urllib3)/|\(http/client\.py",
     "database (payments_service/db, psycopg2)": r"\(payments_service/db/|psycopg2",

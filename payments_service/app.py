@@ -88,6 +88,7 @@ def _build_services(settings: Settings) -> Services:
         settings.razorpay_api_base_url,
         settings.razorpay_timeout_seconds,
         observe=metrics.record_razorpay_call,
+        pool_size=settings.razorpay_pool_size,
     )
     return Services(settings, db, gateway, metrics)
 

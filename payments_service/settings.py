@@ -44,6 +44,9 @@ class Settings:
     # A subscriber keeps access while Razorpay retries a failed charge (`pending`).
     subscription_access_during_pending: bool = True
     razorpay_timeout_seconds: float = 10.0
+    # Keep-alive connections to Razorpay per process: one per gunicorn thread, so a worker's
+    # concurrent calls never find the pool full (GUNICORN_THREADS, gunicorn.conf.py).
+    razorpay_pool_size: int = 16
     order_key_lease_seconds: float = 30.0
     is_sandbox: bool = True
     jwt_audience: str = "payments-service"
@@ -94,6 +97,7 @@ class Settings:
                 env, "SUBSCRIPTION_ACCESS_DURING_PENDING", default=True
             ),
             razorpay_timeout_seconds=timeout,
+            razorpay_pool_size=int(_number(env, "GUNICORN_THREADS", 16)),
             order_key_lease_seconds=_lease(env, timeout),
             is_sandbox=is_sandbox,
             jwt_audience=_get(env, "JWT_AUDIENCE") or "payments-service",

@@ -1,77 +1,20 @@
-"""The one door to Razorpay: a typed wrapper over the official SDK.
-
-Every call has a timeout; calls that are safe to repeat (reads) are retried on transport
-failures with a short backoff; SDK and transport errors become GatewayError or
-GatewayUnavailable so no Razorpay exception leaks past this module.
-"""
+"""RazorpayGateway: every call the service makes to Razorpay, each through the official SDK
+(calls.py says how a call is made: timeout, retries, errors, metrics)."""
 
 from __future__ import annotations
 
-import logging
-import random
-import time
-from collections.abc import Callable, Iterator
-from functools import cached_property, partial
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
 
-import razorpay
-import razorpay.errors
-import requests
-import urllib3.exceptions
+from ..errors import GatewayBusy, GatewayError, GatewayUnavailable
+from .calls import PAGE_SIZE, Entity, GatewayCalls
 
-from .errors import GatewayBusy, GatewayError, GatewayUnavailable, GatewayUnreached
-
-log = logging.getLogger(__name__)
-Entity = dict[str, Any]
-T = TypeVar("T")
-
-PAGE_SIZE = 100  # Razorpay's largest page
-_TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout)
+__all__ = ["PAGE_SIZE", "Entity", "RazorpayGateway"]
 
 
-class _SdkClient(razorpay.Client):  # type: ignore[misc]
-    """The official client, except that it reads its own version (for the User-Agent) from
-    the installed package's metadata once rather than on every request (~0.25 ms each)."""
-
-    @cached_property
-    def _sdk_version(self) -> str:
-        return str(super()._get_version())
-
-    def _get_version(self) -> str:
-        return self._sdk_version
-
-
-def _session_for(base_url: str) -> requests.Session:
-    """An HTTP session whose proxies (HTTPS_PROXY, NO_PROXY) are read from the environment
-    once, here: by default requests reads them on every request, ~8% of an order's CPU."""
-    session = requests.Session()
-    session.proxies.update(requests.utils.get_environ_proxies(base_url))
-    session.trust_env = False
-    return session
-
-
-class RazorpayGateway:
+class RazorpayGateway(GatewayCalls):
     """Orders, payments and captures at Razorpay (or at the sandbox, by base URL)."""
-
-    def __init__(
-        self,
-        key_id: str,
-        key_secret: str,
-        base_url: str,
-        timeout_seconds: float,
-        read_attempts: int = 3,
-        sleep: Callable[[float], None] = time.sleep,
-        observe: Callable[[str, str, float], None] | None = None,
-    ) -> None:
-        self.key_id = key_id
-        self._client = _SdkClient(
-            session=_session_for(base_url), auth=(key_id, key_secret), base_url=base_url
-        )
-        self._client.set_app_details({"title": "payments_service", "version": "0.1"})
-        self._timeout = (min(3.05, timeout_seconds), timeout_seconds)
-        self._read_attempts = read_attempts
-        self._sleep = sleep
-        self._observe = observe
 
     def create_order(
         self, *, amount: int, currency: str, receipt: str, notes: dict[str, str]
@@ -229,7 +172,7 @@ class RazorpayGateway:
         body = {"amount": amount, "speed": speed, "notes": notes}
         statuses: list[int] = []  # the SDK keeps only an error's description, not its status
 
-        def note_status(response: requests.Response, *_: Any, **__: Any) -> None:
+        def note_status(response: Any, *_: Any, **__: Any) -> None:
             statuses.append(response.status_code)
 
         options = {"headers": {"X-Refund-Idempotency": idempotency_key}, **self._opts}
@@ -273,74 +216,3 @@ class RazorpayGateway:
         """Every refund created in [start, end] (unix seconds), paged 100 at a time."""
         for page in self._pages("refund.all", self._client.refund.all, start, end):
             yield from page
-
-    def _pages(
-        self, operation: str, list_call: Callable[..., Entity], start: int, end: int
-    ) -> Iterator[list[Entity]]:
-        skip = 0
-        while True:
-            query = {"from": start, "to": end, "count": PAGE_SIZE, "skip": skip}
-            page = self._read(operation, partial(list_call, query, **self._opts))
-            items: list[Entity] = list(page.get("items", []))
-            if items:
-                yield items
-            if len(items) < PAGE_SIZE:
-                return
-            skip += len(items)
-
-    @property
-    def _opts(self) -> dict[str, Any]:
-        return {"timeout": self._timeout}
-
-    def _read(self, operation: str, call: Callable[[], Entity]) -> Entity:
-        delay = 0.2
-        for attempt in range(1, self._read_attempts + 1):
-            try:
-                return self._call(operation, call)
-            except GatewayUnavailable:
-                if attempt == self._read_attempts:
-                    raise
-                self._sleep(delay * (1 + random.random()))  # noqa: S311 - jitter, not crypto
-                delay *= 2
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _call(self, operation: str, call: Callable[[], Entity]) -> Entity:
-        started = time.perf_counter()
-        outcome = "error"
-        try:
-            result = self._translate(operation, call)
-            outcome = "ok"
-            return result
-        except GatewayUnavailable:
-            outcome = "unavailable"
-            raise
-        finally:
-            if self._observe is not None:
-                self._observe(operation, outcome, time.perf_counter() - started)
-
-    def _translate(self, operation: str, call: Callable[[], Entity]) -> Entity:
-        try:
-            return call()
-        except _TRANSPORT_ERRORS as exc:
-            log.warning("razorpay %s unreachable: %s", operation, type(exc).__name__)
-            unavailable = GatewayUnreached if _never_sent(exc) else GatewayUnavailable
-            raise unavailable("Razorpay could not be reached; try again shortly") from exc
-        except razorpay.errors.BadRequestError as exc:
-            log.warning("razorpay %s refused: %s", operation, exc)
-            reason = exc.args[0] if exc.args else ""
-            raise GatewayError("Razorpay refused the request", reason=reason) from exc
-        except (razorpay.errors.ServerError, razorpay.errors.GatewayError) as exc:
-            log.warning("razorpay %s failed: %s", operation, exc)
-            raise GatewayUnavailable("Razorpay failed to answer; try again shortly") from exc
-        except ValueError as exc:  # a non-JSON answer, e.g. an HTML error page from a proxy
-            log.warning("razorpay %s answered something that is not JSON", operation)
-            raise GatewayUnavailable("Razorpay gave an unreadable answer") from exc
-
-
-def _never_sent(error: requests.RequestException) -> bool:
-    """Whether the request failed before a connection existed (refused, unresolvable, or
-    timed out connecting), so Razorpay cannot have seen it."""
-    if isinstance(error, requests.ConnectTimeout):
-        return True
-    cause = error.args[0] if error.args else None
-    return isinstance(getattr(cause, "reason", None), urllib3.exceptions.ConnectTimeoutError)
