@@ -14,7 +14,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
+from cheroot.server import HTTPConnection, HTTPRequest
 from cheroot.wsgi import Server
 from flask import Flask
 
@@ -41,6 +43,22 @@ STOP_POLL_SECONDS = 0.05
 # How long stop() waits for workers still in a call (chaos holds end at once on stop; only
 # configured latency_ms cannot be cut short) before closing their sockets under them.
 WORKER_STOP_SECONDS = 5
+
+
+class _AbsoluteFormRequest(HTTPRequest):
+    """A request that may name its target in absolute form (``POST http://host/v1/orders``),
+    which RFC 9112 (3.2.2) asks every server to accept and werkzeug did: a client that has
+    the sandbox as its HTTP proxy (the tests of the gateway's proxy support) sends that.
+    Cheroot refuses it (400) unless in proxy mode; the WSGI app sees only the path."""
+
+    def __init__(
+        self, server: Any, conn: Any, proxy_mode: bool = True, strict_mode: bool = True
+    ) -> None:
+        super().__init__(server, conn, proxy_mode=True, strict_mode=strict_mode)
+
+
+class _Connection(HTTPConnection):
+    RequestHandlerClass = _AbsoluteFormRequest
 
 
 class BackgroundSandbox:
@@ -88,6 +106,7 @@ def make_server(app: Flask, host: str, port: int) -> Server:
         shutdown_timeout=WORKER_STOP_SECONDS,
     )
     server.expiration_interval = STOP_POLL_SECONDS
+    server.ConnectionClass = _Connection
     return server
 
 

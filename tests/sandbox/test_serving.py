@@ -157,3 +157,17 @@ def test_stop_closes_kept_alive_connections(quiet_sandbox: BackgroundSandbox) ->
         assert idle.recv(1) == b""  # the server closed its end
     finally:
         connection.close()
+
+
+def test_an_absolute_form_target_is_served_as_its_path(
+    quiet_sandbox: BackgroundSandbox,
+) -> None:
+    """What a client that has the sandbox as its HTTP proxy sends (RFC 9112, 3.2.2)."""
+    connection = http.client.HTTPConnection(*host_and_port(quiet_sandbox), timeout=5)
+    try:
+        connection.request("GET", "http://api.razorpay.invalid/_sandbox/config?x=1")
+        response = connection.getresponse()
+        assert response.status == 200
+        assert b'"api_timeout_ms"' in response.read()
+    finally:
+        connection.close()
