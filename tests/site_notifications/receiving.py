@@ -13,7 +13,11 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-FAST = (0.5, 0.5)
+# Connect and read timeouts for deliveries in tests: short enough for a hanging receiver to
+# cost a test little, long enough that a receiver answering at once is never late, even on
+# a machine busy with other work (at 0.5 s, a full suite beside other suites timed out one).
+FAST = (2.0, 2.0)
+HANGS_FOR = 3.0  # longer than FAST's read timeout
 
 
 @dataclass

@@ -11,7 +11,7 @@ from flask import Flask
 
 from payments_service.notifications import RETRY_WINDOW
 from tests.actions import Checkout, Clock, SiteCredentials, register_site
-from tests.site_notifications.receiving import Receiver
+from tests.site_notifications.receiving import HANGS_FOR, Receiver
 
 
 def test_a_receiver_down_for_a_while_gets_everything_in_order_per_order(
@@ -122,7 +122,7 @@ def test_a_receiver_that_hangs_times_out_and_is_retried(
 ) -> None:
     site = register_site(app, "hangs", "http://hangs.localhost", f"{receiver.url}/hangs")
     checkout.buy(site, product={"sku": "hang-1", "name": "Hang"})
-    receiver.delay = 1.0  # longer than the 0.5 s read timeout
+    receiver.delay = HANGS_FOR
     assert deliver().failed == 2  # order.paid and enrollment.granted
     receiver.delay = 0.0
     clock.advance(timedelta(minutes=5))
