@@ -67,7 +67,7 @@ def recipients(cur: Cursor, site_id: str | None, customer_email: str) -> list[Re
         """,
         {"site_id": site_id, "email": customer_email, "mode": cur.mode},
     )
-    return [Recipient(**row) for row in cur.fetchall()]
+    return [Recipient(*row) for row in cur.fetch_tuples()]  # (site_id, site_user_id)
 
 
 def insert_many(cur: Cursor, rows: list[tuple[str, str, str, str, str, datetime]]) -> None:

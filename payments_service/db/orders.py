@@ -8,15 +8,7 @@ from typing import Any
 
 from psycopg2.extras import Json, execute_values
 
-from . import Cursor
-
-_COLUMNS = """id, razorpay_order_id, site_id, status, amount, currency, amount_paid,
-              amount_refunded, product_sku, product_name, customer_email, customer_name,
-              customer_contact, site_user_id, receipt, notes, idempotency_key,
-              request_fingerprint, created_at, updated_at, paid_at, allow_owned, mode,
-              subscription_id, razorpay_invoice_id"""
-
-_QUALIFIED_COLUMNS = ", ".join("o." + column.strip() for column in _COLUMNS.split(","))
+from . import Cursor, columns_of
 
 IDEMPOTENCY_CONSTRAINT = "orders_site_idempotency_key"
 
@@ -57,6 +49,12 @@ class Order:
     # nothing itself, the subscription does.
     subscription_id: str | None = None
     razorpay_invoice_id: str | None = None
+
+
+# Read in the field order of Order, so a tuple row is Order(*row).
+_COLUMNS = columns_of(Order)
+_QUALIFIED_COLUMNS = ", ".join("o." + column.strip() for column in _COLUMNS.split(","))
+COLUMNS = _COLUMNS  # for the joined reads of db/payment_reads.py
 
 
 @dataclass(frozen=True)
@@ -206,7 +204,7 @@ def set_statuses(cur: Cursor, changes: list[StatusChange]) -> list[Order]:
     order."""
     if not changes:
         return []
-    rows = execute_values(
+    execute_values(
         cur,
         f"""
         UPDATE orders o
@@ -217,10 +215,9 @@ def set_statuses(cur: Cursor, changes: list[StatusChange]) -> list[Order]:
         RETURNING {_QUALIFIED_COLUMNS}
         """,  # noqa: S608 - only the fixed column list is formatted in
         [(change.order_id, change.status, change.amount_paid, cur.mode) for change in changes],
-        page_size=len(changes),
-        fetch=True,
+        page_size=len(changes),  # one page: fetch_tuples reads all of its rows
     )
-    return [Order(**row) for row in rows]
+    return [Order(*row) for row in cur.fetch_tuples()]
 
 
 def claim_open(

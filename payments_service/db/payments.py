@@ -7,13 +7,7 @@ from datetime import datetime
 
 from psycopg2.extras import execute_values
 
-from . import Cursor
-
-_COLUMNS = """id, order_id, status, amount, currency, amount_refunded, method, card_network,
-              card_last4, bank, wallet, vpa, fee, tax, error_code, error_description,
-              error_reason, razorpay_created_at, authorized_at, captured_at, failed_at,
-              created_at, updated_at, duplicate_of, needs_attention,
-              duplicate_of_enrollment, refund_undecided, mode"""
+from . import Cursor, columns_of
 
 
 @dataclass(frozen=True)
@@ -57,6 +51,11 @@ class Payment:
         the payment of an order for a product its buyer already owned
         (``duplicate_of_enrollment``)."""
         return self.duplicate_of is not None or self.duplicate_of_enrollment is not None
+
+
+# Read in the field order of Payment, so a tuple row is Payment(*row).
+_COLUMNS = columns_of(Payment)
+COLUMNS = _COLUMNS  # for the joined reads of db/payment_reads.py
 
 
 @dataclass(frozen=True)
@@ -146,15 +145,14 @@ def upsert_many(cur: Cursor, records: list[PaymentRecord]) -> list[Payment]:
     status's time the first time it is seen. Returns the stored rows in no particular order."""
     if not records:
         return []
-    rows = execute_values(
+    execute_values(
         cur,
         _UPSERT,
         [{**record.__dict__, "mode": cur.mode} for record in records],
         template=_UPSERT_ROW,
-        page_size=len(records),
-        fetch=True,
+        page_size=len(records),  # one page: fetch_tuples reads all of its rows
     )
-    return [Payment(**row) for row in rows]
+    return [Payment(*row) for row in cur.fetch_tuples()]
 
 
 def set_refunded(cur: Cursor, payment_id: str, amount_refunded: int) -> None:

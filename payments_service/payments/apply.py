@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..auth import Caller
-from ..db import Cursor, Database
+from ..db import Cursor, Database, payment_reads
 from ..db import enrollments as enrollments_sql
 from ..db import orders as orders_sql
 from ..db import payments as payments_sql
@@ -80,10 +80,12 @@ def apply_payment_in(
 ) -> PaymentOutcome:
     """apply_payment within the caller's transaction (which it leaves holding the order's
     lock). Raises NotFound when the payment's order is not one of ours."""
-    order = orders_sql.lock_by_razorpay_id(cur, str(entity.get("order_id")))
+    order, existing = payment_reads.lock_with_payment(
+        cur, str(entity.get("order_id")), str(entity.get("id"))
+    )
     if order is None:
         raise NotFound(f"payment {entity.get('id')} is for an order this service did not make")
-    fact = PaymentFact(order, payments_sql.get(cur, entity["id"]), entity)
+    fact = PaymentFact(order, existing, entity)
     (outcome,) = apply_to_locked_orders(cur, [fact], actor, grant_source)
     return outcome
 

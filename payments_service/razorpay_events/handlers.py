@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..db import Cursor, Database, Mode, unavailable_error
+from ..db import Cursor, Database, Mode, payment_reads, unavailable_error
 from ..db import payment_links as links_sql
 from ..db import razorpay_events as sql
 from ..db.payments import Payment
@@ -23,6 +23,7 @@ from ..refunds.settle import apply_refund_in
 from ..services import Services, utc_now
 from .subscription_handlers import (
     SUBSCRIPTION_EVENTS,
+    charge_order_payment,
     charge_payment,
     on_invoice_paid,
     on_subscription_event,
@@ -177,11 +178,17 @@ def _entity(envelope: dict[str, Any], name: str) -> dict[str, Any]:
 
 def _apply_payment(cur: Cursor, entity: dict[str, Any]) -> PaymentOutcome:
     """A payment through the state machine; one made on a payment link of ours (whose
-    Razorpay order we may not know yet) through the link, which learns it."""
-    link = link_for_payment(cur, entity)
+    Razorpay order we may not know yet) through the link, which learns it; a subscription
+    charge's through its subscription. The order and its link are read in one query."""
+    order, link = payment_reads.order_with_link(cur, str(entity.get("order_id")))
+    if order is None:  # a link's payment whose order we do not know yet, or none of ours
+        link = link_for_payment(cur, entity)
     if link is not None:
         return pay_link_in(cur, link, entity, None, actor="webhook")
-    charged = charge_payment(cur, entity, "webhook")
+    if order is None:
+        charged = charge_payment(cur, entity, "webhook")
+    else:
+        charged = charge_order_payment(cur, order, entity, "webhook")
     if charged is not None:
         return charged
     return apply_payment_in(cur, entity, actor="webhook")
