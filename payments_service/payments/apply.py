@@ -9,14 +9,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..auth import Caller
-from ..db import Cursor, Database, payment_reads
+from ..db import Cursor, Database, payment_reads, settlements
 from ..db import enrollments as enrollments_sql
 from ..db import orders as orders_sql
 from ..db import payments as payments_sql
 from ..db.enrollments import Enrollment
+from ..db.notifications import Recipient
 from ..db.orders import Order, StatusChange
 from ..db.payments import Payment, PaymentRecord
-from ..enrollments import grant_purchases
+from ..enrollments import purchase_grants, settle_grants
 from ..errors import NotFound
 from ..notifications import outbox
 from ..pagination import Page, decode_cursor, page_of
@@ -118,11 +119,11 @@ def apply_to_locked_orders(
             stored[record.id] = duplicates.record(
                 cur, fact.order, stored[record.id], imported=grant_source == "import"
             )
-    settled = _settle_orders(
-        cur, [(fact.order, stored[record.id]) for fact, record in changing], actor, grant_source
+    settled, everyone = _settle_orders(
+        cur, [(fact, stored[record.id]) for fact, record in changing], actor, grant_source
     )
     for (fact, _), outcome in zip(changing, settled, strict=True):
-        _notify(cur, fact.existing, outcome)
+        _notify(cur, fact.existing, outcome, everyone.get(outcome.order.customer_email))
         outcomes[outcome.payment.id] = outcome
     return _with_order_enrollments(cur, [outcomes[record.id] for record in records])
 
@@ -150,27 +151,44 @@ def is_recorded(order: Order, existing: Payment | None, entity: dict[str, Any]) 
 
 
 def _settle_orders(
-    cur: Cursor, settling: list[tuple[Order, Payment]], actor: str, grant_source: str
-) -> list[PaymentOutcome]:
+    cur: Cursor, settling: list[tuple[PaymentFact, Payment]], actor: str, grant_source: str
+) -> tuple[list[PaymentOutcome], dict[str, list[Recipient]]]:
     """Move each locked order on from what its payment now says; grant once. An order
     paid for a product its customer already owns through another order or grant is a
-    duplicate purchase, unless it was made as a deliberate repeat (``allow_owned``)."""
+    duplicate purchase, unless it was made as a deliberate repeat (``allow_owned``).
+
+    The order updates, the grants and (when one customer's sites are to be told) the
+    recipients are one statement (db/settlements.py); returns the outcomes and the
+    recipients read, by customer email."""
     paying = {
-        order.id
-        for order, payment in settling
-        if _is_full_payment(order, payment) and order.amount_paid == 0
+        fact.order.id
+        for fact, payment in settling
+        if _is_full_payment(fact.order, payment) and fact.order.amount_paid == 0
     }
     changes = [
-        _status_change(order, payment.amount if order.id in paying else 0)
-        for order, payment in settling
-        if order.id in paying or order.status == "created"
+        _status_change(fact.order, payment.amount if fact.order.id in paying else 0)
+        for fact, payment in settling
+        if fact.order.id in paying or fact.order.status == "created"
     ]
-    moved = {order.id: order for order in orders_sql.set_statuses(cur, changes)}
     # A subscription charge's order grants nothing itself: its subscription does.
-    paid = [order for order, _ in settling if order.id in paying and order.subscription_id is None]
-    granted, owned = grant_purchases(cur, paid, actor, grant_source)
+    paid = [
+        fact.order
+        for fact, _ in settling
+        if fact.order.id in paying and fact.order.subscription_id is None
+    ]
+    grants = purchase_grants(paid, actor, grant_source)
+    told = {
+        fact.order.customer_email
+        for fact, payment in settling
+        if _tells_site(fact, payment, became_paid=fact.order.id in paying)
+    }
+    recipients_of = next(iter(told)) if len(told) == 1 else None  # else outbox reads them
+    done = settlements.settle(cur, changes, grants, recipients_of)
+    moved = {order.id: order for order in done.orders}
+    granted, owned = settle_grants(cur, paid, grants, done.enrollments)
     outcomes = []
-    for order, payment in settling:
+    for fact, payment in settling:
+        order = fact.order
         if payment.status in SETTLED_STATUSES and not _is_full_payment(order, payment):
             log.warning("payment %s does not match order %s; not fulfilled", payment.id, order.id)
         now = moved.get(order.id, order)
@@ -185,7 +203,19 @@ def _settle_orders(
                 changed=True,
             )
         )
-    return outcomes
+    everyone = (
+        {recipients_of: done.recipients} if recipients_of and done.recipients is not None else {}
+    )
+    return outcomes, everyone
+
+
+def _tells_site(fact: PaymentFact, payment: Payment, *, became_paid: bool) -> bool:
+    """Whether _notify will queue anything for this payment (as it decides)."""
+    if became_paid and fact.order.subscription_id is None:
+        return True
+    return payment.status == "failed" and (
+        fact.existing is None or fact.existing.status != "failed"
+    )
 
 
 def _status_change(order: Order, amount_paid: int) -> StatusChange:
@@ -194,13 +224,19 @@ def _status_change(order: Order, amount_paid: int) -> StatusChange:
     return StatusChange(order.id, status, amount_paid)
 
 
-def _notify(cur: Cursor, existing: Payment | None, outcome: PaymentOutcome) -> None:
-    """Tell the order's site it was paid (and every site of the grant), or of a failure."""
+def _notify(
+    cur: Cursor,
+    existing: Payment | None,
+    outcome: PaymentOutcome,
+    everyone: list[Recipient] | None,
+) -> None:
+    """Tell the order's site it was paid (and every site of the grant), or of a failure.
+    ``everyone``: the recipients of the customer's events, if read already."""
     order, payment = outcome.order, outcome.payment
     if outcome.order_became_paid and order.subscription_id is None:  # else subscription.charged
-        outbox.order_paid(cur, order, payment, outcome.enrollment)
+        outbox.order_paid(cur, order, payment, outcome.enrollment, everyone)
     if payment.status == "failed" and (existing is None or existing.status != "failed"):
-        outbox.payment_failed(cur, order, payment)
+        outbox.payment_failed(cur, order, payment, everyone)
 
 
 def order_state(db: Database, order_id: str) -> tuple[Order, Enrollment | None]:
