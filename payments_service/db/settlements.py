@@ -1,6 +1,6 @@
-"""What a payment settles, in one statement: the orders it moves on, the grants it makes,
-and who is to be told (the sites that take callbacks, with their user id for the customer),
-instead of a round trip for each.
+"""What a payment settles, in one statement: the payment as now known, the orders it moves
+on, the grants it makes, and who is to be told (the sites that take callbacks, with their
+user id for the customer), instead of a round trip for each.
 
 The orders are locked by the caller's transaction, so updating them waits for nobody; a
 grant may wait for a concurrent one of the same customer and SKU (the unique index on
@@ -20,9 +20,15 @@ from .enrollments import Enrollment, NewEnrollment
 from .notifications import RECIPIENTS, Recipient
 from .orders import COLUMNS as ORDER_COLUMNS
 from .orders import Order, StatusChange
+from .payments import COLUMNS as PAYMENT_COLUMNS
+from .payments import UPSERT, Payment, PaymentRecord, upsert_params
 
-_ORDER_WIDTH = len(ORDER_COLUMNS.split(","))
-_ENROLLMENT_WIDTH = len(ENROLLMENT_COLUMNS.split(","))
+_WIDTHS = {
+    "stored": len(PAYMENT_COLUMNS.split(",")),
+    "moved": len(ORDER_COLUMNS.split(",")),
+    "granted": len(ENROLLMENT_COLUMNS.split(",")),
+    "told": 2,
+}
 
 
 def _qualified(alias: str, columns: str) -> str:
@@ -57,15 +63,20 @@ _GRANT = f"""
         ON CONFLICT (mode, customer_email, sku) WHERE status = 'active' DO NOTHING
         RETURNING {ENROLLMENT_COLUMNS})"""  # noqa: S608 - fixed column list
 
+_STORE = f"""
+    stored AS ({UPSERT})"""
+
 _TOLD = f"""
     told AS ({RECIPIENTS})"""
 
 
 @dataclass(frozen=True)
 class Settled:
-    """The orders as they now are and the grants stored (each in no particular order), and
-    the recipients of ``recipients_of``'s events when asked (else None)."""
+    """The payments, the orders as they now are and the grants stored (each in no
+    particular order), and the recipients of ``recipients_of``'s events when asked (else
+    None)."""
 
+    payments: list[Payment]
     orders: list[Order]
     enrollments: list[Enrollment]
     recipients: list[Recipient] | None
@@ -73,17 +84,19 @@ class Settled:
 
 def settle(
     cur: Cursor,
+    payments: list[PaymentRecord],
     changes: list[StatusChange],
     grants: list[NewEnrollment],
     recipients_of: str | None,
 ) -> Settled:
-    """Move each order to its new status (``changes``), enrollments.insert_many_if_absent
-    (``grants``) and, with
+    """payments.upsert_many(``payments``), move each order to its new status (``changes``),
+    enrollments.insert_many_if_absent(``grants``) and, with
     ``recipients_of`` (a customer's email), notifications.recipients(None, it), in one
     statement (none when there is nothing to do). Order ids must differ."""
     parts = [
         (name, sql, alias, columns)
         for name, sql, alias, columns, wanted in (
+            ("stored", _STORE, "p", PAYMENT_COLUMNS, bool(payments)),
             ("moved", _MOVE, "m", ORDER_COLUMNS, bool(changes)),
             ("granted", _GRANT, "g", ENROLLMENT_COLUMNS, bool(grants)),
             ("told", _TOLD, "t", "site_id, site_user_id", recipients_of is not None),
@@ -91,7 +104,7 @@ def settle(
         if wanted
     ]
     if not parts:
-        return Settled([], [], None)
+        return Settled([], [], [], None)
     # Each part's rows come out on rows of their own (FULL JOIN ON false): the other parts'
     # columns are NULL there.
     joined = " FULL JOIN ".join(
@@ -106,6 +119,7 @@ def settle(
     cur.execute(
         query,
         {
+            **upsert_params(payments),
             "mode": cur.mode,
             "order_ids": [c.order_id for c in changes],
             "statuses": [c.status for c in changes],
@@ -126,16 +140,16 @@ def settle(
 
 def _split(rows: list[tuple[Any, ...]], names: list[str]) -> Settled:
     """Each row's part: the one whose first column (an id, never NULL) is set."""
-    widths = {"moved": _ORDER_WIDTH, "granted": _ENROLLMENT_WIDTH, "told": 2}
     found: dict[str, list[tuple[Any, ...]]] = {name: [] for name in names}
     for row in rows:
         start = 0
         for name in names:
-            part = row[start : start + widths[name]]
-            start += widths[name]
+            part = row[start : start + _WIDTHS[name]]
+            start += _WIDTHS[name]
             if part[0] is not None:
                 found[name].append(part)
     return Settled(
+        [Payment(*part) for part in found.get("stored", [])],
         [Order(*part) for part in found.get("moved", [])],
         [Enrollment(*part) for part in found.get("granted", [])],
         [Recipient(*part) for part in found["told"]] if "told" in found else None,

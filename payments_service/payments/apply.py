@@ -4,43 +4,26 @@ webhooks and reconciliation all go through."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from ..auth import Caller
-from ..db import Cursor, Database, payment_reads, settlements
+from ..db import Cursor, Database, payment_reads
 from ..db import enrollments as enrollments_sql
 from ..db import orders as orders_sql
 from ..db import payments as payments_sql
 from ..db.enrollments import Enrollment
-from ..db.notifications import Recipient
-from ..db.orders import Order, StatusChange
+from ..db.orders import Order
 from ..db.payments import Payment, PaymentRecord
-from ..enrollments import purchase_grants, settle_grants
 from ..errors import NotFound
-from ..notifications import outbox
 from ..pagination import Page, decode_cursor, page_of
-from . import duplicates
-from .statuses import PAYMENT_STATUS_RANK, SETTLED_STATUSES, order_status
+from .outcomes import PaymentFact as PaymentFact
+from .outcomes import PaymentOutcome as PaymentOutcome
+from .settle import settle_payments
+from .statuses import PAYMENT_STATUS_RANK
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PaymentOutcome:
-    """The order, payment and enrollment after applying one payment fact.
-
-    ``enrollment`` is the order's own, whoever granted it (this fact, or an earlier verify,
-    webhook or reconciliation; revoked if it since was); None when the order granted none:
-    it is unpaid, or the buyer already owned the product when it was paid.
-    """
-
-    order: Order
-    payment: Payment
-    enrollment: Enrollment | None
-    order_became_paid: bool
-    changed: bool
 
 
 def later_status(rank: dict[str, int], current: str | None, incoming: str) -> str:
@@ -48,16 +31,6 @@ def later_status(rank: dict[str, int], current: str | None, incoming: str) -> st
     if current is None or rank[incoming] > rank[current]:
         return incoming
     return current
-
-
-@dataclass(frozen=True)
-class PaymentFact:
-    """A Razorpay payment entity to apply, with its order (locked by the caller's
-    transaction) and our record of the payment, read after the lock was taken."""
-
-    order: Order
-    existing: Payment | None
-    entity: dict[str, Any]
 
 
 def apply_payment(
@@ -113,17 +86,7 @@ def apply_to_locked_orders(
             )
         else:
             changing.append((fact, record))
-    stored = {p.id: p for p in payments_sql.upsert_many(cur, [record for _, record in changing])}
-    for fact, record in changing:
-        if duplicates.is_new(fact.order, fact.existing, stored[record.id]):
-            stored[record.id] = duplicates.record(
-                cur, fact.order, stored[record.id], imported=grant_source == "import"
-            )
-    settled, everyone = _settle_orders(
-        cur, [(fact, stored[record.id]) for fact, record in changing], actor, grant_source
-    )
-    for (fact, _), outcome in zip(changing, settled, strict=True):
-        _notify(cur, fact.existing, outcome, everyone.get(outcome.order.customer_email))
+    for outcome in settle_payments(cur, changing, actor, grant_source):
         outcomes[outcome.payment.id] = outcome
     return _with_order_enrollments(cur, [outcomes[record.id] for record in records])
 
@@ -148,95 +111,6 @@ def is_recorded(order: Order, existing: Payment | None, entity: dict[str, Any]) 
     """
     record = _merge(order.id, existing, entity)
     return existing is not None and _is_recorded(order, existing, record)
-
-
-def _settle_orders(
-    cur: Cursor, settling: list[tuple[PaymentFact, Payment]], actor: str, grant_source: str
-) -> tuple[list[PaymentOutcome], dict[str, list[Recipient]]]:
-    """Move each locked order on from what its payment now says; grant once. An order
-    paid for a product its customer already owns through another order or grant is a
-    duplicate purchase, unless it was made as a deliberate repeat (``allow_owned``).
-
-    The order updates, the grants and (when one customer's sites are to be told) the
-    recipients are one statement (db/settlements.py); returns the outcomes and the
-    recipients read, by customer email."""
-    paying = {
-        fact.order.id
-        for fact, payment in settling
-        if _is_full_payment(fact.order, payment) and fact.order.amount_paid == 0
-    }
-    changes = [
-        _status_change(fact.order, payment.amount if fact.order.id in paying else 0)
-        for fact, payment in settling
-        if fact.order.id in paying or fact.order.status == "created"
-    ]
-    # A subscription charge's order grants nothing itself: its subscription does.
-    paid = [
-        fact.order
-        for fact, _ in settling
-        if fact.order.id in paying and fact.order.subscription_id is None
-    ]
-    grants = purchase_grants(paid, actor, grant_source)
-    told = {
-        fact.order.customer_email
-        for fact, payment in settling
-        if _tells_site(fact, payment, became_paid=fact.order.id in paying)
-    }
-    recipients_of = next(iter(told)) if len(told) == 1 else None  # else outbox reads them
-    done = settlements.settle(cur, changes, grants, recipients_of)
-    moved = {order.id: order for order in done.orders}
-    granted, owned = settle_grants(cur, paid, grants, done.enrollments)
-    outcomes = []
-    for fact, payment in settling:
-        order = fact.order
-        if payment.status in SETTLED_STATUSES and not _is_full_payment(order, payment):
-            log.warning("payment %s does not match order %s; not fulfilled", payment.id, order.id)
-        now = moved.get(order.id, order)
-        if order.id in owned:
-            payment = duplicates.record_purchase(cur, now, payment, owned[order.id])
-        outcomes.append(
-            PaymentOutcome(
-                now,
-                payment,
-                granted.get(order.id),
-                order_became_paid=order.id in paying,
-                changed=True,
-            )
-        )
-    everyone = (
-        {recipients_of: done.recipients} if recipients_of and done.recipients is not None else {}
-    )
-    return outcomes, everyone
-
-
-def _tells_site(fact: PaymentFact, payment: Payment, *, became_paid: bool) -> bool:
-    """Whether _notify will queue anything for this payment (as it decides)."""
-    if became_paid and fact.order.subscription_id is None:
-        return True
-    return payment.status == "failed" and (
-        fact.existing is None or fact.existing.status != "failed"
-    )
-
-
-def _status_change(order: Order, amount_paid: int) -> StatusChange:
-    """An order moved on by a payment (nothing refunded yet: it was not paid before)."""
-    status = order_status(amount_paid=amount_paid, amount_refunded=0)
-    return StatusChange(order.id, status, amount_paid)
-
-
-def _notify(
-    cur: Cursor,
-    existing: Payment | None,
-    outcome: PaymentOutcome,
-    everyone: list[Recipient] | None,
-) -> None:
-    """Tell the order's site it was paid (and every site of the grant), or of a failure.
-    ``everyone``: the recipients of the customer's events, if read already."""
-    order, payment = outcome.order, outcome.payment
-    if outcome.order_became_paid and order.subscription_id is None:  # else subscription.charged
-        outbox.order_paid(cur, order, payment, outcome.enrollment, everyone)
-    if payment.status == "failed" and (existing is None or existing.status != "failed"):
-        outbox.payment_failed(cur, order, payment, everyone)
 
 
 def order_state(db: Database, order_id: str) -> tuple[Order, Enrollment | None]:
@@ -273,14 +147,6 @@ def list_payments(
             limit=limit + 1,
         )
     return page_of(rows, limit, lambda row: (row.razorpay_created_at, row.id))
-
-
-def _is_full_payment(order: Order, payment: Payment) -> bool:
-    return (
-        payment.status in SETTLED_STATUSES
-        and payment.amount == order.amount
-        and payment.currency == order.currency
-    )
 
 
 def _is_recorded(order: Order, existing: Payment, record: PaymentRecord) -> bool:
