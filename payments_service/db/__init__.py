@@ -55,6 +55,8 @@ class Cursor(RealDictCursor):  # type: ignore[misc]
     # it was sent (so the block has a transaction to end).
     _pending_begin: str | None = None
     began = False
+    # How many more statements the block may send (Database.one_statement), if limited.
+    statements_left: int | None = None
     row_factory: Any  # psycopg2's: None builds tuples
 
     def discard(self) -> None:
@@ -66,6 +68,7 @@ class Cursor(RealDictCursor):  # type: ignore[misc]
         self._pending_begin = begin
 
     def execute(self, query: Any, vars: Any = None) -> None:
+        self._count_statement()
         begin = self._pending_begin
         if begin is not None:
             self._pending_begin = None
@@ -79,12 +82,20 @@ class Cursor(RealDictCursor):  # type: ignore[misc]
         super().execute(query, vars)
 
     def executemany(self, query: Any, vars_list: Any) -> None:
+        if self.statements_left is not None:  # many statements, each its own transaction
+            raise RuntimeError("this block may send one statement only")
         begin = self._pending_begin
         if begin is not None:  # one statement per parameter set: the BEGIN goes on its own
             self._pending_begin = None
             self.began = True
             super().execute(begin)
         super().executemany(query, vars_list)
+
+    def _count_statement(self) -> None:
+        if self.statements_left is not None:
+            if self.statements_left <= 0:
+                raise RuntimeError("this block may send one statement only")
+            self.statements_left -= 1
 
     def fetch_tuples(self) -> list[tuple[Any, ...]]:
         """The rest of the last statement's rows as plain tuples, in its column order."""
@@ -107,6 +118,11 @@ def columns_of(cls: Any) -> str:
 
 
 _BEGIN = "BEGIN ISOLATION LEVEL {level}; SET LOCAL statement_timeout = {timeout_ms:d}"
+# A string of several statements is one implicit transaction to the server: committed at
+# its end, rolled back if any fails. These settings then hold for that transaction only.
+_IMPLICIT = (
+    "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; SET LOCAL statement_timeout = {timeout_ms:d}"
+)
 # How long opening a connection may take when the DSN does not say (a host that drops
 # packets would otherwise hold a request until gunicorn kills the worker).
 CONNECT_TIMEOUT_SECONDS = 5
@@ -135,6 +151,7 @@ class Database:
             False: _BEGIN.format(level="READ COMMITTED", timeout_ms=timeout_ms),
             True: _BEGIN.format(level="REPEATABLE READ", timeout_ms=timeout_ms),
         }
+        self._implicit = _IMPLICIT.format(timeout_ms=timeout_ms)
         options = psycopg2.extensions.parse_dsn(dsn)
         timeout = (
             {} if "connect_timeout" in options else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
@@ -171,6 +188,19 @@ class Database:
                 _roll_back(conn, cur)
             else:
                 cur.execute("COMMIT")
+
+    @contextmanager
+    def one_statement(self, mode: Mode | None = None) -> Iterator[Cursor]:
+        """Yield a cursor for a transaction of one statement (a lone write), in one round
+        trip: the transaction's settings (as ``transaction`` sets them) go in one string
+        with the statement, which the server runs as one implicit transaction, committed
+        when it succeeds and rolled back when it fails. The block sends that statement
+        only (a second one raises, unsent).
+        """
+        with self._connection() as conn, self._cursor(conn, mode) as cur:
+            cur.defer_begin(self._implicit)
+            cur.statements_left = 1
+            yield cur
 
     @contextmanager
     def read(self, mode: Mode | None = None) -> Iterator[Cursor]:
