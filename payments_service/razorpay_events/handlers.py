@@ -12,7 +12,6 @@ from typing import Any, Protocol
 
 from ..db import Cursor, Database, Mode, payment_reads, unavailable_error
 from ..db import payment_links as links_sql
-from ..db import razorpay_events as sql
 from ..db.orders import Order
 from ..db.payment_links import PaymentLink
 from ..db.payments import Payment
@@ -23,6 +22,7 @@ from ..payments.apply import PaymentOutcome, apply_payment_in
 from ..razorpay_gateway import RazorpayGateway
 from ..refunds.settle import apply_refund_in
 from ..services import Services, utc_now
+from .modes import other_mode_record
 from .subscription_handlers import (
     SUBSCRIPTION_EVENTS,
     charge_order_payment,
@@ -109,9 +109,15 @@ def outcome_of(
     try:
         found = _payment_order(cur, event_type, payload)
         if found is None or found[0] is None:  # else the event is about a record of our mode
-            other = _of_the_other_mode(cur, payload)
-            if other is not None:
-                return other
+            other = other_mode_record(cur, payload)
+            if other is not None:  # applied to nothing, stored in the record's mode
+                return Outcome(
+                    "other_mode",
+                    f"about order {other.order_id} of {other.mode} mode; the keys in use are "
+                    f"{cur.mode}",
+                    other.order_id,
+                    mode=other.mode,
+                )
         if found is not None:
             return PAYMENT_HANDLERS[event_type](ctx, cur, payload, found)
         return handler(ctx, cur, payload)
@@ -141,50 +147,6 @@ def _payment_order(cur: Cursor, event_type: str, envelope: dict[str, Any]) -> Fo
     if not isinstance(order_id, str):
         return None
     return payment_reads.order_with_link(cur, order_id)
-
-
-def _of_the_other_mode(cur: Cursor, envelope: dict[str, Any]) -> Outcome | None:
-    """The outcome of an event about a record we hold only in the other Razorpay mode (a
-    test payment's event reaching the service once it runs on live keys, or the reverse):
-    applied to nothing, stored in the record's mode. None when the event is about a record
-    of the cursor's mode, or about none of ours (its handler then says what it is)."""
-    ids = _razorpay_ids(envelope)
-    records = sql.modes_of_records(
-        cur,
-        razorpay_order_ids=ids["order"],
-        payment_ids=ids["payment"],
-        refund_ids=ids["refund"],
-        link_ids=ids["payment_link"],
-    )
-    if not records or any(record.mode == cur.mode for record in records):
-        return None
-    record = records[0]
-    return Outcome(
-        "other_mode",
-        f"about order {record.order_id} of {record.mode} mode; the keys in use are {cur.mode}",
-        record.order_id,
-        mode=record.mode,
-    )
-
-
-def _razorpay_ids(envelope: dict[str, Any]) -> dict[str, list[str]]:
-    """The Razorpay ids of the order, payment, refund and payment link an event names, by
-    kind."""
-    ids: dict[str, list[str]] = {"order": [], "payment": [], "refund": [], "payment_link": []}
-    payload = envelope.get("payload")
-    for name, fields in (
-        ("order", (("id", "order"),)),
-        ("payment", (("id", "payment"), ("order_id", "order"))),
-        ("refund", (("id", "refund"), ("payment_id", "payment"))),
-        ("payment_link", (("id", "payment_link"), ("order_id", "order"))),
-    ):
-        section = payload.get(name) if isinstance(payload, dict) else None
-        entity = section.get("entity") if isinstance(section, dict) else None
-        for field, kind in fields:
-            value = entity.get(field) if isinstance(entity, dict) else None
-            if isinstance(value, str):
-                ids[kind].append(value)
-    return ids
 
 
 def _entity(envelope: dict[str, Any], name: str) -> dict[str, Any]:
