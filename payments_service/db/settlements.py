@@ -43,7 +43,9 @@ _MOVE = f"""
                paid_at = CASE WHEN v.amount_paid > 0 THEN coalesce(o.paid_at, now()) END
           FROM unnest(%(order_ids)s::text[], %(statuses)s::text[], %(amounts_paid)s::bigint[])
                AS v (id, status, amount_paid)
-         WHERE o.id = v.id AND o.mode = %(mode)s
+         -- = ANY: the orders are found by their key (the planner cannot tell how many rows
+         -- unnest gives, and would otherwise scan every order of the mode)
+         WHERE o.id = ANY(%(order_ids)s::text[]) AND o.id = v.id AND o.mode = %(mode)s
         RETURNING {_qualified("o", ORDER_COLUMNS)})"""  # noqa: S608 - fixed column list
 
 # As enrollments.insert_many_if_absent, in the order given (the first of two grants for
