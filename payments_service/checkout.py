@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .db import Database
-from .db import orders as orders_sql
-from .db import payments as payments_sql
+from .db import Database, payment_reads
 from .db.orders import Order
+from .db.payments import Payment
 from .errors import GatewayError, InvalidSignature, NotFound, PaymentMismatch, PaymentNotSuccessful
 from .payments import SETTLED_STATUSES, PaymentOutcome, apply_payment, order_state
 from .razorpay_gateway import RazorpayGateway
@@ -36,7 +35,7 @@ def verify_checkout(
     does the payment of an order for a product its buyer already owned.
     Raises NotFound, InvalidSignature, PaymentMismatch, PaymentNotSuccessful, GatewayError.
     """
-    order = _order_for(db, result.razorpay_order_id)
+    order, recorded = _order_for(db, result.razorpay_order_id, result.razorpay_payment_id)
     if not is_valid_checkout_signature(
         key_secret,
         order.razorpay_order_id or "",  # found by it: never None here
@@ -46,7 +45,7 @@ def verify_checkout(
         raise InvalidSignature(
             "razorpay_signature does not match this order and payment", field="razorpay_signature"
         )
-    settled = _already_settled(db, order, result.razorpay_payment_id)
+    settled = _already_settled(db, order, recorded)
     if settled is not None:
         return settled
     entity = gateway.fetch_payment(result.razorpay_payment_id)
@@ -63,20 +62,21 @@ def verify_checkout(
     return outcome
 
 
-def _order_for(db: Database, razorpay_order_id: str) -> Order:
+def _order_for(
+    db: Database, razorpay_order_id: str, payment_id: str
+) -> tuple[Order, Payment | None]:
+    """The order, and our record of the payment if we have one, in one read."""
     with db.read() as cur:
-        order = orders_sql.get_by_razorpay_id(cur, razorpay_order_id)
+        order, payment = payment_reads.order_with_payment(cur, razorpay_order_id, payment_id)
     if order is None:
         raise NotFound(
             f"no order with razorpay_order_id {razorpay_order_id!r}", field="razorpay_order_id"
         )
-    return order
+    return order, payment
 
 
-def _already_settled(db: Database, order: Order, payment_id: str) -> PaymentOutcome | None:
+def _already_settled(db: Database, order: Order, payment: Payment | None) -> PaymentOutcome | None:
     """A verify that repeats a settled one needs no Razorpay call."""
-    with db.read() as cur:
-        payment = payments_sql.get(cur, payment_id)
     if payment is None or payment.order_id != order.id or payment.status not in SETTLED_STATUSES:
         return None
     current, enrollment = order_state(db, order.id)

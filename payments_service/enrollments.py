@@ -113,25 +113,32 @@ def revoke_order_grant(cur: Cursor, order_id: str, *, revoked_by: str, reason: s
     return True
 
 
-def grant_purchases(
-    cur: Cursor, paid: list[Order], actor: str, grant_source: str
+def purchase_grants(paid: list[Order], actor: str, grant_source: str) -> list[NewEnrollment]:
+    """The grants of newly paid orders, in the order to insert them (the caller inserts
+    them if absent, with the statement that moves the orders on: db/settlements.py), then
+    settle_grants."""
+    # Sorted, so transactions granting several at once take the unique index's locks in
+    # one order (and the first of two orders for one customer and SKU still wins).
+    return sorted(
+        (_grant_for(order, actor, grant_source) for order in paid),
+        key=lambda grant: (grant.customer_email, grant.sku),
+    )
+
+
+def settle_grants(
+    cur: Cursor, paid: list[Order], grants: list[NewEnrollment], stored: list[Enrollment]
 ) -> tuple[dict[str, Enrollment], dict[str, Enrollment]]:
-    """Grant each newly paid order its product, unless its customer holds it already:
+    """Once ``grants`` (of ``paid``) were inserted if absent, of which ``stored`` were:
     (the grants made, the enrollment already held for each order that is not a
-    deliberate repeat), both by order id.
+    deliberate repeat), both by order id. Each paid order is granted its product unless
+    its customer holds it already.
 
     The unique index on active enrollments decides: of two orders for one customer and
     SKU paid at once, in this transaction or in concurrent ones, exactly one grant is
     stored; the other insert waits for it and skips, and the read after it (READ
     COMMITTED: a fresh snapshot) finds the enrollment that won, in this transaction.
     """
-    # Sorted, so transactions granting several at once take the unique index's locks in
-    # one order (and the first of two orders for one customer and SKU still wins).
-    grants = sorted(
-        (_grant_for(order, actor, grant_source) for order in paid),
-        key=lambda grant: (grant.customer_email, grant.sku),
-    )
-    granted = {str(e.order_id): e for e in sql.insert_many_if_absent(cur, grants)}
+    granted = {str(e.order_id): e for e in stored}
     owned: dict[str, Enrollment] = {}
     repeats = {order.id for order in paid if order.allow_owned}
     for grant in grants:

@@ -75,7 +75,7 @@ def create_order(
     new = _new_order(caller.site_id, request, idempotency_key, fingerprint, allow_owned)
     if idempotency_key is None:
         created = reservations.ask_razorpay(gateway, new)
-        with db.transaction() as cur:
+        with db.one_statement() as cur:
             order = sql.insert(cur, new, created["id"])
         if order is None:
             raise RuntimeError("an order without an Idempotency-Key cannot conflict on it")

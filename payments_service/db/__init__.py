@@ -7,16 +7,16 @@ import select
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any
 
 import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 import psycopg2.pool
 from psycopg2.errors import DeadlockDetected
-from psycopg2.extras import RealDictCursor
 
 from ..errors import DatabaseUnavailable
+from .cursor import Cursor, Mode, columns_of
 
 __all__ = [
     "Cursor",
@@ -25,31 +25,19 @@ __all__ = [
     "DeadlockDetected",
     "Mode",
     "Row",
+    "columns_of",
     "is_unique_violation",
     "unavailable_error",
 ]
 
 Row = dict[str, Any]
-Mode = Literal["test", "live"]
-
-
-class Cursor(RealDictCursor):  # type: ignore[misc]
-    """A cursor whose rows are dicts; in ``Database.transaction`` it may ``discard`` the
-    transaction's work, rolled back at the end of the block instead of committed.
-
-    ``mode`` is the Razorpay mode ("test" or "live") the block works in: every row it
-    writes is stamped with it and every read it makes is limited to it.
-    """
-
-    discarded = False
-    mode: Mode = "test"
-
-    def discard(self) -> None:
-        """Roll this transaction back when its block ends (what it wrote turned out moot)."""
-        self.discarded = True
-
 
 _BEGIN = "BEGIN ISOLATION LEVEL {level}; SET LOCAL statement_timeout = {timeout_ms:d}"
+# A string of several statements is one implicit transaction to the server: committed at
+# its end, rolled back if any fails. These settings then hold for that transaction only.
+_IMPLICIT = (
+    "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; SET LOCAL statement_timeout = {timeout_ms:d}"
+)
 # How long opening a connection may take when the DSN does not say (a host that drops
 # packets would otherwise hold a request until gunicorn kills the worker).
 CONNECT_TIMEOUT_SECONDS = 5
@@ -63,9 +51,9 @@ class Database:
 
     Nothing session-scoped is set on connections (production runs behind PgBouncer in
     transaction mode): the statement timeout is applied per transaction with SET LOCAL.
-    Connections run in autocommit mode and each transaction sends BEGIN together with that
-    SET LOCAL, so a transaction costs the server one round trip for its start and one for
-    its end, and a lone read (``read``) costs one in all.
+    Connections run in autocommit mode and each transaction sends BEGIN and that SET LOCAL
+    together with its first statement (Cursor), so a transaction costs the server one
+    round trip per statement plus one for its end, and a lone read (``read``) costs one.
     """
 
     def __init__(
@@ -78,6 +66,7 @@ class Database:
             False: _BEGIN.format(level="READ COMMITTED", timeout_ms=timeout_ms),
             True: _BEGIN.format(level="REPEATABLE READ", timeout_ms=timeout_ms),
         }
+        self._implicit = _IMPLICIT.format(timeout_ms=timeout_ms)
         options = psycopg2.extensions.parse_dsn(dsn)
         timeout = (
             {} if "connect_timeout" in options else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
@@ -101,16 +90,32 @@ class Database:
         mode for this block (an admin reading the other mode explicitly).
         """
         with self._connection() as conn, self._cursor(conn, mode) as cur:
-            cur.execute(self._begin[snapshot])
+            cur.defer_begin(self._begin[snapshot])
             try:
                 yield cur
             except BaseException:
-                _roll_back(conn, cur)
+                if cur.began:
+                    _roll_back(conn, cur)
                 raise
+            if not cur.began:  # the block sent nothing: there is no transaction to end
+                return
             if cur.discarded:
                 _roll_back(conn, cur)
             else:
                 cur.execute("COMMIT")
+
+    @contextmanager
+    def one_statement(self, mode: Mode | None = None) -> Iterator[Cursor]:
+        """Yield a cursor for a transaction of one statement (a lone write), in one round
+        trip: the transaction's settings (as ``transaction`` sets them) go in one string
+        with the statement, which the server runs as one implicit transaction, committed
+        when it succeeds and rolled back when it fails. The block sends that statement
+        only (a second one raises, unsent).
+        """
+        with self._connection() as conn, self._cursor(conn, mode) as cur:
+            cur.defer_begin(self._implicit)
+            cur.statements_left = 1
+            yield cur
 
     @contextmanager
     def read(self, mode: Mode | None = None) -> Iterator[Cursor]:

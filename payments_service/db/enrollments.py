@@ -7,11 +7,7 @@ from datetime import datetime
 
 from psycopg2.extras import execute_values
 
-from . import Cursor
-
-_COLUMNS = """id, customer_email, sku, status, source, order_id, granted_by, grant_reason,
-              granted_at, revoked_by, revoke_reason, revoked_at, mode, subscription_id"""
-COLUMNS = _COLUMNS  # for the subscription grants of db/subscriptions.py
+from . import Cursor, columns_of
 
 
 @dataclass(frozen=True)
@@ -35,6 +31,11 @@ class Enrollment:
     mode: str
     # The subscription that granted it (source 'subscription'), which alone revokes it.
     subscription_id: str | None = None
+
+
+# Read in the field order of Enrollment, so a tuple row is Enrollment(*row).
+_COLUMNS = columns_of(Enrollment)
+COLUMNS = _COLUMNS  # for the subscription grants of db/subscriptions.py
 
 
 def insert_if_absent(
@@ -91,7 +92,7 @@ def insert_many_if_absent(cur: Cursor, grants: list[NewEnrollment]) -> list[Enro
     for the same customer and SKU, only the first), in no particular order."""
     if not grants:
         return []
-    rows = execute_values(
+    execute_values(
         cur,
         f"""
         INSERT INTO enrollments (id, customer_email, sku, source, order_id, granted_by,
@@ -113,10 +114,9 @@ def insert_many_if_absent(cur: Cursor, grants: list[NewEnrollment]) -> list[Enro
             )
             for g in grants
         ],
-        page_size=len(grants),
-        fetch=True,
+        page_size=len(grants),  # one page: fetch_tuples reads all of its rows
     )
-    return [Enrollment(**row) for row in rows]
+    return [Enrollment(*row) for row in cur.fetch_tuples()]
 
 
 def get_active(cur: Cursor, customer_email: str, sku: str) -> Enrollment | None:
@@ -140,7 +140,7 @@ def for_orders(cur: Cursor, order_ids: list[str]) -> list[Enrollment]:
              ORDER BY order_id, status = 'active' DESC, granted_at DESC, id DESC""",  # noqa: S608
         (order_ids, cur.mode),
     )
-    return [Enrollment(**row) for row in cur.fetchall()]
+    return [Enrollment(*row) for row in cur.fetch_tuples()]
 
 
 def search(

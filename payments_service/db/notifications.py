@@ -51,23 +51,24 @@ class Recipient:
     site_user_id: str | None
 
 
+# The recipients of a customer's events: (site_id, site_user_id), Recipient's fields.
+RECIPIENTS = """
+    SELECT s.id AS site_id,
+           (SELECT o.site_user_id FROM orders o
+             WHERE o.site_id = s.id AND o.customer_email = %(email)s
+               AND o.mode = %(mode)s AND o.site_user_id IS NOT NULL
+             ORDER BY o.created_at DESC LIMIT 1) AS site_user_id
+      FROM sites s
+     WHERE s.is_active AND s.callback_url IS NOT NULL
+       AND (%(site_id)s::text IS NULL OR s.id = %(site_id)s)
+     ORDER BY s.id
+"""
+
+
 def recipients(cur: Cursor, site_id: str | None, customer_email: str) -> list[Recipient]:
     """Active sites with a callback URL (all of them, or just ``site_id``)."""
-    cur.execute(
-        """
-        SELECT s.id AS site_id,
-               (SELECT o.site_user_id FROM orders o
-                 WHERE o.site_id = s.id AND o.customer_email = %(email)s
-                   AND o.mode = %(mode)s AND o.site_user_id IS NOT NULL
-                 ORDER BY o.created_at DESC LIMIT 1) AS site_user_id
-          FROM sites s
-         WHERE s.is_active AND s.callback_url IS NOT NULL
-           AND (%(site_id)s::text IS NULL OR s.id = %(site_id)s)
-         ORDER BY s.id
-        """,
-        {"site_id": site_id, "email": customer_email, "mode": cur.mode},
-    )
-    return [Recipient(**row) for row in cur.fetchall()]
+    cur.execute(RECIPIENTS, {"site_id": site_id, "email": customer_email, "mode": cur.mode})
+    return [Recipient(*row) for row in cur.fetch_tuples()]  # (site_id, site_user_id)
 
 
 def insert_many(cur: Cursor, rows: list[tuple[str, str, str, str, str, datetime]]) -> None:

@@ -6,17 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from psycopg2.extras import Json, execute_values
+from psycopg2.extras import Json
 
-from . import Cursor
-
-_COLUMNS = """id, razorpay_order_id, site_id, status, amount, currency, amount_paid,
-              amount_refunded, product_sku, product_name, customer_email, customer_name,
-              customer_contact, site_user_id, receipt, notes, idempotency_key,
-              request_fingerprint, created_at, updated_at, paid_at, allow_owned, mode,
-              subscription_id, razorpay_invoice_id"""
-
-_QUALIFIED_COLUMNS = ", ".join("o." + column.strip() for column in _COLUMNS.split(","))
+from . import Cursor, columns_of
 
 IDEMPOTENCY_CONSTRAINT = "orders_site_idempotency_key"
 
@@ -57,6 +49,11 @@ class Order:
     # nothing itself, the subscription does.
     subscription_id: str | None = None
     razorpay_invoice_id: str | None = None
+
+
+# Read in the field order of Order, so a tuple row is Order(*row).
+_COLUMNS = columns_of(Order)
+COLUMNS = _COLUMNS  # for the joined reads of db/payment_reads.py
 
 
 @dataclass(frozen=True)
@@ -198,29 +195,6 @@ class StatusChange:
     order_id: str
     status: str
     amount_paid: int
-
-
-def set_statuses(cur: Cursor, changes: list[StatusChange]) -> list[Order]:
-    """Move each order to its new status (ids must differ) in one statement, stamping
-    paid_at the first time it is paid; returns the orders as they now are, in no particular
-    order."""
-    if not changes:
-        return []
-    rows = execute_values(
-        cur,
-        f"""
-        UPDATE orders o
-           SET status = v.status, amount_paid = v.amount_paid, updated_at = now(),
-               paid_at = CASE WHEN v.amount_paid > 0 THEN coalesce(o.paid_at, now()) END
-          FROM (VALUES %s) AS v (id, status, amount_paid, mode)
-         WHERE o.id = v.id AND o.mode = v.mode
-        RETURNING {_QUALIFIED_COLUMNS}
-        """,  # noqa: S608 - only the fixed column list is formatted in
-        [(change.order_id, change.status, change.amount_paid, cur.mode) for change in changes],
-        page_size=len(changes),
-        fetch=True,
-    )
-    return [Order(**row) for row in rows]
 
 
 def claim_open(

@@ -6,12 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from . import Cursor
-
-_COLUMNS = """order_id, mode, site_id, razorpay_link_id, status, short_url, return_url,
-              expire_by, notify_email, notify_sms, description, idempotency_key,
-              request_fingerprint, created_by, created_at, updated_at, expired_at,
-              cancelled_at"""
+from . import Cursor, columns_of
 
 IDEMPOTENCY_CONSTRAINT = "payment_links_site_idempotency_key"
 # Razorpay's link statuses, in the order a link moves through them (ours adds `creating`).
@@ -42,6 +37,11 @@ class PaymentLink:
     updated_at: datetime
     expired_at: datetime | None
     cancelled_at: datetime | None
+
+
+# Read in the field order of PaymentLink, so a tuple row is PaymentLink(*row).
+_COLUMNS = columns_of(PaymentLink)
+COLUMNS = _COLUMNS  # for the joined reads of db/payment_reads.py
 
 
 @dataclass(frozen=True)

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
-from psycopg2.extras import execute_values
-
-from . import Cursor
-
-_COLUMNS = """id, order_id, status, amount, currency, amount_refunded, method, card_network,
-              card_last4, bank, wallet, vpa, fee, tax, error_code, error_description,
-              error_reason, razorpay_created_at, authorized_at, captured_at, failed_at,
-              created_at, updated_at, duplicate_of, needs_attention,
-              duplicate_of_enrollment, refund_undecided, mode"""
+from . import Cursor, columns_of
 
 
 @dataclass(frozen=True)
@@ -57,6 +50,11 @@ class Payment:
         the payment of an order for a product its buyer already owned
         (``duplicate_of_enrollment``)."""
         return self.duplicate_of is not None or self.duplicate_of_enrollment is not None
+
+
+# Read in the field order of Payment, so a tuple row is Payment(*row).
+_COLUMNS = columns_of(Payment)
+COLUMNS = _COLUMNS  # for the joined reads of db/payment_reads.py
 
 
 @dataclass(frozen=True)
@@ -114,12 +112,31 @@ def list_for_order(cur: Cursor, order_id: str) -> list[Payment]:
     return [Payment(**row) for row in cur.fetchall()]
 
 
-_UPSERT = f"""
+# The upsert of PaymentRecords (ids must differ) given as one array per field
+# (%(p_<field>)s, upsert_params), in their order; part of the statement of
+# db/settlements.py. Each status's time is stamped the first time it is seen.
+UPSERT = f"""
     INSERT INTO payments (id, order_id, status, amount, currency, amount_refunded, method,
                           card_network, card_last4, bank, wallet, vpa, fee, tax, error_code,
                           error_description, error_reason, razorpay_created_at,
                           authorized_at, captured_at, failed_at, mode)
-    VALUES %s
+    SELECT r.id, r.order_id, r.status, r.amount, r.currency, r.amount_refunded, r.method,
+           r.card_network, r.card_last4, r.bank, r.wallet, r.vpa, r.fee, r.tax, r.error_code,
+           r.error_description, r.error_reason, r.razorpay_created_at,
+           CASE WHEN r.status IN ('authorized', 'captured', 'refunded') THEN now() END,
+           CASE WHEN r.status IN ('captured', 'refunded') THEN now() END,
+           CASE WHEN r.status = 'failed' THEN now() END, %(mode)s
+      FROM unnest(%(p_id)s::text[], %(p_order_id)s::text[], %(p_status)s::text[],
+                  %(p_amount)s::bigint[], %(p_currency)s::text[], %(p_amount_refunded)s::bigint[],
+                  %(p_method)s::text[], %(p_card_network)s::text[], %(p_card_last4)s::text[],
+                  %(p_bank)s::text[], %(p_wallet)s::text[], %(p_vpa)s::text[],
+                  %(p_fee)s::bigint[], %(p_tax)s::bigint[], %(p_error_code)s::text[],
+                  %(p_error_description)s::text[], %(p_error_reason)s::text[],
+                  %(p_razorpay_created_at)s::timestamptz[]) WITH ORDINALITY
+           AS r (id, order_id, status, amount, currency, amount_refunded, method, card_network,
+                 card_last4, bank, wallet, vpa, fee, tax, error_code, error_description,
+                 error_reason, razorpay_created_at, n)
+     ORDER BY r.n
     ON CONFLICT (id) DO UPDATE SET
         status = EXCLUDED.status, amount_refunded = EXCLUDED.amount_refunded,
         method = EXCLUDED.method, card_network = EXCLUDED.card_network,
@@ -132,29 +149,12 @@ _UPSERT = f"""
         failed_at = coalesce(payments.failed_at, EXCLUDED.failed_at)
     RETURNING {_COLUMNS}
 """  # noqa: S608 - only the fixed column list is formatted in
-_UPSERT_ROW = """(%(id)s, %(order_id)s, %(status)s, %(amount)s, %(currency)s,
-    %(amount_refunded)s, %(method)s, %(card_network)s, %(card_last4)s, %(bank)s, %(wallet)s,
-    %(vpa)s, %(fee)s, %(tax)s, %(error_code)s, %(error_description)s, %(error_reason)s,
-    %(razorpay_created_at)s,
-    CASE WHEN %(status)s IN ('authorized', 'captured', 'refunded') THEN now() END,
-    CASE WHEN %(status)s IN ('captured', 'refunded') THEN now() END,
-    CASE WHEN %(status)s = 'failed' THEN now() END, %(mode)s)"""
 
 
-def upsert_many(cur: Cursor, records: list[PaymentRecord]) -> list[Payment]:
-    """Insert or overwrite each payment (ids must differ) in one statement; stamps each
-    status's time the first time it is seen. Returns the stored rows in no particular order."""
-    if not records:
-        return []
-    rows = execute_values(
-        cur,
-        _UPSERT,
-        [{**record.__dict__, "mode": cur.mode} for record in records],
-        template=_UPSERT_ROW,
-        page_size=len(records),
-        fetch=True,
-    )
-    return [Payment(**row) for row in rows]
+def upsert_params(records: list[PaymentRecord]) -> dict[str, list[Any]]:
+    """UPSERT's parameters (but the mode) for ``records``."""
+    names = [field.name for field in fields(PaymentRecord)]
+    return {f"p_{name}": [getattr(record, name) for record in records] for name in names}
 
 
 def set_refunded(cur: Cursor, payment_id: str, amount_refunded: int) -> None:

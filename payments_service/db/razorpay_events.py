@@ -79,16 +79,16 @@ def insert_processed(
             "mode": mode or cur.mode,
         },
     )
-    row = cur.fetchone()
-    return EventSummary(**row) if row else None
+    rows = cur.fetch_tuples()  # (id, event_type, status): EventSummary's fields
+    return EventSummary(*rows[0]) if rows else None
 
 
 def summary(cur: Cursor, event_id: str) -> EventSummary | None:
     """The stored event's id, type and status, without its payload, whichever its mode
     (Razorpay's event ids are unique across modes: a redelivery is one whatever the keys)."""
     cur.execute("SELECT id, event_type, status FROM razorpay_events WHERE id = %s", (event_id,))
-    row = cur.fetchone()
-    return EventSummary(**row) if row else None
+    rows = cur.fetch_tuples()  # EventSummary's fields, in order
+    return EventSummary(*rows[0]) if rows else None
 
 
 def get(cur: Cursor, event_id: str) -> RazorpayEvent | None:
@@ -237,4 +237,4 @@ def modes_of_records(
             "links": link_ids,
         },
     )
-    return [RecordMode(**row) for row in cur.fetchall()]
+    return [RecordMode(*row) for row in cur.fetch_tuples()]  # (mode, order_id), in order

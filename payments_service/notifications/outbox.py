@@ -38,22 +38,36 @@ def queue_for_every_site(
     _queue(cur, sql.recipients(cur, None, customer_email), event_type, subject, data)
 
 
-def payment_failed(cur: Cursor, order: Order, payment: Payment) -> None:
-    """Queue payment.failed for the order's site."""
-    queue_for_order_site(
+def payment_failed(
+    cur: Cursor, order: Order, payment: Payment, everyone: list[sql.Recipient] | None = None
+) -> None:
+    """Queue payment.failed for the order's site. ``everyone``: the recipients of the
+    customer's events at every site, when the caller has read them already."""
+    if everyone is None:
+        recipients = sql.recipients(cur, order.site_id, order.customer_email)
+    else:
+        recipients = [recipient for recipient in everyone if recipient.site_id == order.site_id]
+    _queue(
         cur,
-        order.site_id,
-        order.customer_email,
+        recipients,
         "payment.failed",
         order.id,
         {"order": _order(order), "payment": _payment(payment)},
     )
 
 
-def order_paid(cur: Cursor, order: Order, payment: Payment, enrollment: Enrollment | None) -> None:
+def order_paid(
+    cur: Cursor,
+    order: Order,
+    payment: Payment,
+    enrollment: Enrollment | None,
+    everyone: list[sql.Recipient] | None = None,
+) -> None:
     """Queue order.paid for the order's site and, with the purchase's grant,
-    enrollment.granted for every site: one look-up of the recipients, one insert."""
-    everyone = sql.recipients(cur, None, order.customer_email)
+    enrollment.granted for every site: one look-up of the recipients (none when the
+    caller read them already: ``everyone``), one insert."""
+    if everyone is None:
+        everyone = sql.recipients(cur, None, order.customer_email)
     rows = _rows(
         cur.mode,
         [recipient for recipient in everyone if recipient.site_id == order.site_id],

@@ -4,42 +4,26 @@ webhooks and reconciliation all go through."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from ..auth import Caller
-from ..db import Cursor, Database
+from ..db import Cursor, Database, payment_reads
 from ..db import enrollments as enrollments_sql
 from ..db import orders as orders_sql
 from ..db import payments as payments_sql
 from ..db.enrollments import Enrollment
-from ..db.orders import Order, StatusChange
+from ..db.orders import Order
 from ..db.payments import Payment, PaymentRecord
-from ..enrollments import grant_purchases
 from ..errors import NotFound
-from ..notifications import outbox
 from ..pagination import Page, decode_cursor, page_of
-from . import duplicates
-from .statuses import PAYMENT_STATUS_RANK, SETTLED_STATUSES, order_status
+from .outcomes import PaymentFact as PaymentFact
+from .outcomes import PaymentOutcome as PaymentOutcome
+from .settle import settle_payments
+from .statuses import PAYMENT_STATUS_RANK
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PaymentOutcome:
-    """The order, payment and enrollment after applying one payment fact.
-
-    ``enrollment`` is the order's own, whoever granted it (this fact, or an earlier verify,
-    webhook or reconciliation; revoked if it since was); None when the order granted none:
-    it is unpaid, or the buyer already owned the product when it was paid.
-    """
-
-    order: Order
-    payment: Payment
-    enrollment: Enrollment | None
-    order_became_paid: bool
-    changed: bool
 
 
 def later_status(rank: dict[str, int], current: str | None, incoming: str) -> str:
@@ -47,16 +31,6 @@ def later_status(rank: dict[str, int], current: str | None, incoming: str) -> st
     if current is None or rank[incoming] > rank[current]:
         return incoming
     return current
-
-
-@dataclass(frozen=True)
-class PaymentFact:
-    """A Razorpay payment entity to apply, with its order (locked by the caller's
-    transaction) and our record of the payment, read after the lock was taken."""
-
-    order: Order
-    existing: Payment | None
-    entity: dict[str, Any]
 
 
 def apply_payment(
@@ -80,10 +54,12 @@ def apply_payment_in(
 ) -> PaymentOutcome:
     """apply_payment within the caller's transaction (which it leaves holding the order's
     lock). Raises NotFound when the payment's order is not one of ours."""
-    order = orders_sql.lock_by_razorpay_id(cur, str(entity.get("order_id")))
+    order, existing = payment_reads.lock_with_payment(
+        cur, str(entity.get("order_id")), str(entity.get("id"))
+    )
     if order is None:
         raise NotFound(f"payment {entity.get('id')} is for an order this service did not make")
-    fact = PaymentFact(order, payments_sql.get(cur, entity["id"]), entity)
+    fact = PaymentFact(order, existing, entity)
     (outcome,) = apply_to_locked_orders(cur, [fact], actor, grant_source)
     return outcome
 
@@ -110,17 +86,7 @@ def apply_to_locked_orders(
             )
         else:
             changing.append((fact, record))
-    stored = {p.id: p for p in payments_sql.upsert_many(cur, [record for _, record in changing])}
-    for fact, record in changing:
-        if duplicates.is_new(fact.order, fact.existing, stored[record.id]):
-            stored[record.id] = duplicates.record(
-                cur, fact.order, stored[record.id], imported=grant_source == "import"
-            )
-    settled = _settle_orders(
-        cur, [(fact.order, stored[record.id]) for fact, record in changing], actor, grant_source
-    )
-    for (fact, _), outcome in zip(changing, settled, strict=True):
-        _notify(cur, fact.existing, outcome)
+    for outcome in settle_payments(cur, changing, actor, grant_source):
         outcomes[outcome.payment.id] = outcome
     return _with_order_enrollments(cur, [outcomes[record.id] for record in records])
 
@@ -145,60 +111,6 @@ def is_recorded(order: Order, existing: Payment | None, entity: dict[str, Any]) 
     """
     record = _merge(order.id, existing, entity)
     return existing is not None and _is_recorded(order, existing, record)
-
-
-def _settle_orders(
-    cur: Cursor, settling: list[tuple[Order, Payment]], actor: str, grant_source: str
-) -> list[PaymentOutcome]:
-    """Move each locked order on from what its payment now says; grant once. An order
-    paid for a product its customer already owns through another order or grant is a
-    duplicate purchase, unless it was made as a deliberate repeat (``allow_owned``)."""
-    paying = {
-        order.id
-        for order, payment in settling
-        if _is_full_payment(order, payment) and order.amount_paid == 0
-    }
-    changes = [
-        _status_change(order, payment.amount if order.id in paying else 0)
-        for order, payment in settling
-        if order.id in paying or order.status == "created"
-    ]
-    moved = {order.id: order for order in orders_sql.set_statuses(cur, changes)}
-    # A subscription charge's order grants nothing itself: its subscription does.
-    paid = [order for order, _ in settling if order.id in paying and order.subscription_id is None]
-    granted, owned = grant_purchases(cur, paid, actor, grant_source)
-    outcomes = []
-    for order, payment in settling:
-        if payment.status in SETTLED_STATUSES and not _is_full_payment(order, payment):
-            log.warning("payment %s does not match order %s; not fulfilled", payment.id, order.id)
-        now = moved.get(order.id, order)
-        if order.id in owned:
-            payment = duplicates.record_purchase(cur, now, payment, owned[order.id])
-        outcomes.append(
-            PaymentOutcome(
-                now,
-                payment,
-                granted.get(order.id),
-                order_became_paid=order.id in paying,
-                changed=True,
-            )
-        )
-    return outcomes
-
-
-def _status_change(order: Order, amount_paid: int) -> StatusChange:
-    """An order moved on by a payment (nothing refunded yet: it was not paid before)."""
-    status = order_status(amount_paid=amount_paid, amount_refunded=0)
-    return StatusChange(order.id, status, amount_paid)
-
-
-def _notify(cur: Cursor, existing: Payment | None, outcome: PaymentOutcome) -> None:
-    """Tell the order's site it was paid (and every site of the grant), or of a failure."""
-    order, payment = outcome.order, outcome.payment
-    if outcome.order_became_paid and order.subscription_id is None:  # else subscription.charged
-        outbox.order_paid(cur, order, payment, outcome.enrollment)
-    if payment.status == "failed" and (existing is None or existing.status != "failed"):
-        outbox.payment_failed(cur, order, payment)
 
 
 def order_state(db: Database, order_id: str) -> tuple[Order, Enrollment | None]:
@@ -235,14 +147,6 @@ def list_payments(
             limit=limit + 1,
         )
     return page_of(rows, limit, lambda row: (row.razorpay_created_at, row.id))
-
-
-def _is_full_payment(order: Order, payment: Payment) -> bool:
-    return (
-        payment.status in SETTLED_STATUSES
-        and payment.amount == order.amount
-        and payment.currency == order.currency
-    )
 
 
 def _is_recorded(order: Order, existing: Payment, record: PaymentRecord) -> bool:

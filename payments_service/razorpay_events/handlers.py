@@ -8,11 +8,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from ..db import Cursor, Database, Mode, unavailable_error
+from ..db import Cursor, Database, Mode, payment_reads, unavailable_error
 from ..db import payment_links as links_sql
-from ..db import razorpay_events as sql
+from ..db.orders import Order
+from ..db.payment_links import PaymentLink
 from ..db.payments import Payment
 from ..errors import NotFound, PaymentMismatch
 from ..metrics import Metrics
@@ -21,14 +22,19 @@ from ..payments.apply import PaymentOutcome, apply_payment_in
 from ..razorpay_gateway import RazorpayGateway
 from ..refunds.settle import apply_refund_in
 from ..services import Services, utc_now
+from .modes import other_mode_record
 from .subscription_handlers import (
     SUBSCRIPTION_EVENTS,
+    charge_order_payment,
     charge_payment,
     on_invoice_paid,
     on_subscription_event,
+    section,
 )
 
 log = logging.getLogger(__name__)
+# A payment's order of the cursor's mode, if we hold it, and its payment link.
+Found = tuple[Order | None, PaymentLink | None]
 
 
 class MalformedEvent(Exception):
@@ -101,9 +107,19 @@ def outcome_of(
     if handler is None:
         return Outcome("ignored", f"{event_type} is not an event this service applies")
     try:
-        other = _of_the_other_mode(cur, payload)
-        if other is not None:
-            return other
+        found = _payment_order(cur, event_type, payload)
+        if found is None or found[0] is None:  # else the event is about a record of our mode
+            other = other_mode_record(cur, payload)
+            if other is not None:  # applied to nothing, stored in the record's mode
+                return Outcome(
+                    "other_mode",
+                    f"about order {other.order_id} of {other.mode} mode; the keys in use are "
+                    f"{cur.mode}",
+                    other.order_id,
+                    mode=other.mode,
+                )
+        if found is not None:
+            return PAYMENT_HANDLERS[event_type](ctx, cur, payload, found)
         return handler(ctx, cur, payload)
     except (NotFound, PaymentMismatch) as exc:  # not ours, or not what our record says
         raise NotApplied(Outcome("unmatched", exc.detail)) from exc
@@ -121,48 +137,16 @@ def outcome_of(
         raise NotApplied(Outcome("failed", f"internal error ({type(exc).__name__})")) from exc
 
 
-def _of_the_other_mode(cur: Cursor, envelope: dict[str, Any]) -> Outcome | None:
-    """The outcome of an event about a record we hold only in the other Razorpay mode (a
-    test payment's event reaching the service once it runs on live keys, or the reverse):
-    applied to nothing, stored in the record's mode. None when the event is about a record
-    of the cursor's mode, or about none of ours (its handler then says what it is)."""
-    ids = _razorpay_ids(envelope)
-    records = sql.modes_of_records(
-        cur,
-        razorpay_order_ids=ids["order"],
-        payment_ids=ids["payment"],
-        refund_ids=ids["refund"],
-        link_ids=ids["payment_link"],
-    )
-    if not records or any(record.mode == cur.mode for record in records):
+def _payment_order(cur: Cursor, event_type: str, envelope: dict[str, Any]) -> Found | None:
+    """For a payment event: the payment's order in the cursor's mode (None if we hold none
+    there) and its payment link, read first, in one query: an event about an order of our
+    mode needs no look-up of the other mode's records. None for any other event, or one
+    whose payment names no order (its handler then says what is wrong)."""
+    entity = section(envelope, "payment") if event_type in PAYMENT_HANDLERS else None
+    order_id = entity.get("order_id") if entity is not None else None
+    if not isinstance(order_id, str):
         return None
-    record = records[0]
-    return Outcome(
-        "other_mode",
-        f"about order {record.order_id} of {record.mode} mode; the keys in use are {cur.mode}",
-        record.order_id,
-        mode=record.mode,
-    )
-
-
-def _razorpay_ids(envelope: dict[str, Any]) -> dict[str, list[str]]:
-    """The Razorpay ids of the order, payment, refund and payment link an event names, by
-    kind."""
-    ids: dict[str, list[str]] = {"order": [], "payment": [], "refund": [], "payment_link": []}
-    payload = envelope.get("payload")
-    for name, fields in (
-        ("order", (("id", "order"),)),
-        ("payment", (("id", "payment"), ("order_id", "order"))),
-        ("refund", (("id", "refund"), ("payment_id", "payment"))),
-        ("payment_link", (("id", "payment_link"), ("order_id", "order"))),
-    ):
-        section = payload.get(name) if isinstance(payload, dict) else None
-        entity = section.get("entity") if isinstance(section, dict) else None
-        for field, kind in fields:
-            value = entity.get(field) if isinstance(entity, dict) else None
-            if isinstance(value, str):
-                ids[kind].append(value)
-    return ids
+    return payment_reads.order_with_link(cur, order_id)
 
 
 def _entity(envelope: dict[str, Any], name: str) -> dict[str, Any]:
@@ -175,20 +159,31 @@ def _entity(envelope: dict[str, Any], name: str) -> dict[str, Any]:
     return entity
 
 
-def _apply_payment(cur: Cursor, entity: dict[str, Any]) -> PaymentOutcome:
+def _apply_payment(cur: Cursor, entity: dict[str, Any], found: Found | None) -> PaymentOutcome:
     """A payment through the state machine; one made on a payment link of ours (whose
-    Razorpay order we may not know yet) through the link, which learns it."""
-    link = link_for_payment(cur, entity)
+    Razorpay order we may not know yet) through the link, which learns it; a subscription
+    charge's through its subscription. The order and its link are read in one query, unless
+    ``found`` is what it returned already."""
+    if found is None:
+        found = payment_reads.order_with_link(cur, str(entity.get("order_id")))
+    order, link = found
+    if order is None:  # a link's payment whose order we do not know yet, or none of ours
+        link = link_for_payment(cur, entity)
     if link is not None:
         return pay_link_in(cur, link, entity, None, actor="webhook")
-    charged = charge_payment(cur, entity, "webhook")
+    if order is None:
+        charged = charge_payment(cur, entity, "webhook")
+    else:
+        charged = charge_order_payment(cur, order, entity, "webhook")
     if charged is not None:
         return charged
     return apply_payment_in(cur, entity, actor="webhook")
 
 
-def _apply_payment_event(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
-    outcome = _apply_payment(cur, _entity(envelope, "payment"))
+def _apply_payment_event(
+    ctx: EventContext, cur: Cursor, envelope: dict[str, Any], found: Found | None = None
+) -> Outcome:
+    outcome = _apply_payment(cur, _entity(envelope, "payment"), found)
     payment = outcome.payment
     duplicate = (
         f" (duplicate of {payment.duplicate_of})"
@@ -200,8 +195,10 @@ def _apply_payment_event(ctx: EventContext, cur: Cursor, envelope: dict[str, Any
     return Outcome("applied", f"payment {payment.status}{duplicate}", outcome.order.id)
 
 
-def _on_payment_authorized(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -> Outcome:
-    outcome = _apply_payment(cur, _entity(envelope, "payment"))
+def _on_payment_authorized(
+    ctx: EventContext, cur: Cursor, envelope: dict[str, Any], found: Found | None = None
+) -> Outcome:
+    outcome = _apply_payment(cur, _entity(envelope, "payment"), found)
     order, payment = outcome.order, outcome.payment
     # Never capture a second payment of an order already paid: uncaptured, Razorpay
     # releases it to the buyer by itself (and keeps no fee).
@@ -270,11 +267,21 @@ def _on_invoice_paid(ctx: EventContext, cur: Cursor, envelope: dict[str, Any]) -
     return Outcome("applied", detail, order_id)
 
 
-HANDLERS: dict[str, Callable[[EventContext, Cursor, dict[str, Any]], Outcome]] = {
+class _PaymentHandler(Protocol):
+    def __call__(
+        self, ctx: EventContext, cur: Cursor, envelope: dict[str, Any], found: Found | None = None
+    ) -> Outcome: ...
+
+
+# The payment events, whose handlers may be given the payment's order and link read already.
+PAYMENT_HANDLERS: dict[str, _PaymentHandler] = {
     "payment.authorized": _on_payment_authorized,
     "payment.captured": _apply_payment_event,
     "payment.failed": _apply_payment_event,
     "order.paid": _apply_payment_event,
+}
+HANDLERS: dict[str, Callable[[EventContext, Cursor, dict[str, Any]], Outcome]] = {
+    **PAYMENT_HANDLERS,
     "payment_link.paid": _on_link_paid,
     "payment_link.partially_paid": _on_link_paid,
     "payment_link.expired": _on_link_ended,

@@ -11,6 +11,7 @@ from typing import Any
 from ..db import Cursor
 from ..db import orders as orders_sql
 from ..db import subscriptions as subscriptions_sql
+from ..db.orders import Order
 from ..payments.apply import PaymentOutcome
 from ..subscriptions import apply_report_in, our_subscription
 from ..subscriptions.charges import apply_charge_in
@@ -69,7 +70,14 @@ def charge_payment(cur: Cursor, entity: dict[str, Any], actor: str) -> PaymentOu
     """A payment of a subscription charge whose order we hold, through its subscription
     (so the site hears subscription.charged once); None for any other payment."""
     order = orders_sql.get_by_razorpay_id(cur, str(entity.get("order_id")))
-    if order is None or order.subscription_id is None:
+    return None if order is None else charge_order_payment(cur, order, entity, actor)
+
+
+def charge_order_payment(
+    cur: Cursor, order: Order, entity: dict[str, Any], actor: str
+) -> PaymentOutcome | None:
+    """charge_payment for a payment whose order (``order``, unlocked) the caller has read."""
+    if order.subscription_id is None:
         return None
     sub = subscriptions_sql.get(cur, order.subscription_id, lock=True)
     if sub is None:
