@@ -101,14 +101,9 @@ def _build_auth_cache(settings: Settings, db: Database) -> AuthCache:
     listen_dsn = settings.migration_database_url or db.dsn
 
     def start(cache: AuthCache) -> SiteChangeListener:
-        return SiteChangeListener(cache, listen_dsn, lambda: _pool_closed(db)).start()
+        return SiteChangeListener(cache, listen_dsn, lambda: db.closed).start()
 
     return AuthCache(db.dsn, start)
-
-
-def _pool_closed(db: Database) -> bool:
-    # Database has no public "closed"; its psycopg2 pool says so once close() ran.
-    return bool(getattr(getattr(db, "_pool", None), "closed", False))
 
 
 def _assign_request_id() -> None:

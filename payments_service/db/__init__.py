@@ -180,6 +180,11 @@ class Database:
         """Close every pooled connection."""
         self._pool.closeall()
 
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` was called (the pool hands out no more connections)."""
+        return bool(self._pool.closed)
+
 
 def _roll_back(conn: psycopg2.extensions.connection, cur: Cursor) -> None:
     """End a failed transaction; a connection that cannot even do that is closed (so the
