@@ -78,7 +78,8 @@ def main(seconds: int = 15, connections: int = 32) -> None:
 def _paths(stack: PeerStack, seconds: int) -> dict[str, Callable[[int], list[Request]]]:
     _, order = create_order_requests(stack)
     return {
-        "create order": lambda count: [order],
+        # the same order again and again (a site sends one token for an hour)
+        "create order": lambda count: [order] * count,
         "verify": lambda count: verify_requests(stack, False, count),
         "webhook (distinct)": lambda count: webhook_requests(stack, False, count),
     }
