@@ -1,12 +1,20 @@
 """gunicorn settings for the API (`gunicorn -c gunicorn.conf.py "payments_service:create_app()"`).
 
-Chosen by measurement (`make bench`, README "Performance"): gthread workers, two per core,
-16 threads each. Threads carry the waiting: a request to Razorpay holds no database
-connection, so 16 threads share a pool of DB_POOL_MAX (10) connections. Processes carry the
-CPU: a gthread worker keeps every keep-alive connection it accepts, so connections must be
-spread over the processes (reuse_port below) and there must be enough of them to keep
-both cores busy despite the GIL: two per core measured best. Every value can be
-overridden by the environment.
+Chosen by measurement (`make bench`, README "Performance"; docs/performance.md): gthread
+workers, two per core, 16 threads each. Threads carry the waiting: a request to Razorpay
+holds no database connection, so 16 threads share a pool of DB_POOL_MAX (10) connections.
+Processes carry the CPU: a gthread worker keeps every keep-alive connection it accepts, so
+connections must be spread over the processes (reuse_port below) and there must be enough of
+them to keep both cores busy despite the GIL: two per core measured best.
+
+gthread against gevent (with psycogreen making psycopg2 cooperative), side by side with the
+seller's Express server on 2 cores, 16 and 32 connections (2026-12-02): gevent spent more CPU
+per request on every path that does work (an order 2.1 ms against 1.4-1.8 ms, a verify
+3.1-3.5 against 2.4-3.0 ms; each query's wait goes through the hub) and served 20-47% fewer
+orders; only duplicate webhooks, which do one read, were level. Two gthread workers instead
+of four were within the noise of a shared machine (better on webhooks at 32 connections,
+worse on orders at 16), so two per core stays. Every value can be overridden by the
+environment.
 """
 
 import os
