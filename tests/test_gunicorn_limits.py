@@ -68,6 +68,9 @@ def serving_the_api(dsn: str, sandbox_url: str, workdir: Path) -> Iterator[Serve
         "GUNICORN_BIND": f"{server.host}:{server.port}",
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "4",
+        # Off in production (the gateway logs requests); the gateway's tests read it to see
+        # which requests reached the service.
+        "GUNICORN_ACCESSLOG": "-",
     }
     command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
     command += ["--no-control-socket", "payments_service:create_app()"]
