@@ -9,21 +9,14 @@ import psycopg2
 import pytest
 
 from payments_service.db import Cursor, Database, DatabaseUnavailable
+from tests.scratch_table import ids, scratch_database
 
 
 @pytest.fixture
 def db(dsn: str) -> Iterator[Database]:
-    database = Database(dsn, 2, 1234, mode="test")
-    with database.transaction() as cur:
-        cur.execute("CREATE TABLE scratch (id int PRIMARY KEY)")
-    yield database
-    database.close()
-
-
-def ids(db: Database) -> list[int]:
-    with db.read() as cur:
-        cur.execute("SELECT id FROM scratch ORDER BY id")
-        return [row["id"] for row in cur.fetchall()]
+    """Two connections: a test holds a transaction open while another one commits."""
+    with scratch_database(dsn, 2) as database:
+        yield database
 
 
 def test_a_transaction_commits_all_its_statements_when_its_block_ends(db: Database) -> None:

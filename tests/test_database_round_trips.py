@@ -10,21 +10,14 @@ import psycopg2.extensions
 import pytest
 
 from payments_service.db import Database
+from tests.scratch_table import ids, scratch_database
 
 
 @pytest.fixture
 def db(dsn: str) -> Iterator[Database]:
-    database = Database(dsn, 1, 1234, mode="test")
-    with database.transaction() as cur:
-        cur.execute("CREATE TABLE scratch (id int PRIMARY KEY)")
-    yield database
-    database.close()
-
-
-def ids(db: Database) -> list[int]:
-    with db.read() as cur:
-        cur.execute("SELECT id FROM scratch ORDER BY id")
-        return [row["id"] for row in cur.fetchall()]
+    """One connection: each test sees the statements its last transaction left on it."""
+    with scratch_database(dsn, 1) as database:
+        yield database
 
 
 def test_a_transaction_sends_its_begin_in_one_string_with_its_first_statement(
