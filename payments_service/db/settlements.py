@@ -11,6 +11,7 @@ sites, and the customer's orders' site user ids) is not what this statement chan
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,29 +96,10 @@ def settle(
     enrollments.insert_many_if_absent(``grants``) and, with
     ``recipients_of`` (a customer's email), notifications.recipients(None, it), in one
     statement (none when there is nothing to do). Order ids must differ."""
-    parts = [
-        (name, sql, alias, columns)
-        for name, sql, alias, columns, wanted in (
-            ("stored", _STORE, "p", PAYMENT_COLUMNS, bool(payments)),
-            ("moved", _MOVE, "m", ORDER_COLUMNS, bool(changes)),
-            ("granted", _GRANT, "g", ENROLLMENT_COLUMNS, bool(grants)),
-            ("told", _TOLD, "t", "site_id, site_user_id", recipients_of is not None),
-        )
-        if wanted
-    ]
-    if not parts:
+    wanted = (bool(payments), bool(changes), bool(grants), recipients_of is not None)
+    if not any(wanted):
         return Settled([], [], [], None)
-    # Each part's rows come out on rows of their own (FULL JOIN ON false): the other parts'
-    # columns are NULL there.
-    joined = " FULL JOIN ".join(
-        f"{name} {alias}" + (" ON false" if i else "")
-        for i, (name, _, alias, _) in enumerate(parts)
-    )
-    columns = ", ".join(_qualified(alias, cols) for _, _, alias, cols in parts)
-    # The recipients in site order, as recipients() lists them (the other rows after them).
-    order = " ORDER BY t.site_id" if recipients_of is not None else ""
-    ctes = ",".join(sql for _, sql, _, _ in parts)
-    query = f"WITH {ctes} SELECT {columns} FROM {joined}{order}"  # noqa: S608 - fixed SQL only
+    query, names = _query(*wanted)
     cur.execute(
         query,
         {
@@ -137,10 +119,40 @@ def settle(
             "email": recipients_of,
         },
     )
-    return _split(cur.fetch_tuples(), [name for name, _, _, _ in parts])
+    return _split(cur.fetch_tuples(), names)
 
 
-def _split(rows: list[tuple[Any, ...]], names: list[str]) -> Settled:
+@functools.cache
+def _query(
+    payments: bool, changes: bool, grants: bool, recipients: bool
+) -> tuple[str, tuple[str, ...]]:
+    """The statement for the parts wanted, and the parts' names in the order of its
+    columns; built once per combination (there are sixteen)."""
+    parts = [
+        (name, sql, alias, columns)
+        for name, sql, alias, columns, wanted in (
+            ("stored", _STORE, "p", PAYMENT_COLUMNS, payments),
+            ("moved", _MOVE, "m", ORDER_COLUMNS, changes),
+            ("granted", _GRANT, "g", ENROLLMENT_COLUMNS, grants),
+            ("told", _TOLD, "t", "site_id, site_user_id", recipients),
+        )
+        if wanted
+    ]
+    # Each part's rows come out on rows of their own (FULL JOIN ON false): the other parts'
+    # columns are NULL there.
+    joined = " FULL JOIN ".join(
+        f"{name} {alias}" + (" ON false" if i else "")
+        for i, (name, _, alias, _) in enumerate(parts)
+    )
+    columns = ", ".join(_qualified(alias, cols) for _, _, alias, cols in parts)
+    # The recipients in site order, as recipients() lists them (the other rows after them).
+    order = " ORDER BY t.site_id" if recipients else ""
+    ctes = ",".join(sql for _, sql, _, _ in parts)
+    query = f"WITH {ctes} SELECT {columns} FROM {joined}{order}"  # noqa: S608 - fixed SQL only
+    return query, tuple(name for name, _, _, _ in parts)
+
+
+def _split(rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> Settled:
     """Each row's part: the one whose first column (an id, never NULL) is set."""
     found: dict[str, list[tuple[Any, ...]]] = {name: [] for name in names}
     for row in rows:
