@@ -60,11 +60,11 @@ def receive_webhook(
         raise InvalidSignature(
             "X-Razorpay-Signature does not match the body", field="X-Razorpay-Signature"
         )
-    envelope = _envelope(raw_body)
     if not event_id or not _EVENT_ID.match(event_id):
         # Razorpay always sends one; without it, the body's digest still dedupes retries.
         event_id = "sha256:" + hashlib.sha256(raw_body).hexdigest()
-    receipt = receive_event(ctx, event_id, envelope)
+    # A redelivery is answered from one read, before its body is parsed again.
+    receipt = _earlier(ctx, event_id) or _receive_new(ctx, event_id, _envelope(raw_body))
     outcome = "duplicate" if receipt.is_duplicate else receipt.event.status
     _count(ctx, receipt.event.event_type, outcome)
     return receipt
@@ -102,10 +102,18 @@ def receive_event(ctx: EventContext, event_id: str, envelope: dict[str, Any]) ->
     insert finds it and the transaction is discarded. If applying fails, the transaction is
     rolled back and the event is stored with the failure on its own, for the worker's retry.
     """
+    return _earlier(ctx, event_id) or _receive_new(ctx, event_id, envelope)
+
+
+def _earlier(ctx: EventContext, event_id: str) -> Receipt | None:
+    """The receipt of a redelivery (this id is stored), else None."""
     with ctx.db.read() as cur:
         earlier = sql.summary(cur, event_id)
-    if earlier is not None:
-        return Receipt(earlier, is_duplicate=True)
+    return None if earlier is None else Receipt(earlier, is_duplicate=True)
+
+
+def _receive_new(ctx: EventContext, event_id: str, envelope: dict[str, Any]) -> Receipt:
+    """Apply and store an event not seen by the read before (receive_event)."""
     event = _Event.of(event_id, envelope)
     stored, applied = _apply_and_record(
         ctx, event, lambda cur, outcome: _insert(cur, event, outcome)
