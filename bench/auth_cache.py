@@ -15,12 +15,12 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
 
+from bench.timing import per_call
 from payments_service import create_app
 from payments_service.api.security import current_caller
 from payments_service.auth import mint_admin_token, mint_site_token
@@ -82,7 +82,7 @@ def _warm(app: Flask, token: str) -> None:
 def _checks(app: Flask, token: str, count: int) -> tuple[float, float]:
     headers = {"Authorization": f"Bearer {token}"}
     with app.test_request_context("/v1/orders", headers=headers):
-        return _timed(current_caller, count)
+        return per_call(current_caller, count, time.thread_time)
 
 
 def _requests(app: Flask, token: str, count: int) -> tuple[float, float]:
@@ -94,18 +94,7 @@ def _requests(app: Flask, token: str, count: int) -> tuple[float, float]:
         if status != 200:
             raise SystemExit(f"GET /v1/orders answered {status}")
 
-    return _timed(one, count)
-
-
-def _timed(work: Callable[[], object], count: int) -> tuple[float, float]:
-    """(CPU µs, wall µs) per call of ``work``."""
-    cpu, wall = time.thread_time(), time.perf_counter()
-    for _ in range(count):
-        work()
-    return (
-        (time.thread_time() - cpu) / count * 1e6,
-        (time.perf_counter() - wall) / count * 1e6,
-    )
+    return per_call(one, count, time.thread_time)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -33,6 +32,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from bench.stack import free_port, wait_for
+from bench.timing import per_call
 from payments_service.razorpay_gateway import RazorpayGateway
 
 PEER_DIR = Path(__file__).resolve().with_name("peer")
@@ -99,17 +99,6 @@ def variants(base_url: str, payment_id: str) -> dict[str, tuple[Call, Call]]:
         lambda: gateway.fetch_payment(payment_id),
     )
     return made
-
-
-def per_call(call: Call, calls: int) -> tuple[float, float]:
-    """(µs of CPU, µs of wall time) per call over ``calls`` calls."""
-    cpu, wall = time.process_time(), time.perf_counter()
-    for _ in range(calls):
-        call()
-    return (
-        (time.process_time() - cpu) / calls * 1e6,
-        (time.perf_counter() - wall) / calls * 1e6,
-    )
 
 
 @contextmanager
