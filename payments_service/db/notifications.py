@@ -51,8 +51,10 @@ class Recipient:
     site_user_id: str | None
 
 
-# The recipients of a customer's events: (site_id, site_user_id), Recipient's fields.
-RECIPIENTS = """
+# The recipients of a customer's events: (site_id, site_user_id), Recipient's fields. The
+# settlement function (sql/0017_settle_payments_function.sql, its `told` part) reads them
+# the same way for every site: change both together.
+_RECIPIENTS = """
     SELECT s.id AS site_id,
            (SELECT o.site_user_id FROM orders o
              WHERE o.site_id = s.id AND o.customer_email = %(email)s
@@ -67,7 +69,7 @@ RECIPIENTS = """
 
 def recipients(cur: Cursor, site_id: str | None, customer_email: str) -> list[Recipient]:
     """Active sites with a callback URL (all of them, or just ``site_id``)."""
-    cur.execute(RECIPIENTS, {"site_id": site_id, "email": customer_email, "mode": cur.mode})
+    cur.execute(_RECIPIENTS, {"site_id": site_id, "email": customer_email, "mode": cur.mode})
     return [Recipient(*row) for row in cur.fetch_tuples()]  # (site_id, site_user_id)
 
 

@@ -112,47 +112,9 @@ def list_for_order(cur: Cursor, order_id: str) -> list[Payment]:
     return [Payment(**row) for row in cur.fetchall()]
 
 
-# The upsert of PaymentRecords (ids must differ) given as one array per field
-# (%(p_<field>)s, upsert_params), in their order; part of the statement of
-# db/settlements.py. Each status's time is stamped the first time it is seen.
-UPSERT = f"""
-    INSERT INTO payments (id, order_id, status, amount, currency, amount_refunded, method,
-                          card_network, card_last4, bank, wallet, vpa, fee, tax, error_code,
-                          error_description, error_reason, razorpay_created_at,
-                          authorized_at, captured_at, failed_at, mode)
-    SELECT r.id, r.order_id, r.status, r.amount, r.currency, r.amount_refunded, r.method,
-           r.card_network, r.card_last4, r.bank, r.wallet, r.vpa, r.fee, r.tax, r.error_code,
-           r.error_description, r.error_reason, r.razorpay_created_at,
-           CASE WHEN r.status IN ('authorized', 'captured', 'refunded') THEN now() END,
-           CASE WHEN r.status IN ('captured', 'refunded') THEN now() END,
-           CASE WHEN r.status = 'failed' THEN now() END, %(mode)s
-      FROM unnest(%(p_id)s::text[], %(p_order_id)s::text[], %(p_status)s::text[],
-                  %(p_amount)s::bigint[], %(p_currency)s::text[], %(p_amount_refunded)s::bigint[],
-                  %(p_method)s::text[], %(p_card_network)s::text[], %(p_card_last4)s::text[],
-                  %(p_bank)s::text[], %(p_wallet)s::text[], %(p_vpa)s::text[],
-                  %(p_fee)s::bigint[], %(p_tax)s::bigint[], %(p_error_code)s::text[],
-                  %(p_error_description)s::text[], %(p_error_reason)s::text[],
-                  %(p_razorpay_created_at)s::timestamptz[]) WITH ORDINALITY
-           AS r (id, order_id, status, amount, currency, amount_refunded, method, card_network,
-                 card_last4, bank, wallet, vpa, fee, tax, error_code, error_description,
-                 error_reason, razorpay_created_at, n)
-     ORDER BY r.n
-    ON CONFLICT (id) DO UPDATE SET
-        status = EXCLUDED.status, amount_refunded = EXCLUDED.amount_refunded,
-        method = EXCLUDED.method, card_network = EXCLUDED.card_network,
-        card_last4 = EXCLUDED.card_last4, bank = EXCLUDED.bank, wallet = EXCLUDED.wallet,
-        vpa = EXCLUDED.vpa, fee = EXCLUDED.fee, tax = EXCLUDED.tax,
-        error_code = EXCLUDED.error_code, error_description = EXCLUDED.error_description,
-        error_reason = EXCLUDED.error_reason, updated_at = now(),
-        authorized_at = coalesce(payments.authorized_at, EXCLUDED.authorized_at),
-        captured_at = coalesce(payments.captured_at, EXCLUDED.captured_at),
-        failed_at = coalesce(payments.failed_at, EXCLUDED.failed_at)
-    RETURNING {_COLUMNS}
-"""  # noqa: S608 - only the fixed column list is formatted in
-
-
 def upsert_params(records: list[PaymentRecord]) -> dict[str, list[Any]]:
-    """UPSERT's parameters (but the mode) for ``records``."""
+    """The settlement's parameters for ``records`` (db/settlements.py): one array per field,
+    named p_<field>."""
     names = [field.name for field in fields(PaymentRecord)]
     return {f"p_{name}": [getattr(record, name) for record in records] for name in names}
 
